@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Installs and builds what benchmarks/bench.js needs. Idempotent and quiet: it prints
+# only when something fails, and says why. A peer that cannot be had is reported in
+# benchmarks/.work/peers.status ("NAME ok" or "NAME fail REASON"), which bench.js reads
+# to skip that peer with a note. Exit status is non-zero only when fio itself is missing.
+#
+#   bash benchmarks/setup.sh
+#
+# Needs root (apt-get). Reaches only Debian's apt and the npm registry.
+set -u
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+work="$here/.work"
+mkdir -p "$work" "$work/logs"
+status="$work/peers.status"
+: >"$status.tmp"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+mark() { printf '%s\n' "$*" >>"$status.tmp"; }
+
+# ---- Debian packages -------------------------------------------------------------
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+apt_pkgs=(fio bindfs golang-go golang-github-hanwen-go-fuse-dev)
+missing=()
+for p in "${apt_pkgs[@]}"; do have_pkg "$p" || missing+=("$p"); done
+
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
+    >"$work/logs/apt-install.log" 2>&1
+}
+
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    say "not root: cannot apt-get install ${missing[*]}"
+  elif ! apt_install "${missing[@]}"; then
+    # The package lists may be missing or stale on a fresh machine: update once, retry.
+    apt-get update -q >"$work/logs/apt-update.log" 2>&1 || say "apt-get update failed (see $work/logs/apt-update.log)"
+    if ! apt_install "${missing[@]}"; then
+      # Try one by one so that one missing package does not take the others down.
+      for p in "${missing[@]}"; do
+        apt_install "$p" || say "apt-get install $p failed: $(tail -n 1 "$work/logs/apt-install.log")"
+      done
+    fi
+  fi
+fi
+
+if ! command -v fio >/dev/null 2>&1; then
+  say "fio is not installed: no benchmark can run"
+  mark "fio fail fio is not installed"
+  mv "$status.tmp" "$status"
+  exit 1
+fi
+mark "fio ok"
+
+# ---- bindfs --------------------------------------------------------------------------
+if command -v bindfs >/dev/null 2>&1; then
+  mark "bindfs ok"
+else
+  say "bindfs is not installed (apt-get install bindfs failed)"
+  mark "bindfs fail apt package bindfs is not installed"
+fi
+
+# ---- go-fuse loopback, built offline from Debian's sources ------------------------------
+gofuse_src="$here/peers/gofuse"
+gofuse_bin="$work/gofuse-loopback"
+gofuse_build="$work/gofuse-build"
+gofuse_lib=/usr/share/gocode/src/github.com/hanwen/go-fuse
+xsys_lib=/usr/share/gocode/src/golang.org/x/sys
+
+build_gofuse() {
+  # Build in a copy: module mode may rewrite go.mod, and the source tree stays clean.
+  rm -rf "$gofuse_build" && mkdir -p "$gofuse_build" && cp -r "$gofuse_src/." "$gofuse_build/" || return 1
+  (
+    cd "$gofuse_build" &&
+      env GOPATH="$work/gopath" GOCACHE="$work/gocache" GOFLAGS=-mod=mod GOPROXY=off \
+        GOSUMDB=off GOTOOLCHAIN=local GO111MODULE=on CGO_ENABLED=0 \
+        go build -o "$gofuse_bin.tmp" . && mv "$gofuse_bin.tmp" "$gofuse_bin"
+  ) >"$work/logs/gofuse-build.log" 2>&1
+}
+
+if ! command -v go >/dev/null 2>&1; then
+  say "go is not installed (apt package golang-go): no go-fuse peer"
+  mark "gofuse fail apt package golang-go is not installed"
+elif [ ! -d "$gofuse_lib/fs" ] || [ ! -d "$xsys_lib/unix" ]; then
+  say "go-fuse sources are missing under /usr/share/gocode/src (apt package golang-github-hanwen-go-fuse-dev)"
+  mark "gofuse fail go-fuse sources not installed"
+else
+  stale=0
+  [ -x "$gofuse_bin" ] || stale=1
+  if [ "$stale" = 0 ]; then
+    for f in "$gofuse_src"/main.go "$gofuse_src"/go.mod; do
+      [ "$f" -nt "$gofuse_bin" ] && stale=1
+    done
+  fi
+  if [ "$stale" = 1 ] && ! build_gofuse; then
+    say "go-fuse loopback build failed:"
+    sed 's/^/  /' "$work/logs/gofuse-build.log" | tail -n 20 >&2
+    mark "gofuse fail go build failed: $(grep -v '^#' "$work/logs/gofuse-build.log" | head -n 1)"
+  elif [ -x "$gofuse_bin" ]; then
+    mark "gofuse ok"
+  fi
+fi
+
+# ---- fuse-native, in its own npm prefix ----------------------------------------------------
+fn_dir="$work/fuse-native"
+fn_version=2.2.6
+fn_check() { (cd "$fn_dir" && node -e "require('fuse-native')") >/dev/null 2>&1; }
+if ! fn_check; then
+  mkdir -p "$fn_dir"
+  cat >"$fn_dir/package.json" <<EOF
+{
+  "name": "splicefs-bench-fuse-native",
+  "version": "0.0.0",
+  "private": true,
+  "description": "fuse-native for the benchmark peer only; not a splicefs dependency",
+  "dependencies": { "fuse-native": "$fn_version" }
+}
+EOF
+  (cd "$fn_dir" && npm install --no-audit --no-fund --loglevel=error) >"$work/logs/fuse-native-install.log" 2>&1 ||
+    say "npm install fuse-native failed: $(grep -i 'err' "$work/logs/fuse-native-install.log" | head -n 3)"
+fi
+if fn_check; then
+  if command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1; then
+    mark "fuse-native ok"
+  else
+    # fuse-native unmounts with `fusermount -uz`; bindfs's Debian package brings it.
+    say "fusermount is missing: fuse-native cannot unmount cleanly"
+    mark "fuse-native fail fusermount not installed"
+  fi
+else
+  say "fuse-native cannot be loaded from $fn_dir (see $work/logs/fuse-native-install.log)"
+  mark "fuse-native fail npm fuse-native not installed or its prebuilt binding does not load"
+fi
+
+mv "$status.tmp" "$status"
+exit 0

@@ -1,0 +1,69 @@
+// Typed view of the native addon (addon/*.cc). Every function returns >= 0 on success or
+// -errno; none throws for a failed syscall. Loaded once, from build/Release.
+import { createRequire } from 'node:module';
+
+export interface Watcher {
+  stop(): void;
+}
+export interface PipePool {
+  /** Data bytes sent, or -(stage << 12 | errno); see SpliceStage. */
+  spliceReply(
+    index: number,
+    devfd: number,
+    unique: number,
+    filefd: number,
+    offset: number,
+    size: number,
+    strategy: 0 | 1,
+    expected: number,
+  ): number;
+  close(): void;
+  readonly count: number;
+  readonly pipeBytes: number;
+  readonly sizeError: number;
+  readonly resets: number;
+}
+
+export interface Addon {
+  openDevice(): number;
+  cloneDevice(fd: number): number;
+  mount(source: string, target: string, fstype: string, flags: number, data: string): number;
+  umount(target: string, flags: number): number;
+  read(fd: number, buf: Uint8Array): number;
+  write(fd: number, buf: Uint8Array, length: number): number;
+  writev(fd: number, head: Uint8Array, headLength: number, body: Uint8Array, bodyLength: number): number;
+  close(fd: number): number;
+  Watcher: new (fd: number, callback: (status: number) => void) => Watcher;
+
+  PipePool: new (count: number, bytes: number) => PipePool;
+  copyReply(devfd: number, unique: number, filefd: number, offset: number, size: number, buf: Uint8Array): number;
+  probeVmspliceAlias(): number;
+
+  openat(dirfd: number, name: string | Uint8Array, flags: number, mode: number): number;
+  openProc(fd: number, flags: number): number;
+  fstatat(dirfd: number, name: string | Uint8Array, flags: number, out: Float64Array): number;
+  readlinkat(dirfd: number, name: string | Uint8Array, buf: Uint8Array): number;
+  getdents(fd: number, buf: Uint8Array): number;
+  lseek(fd: number, offset: number, whence: number): number;
+  getxattr(fd: number, name: string | Uint8Array, buf: Uint8Array): number;
+  listxattr(fd: number, buf: Uint8Array): number;
+  fstatvfs(fd: number, out: Float64Array): number;
+  access(fd: number, mode: number): number;
+}
+
+/** Stages of a failed READ reply, encoded by the addon as -(stage << 12 | errno). */
+export const SpliceStage = {
+  FILE: 1,
+  DEVICE: 2,
+  SHORT: 3,
+  PIPE_FULL: 4,
+  HEADER: 5,
+  PIPE: 6,
+} as const;
+export function decodeFailure(r: number): { stage: number; errno: number } {
+  const code = -r;
+  return { stage: code >> 12, errno: code & 0xfff };
+}
+
+const require = createRequire(import.meta.url);
+export const addon: Addon = require('../build/Release/splicefs.node') as Addon;

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// The command line: argument parsing, signals, exit codes. Everything else is the API's.
+//   splicefs SOURCE MOUNTPOINT [options]   mount, stay in the foreground; Ctrl-C unmounts
+//   splicefs umount MOUNTPOINT             unmount (a stale mount of a killed server too)
+import { parseArgs } from 'node:util';
+import { SplicefsError } from './errors.js';
+import { createLogger, LOG_LEVELS } from './log.js';
+import { mount } from './mount.js';
+import { unmountPath } from './mounts.js';
+import type { HeaderMode, MountOptions, ReadMode } from './options.js';
+
+const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]
+       splicefs umount MOUNTPOINT
+
+Mirror the directory SOURCE read-only onto MOUNTPOINT through FUSE. READ replies are spliced
+from the backing file into /dev/fuse. Runs in the foreground; Ctrl-C or SIGTERM unmounts.
+
+options:
+  --read-mode auto|splice|copy  how READ replies travel (default auto: splice, and copy for
+                                files that cannot be spliced; splice: never give up splicing
+                                a file; copy: pread + write only)
+  --header-mode auto|patch|write  how a spliced reply's header gets its length (default auto:
+                                patch where vmsplice references memory, else write)
+  --max-read BYTES              largest READ (default 1048576; clamped to what the kernel
+                                grants and to what the pipe holds)
+  --pipe-pages N                pipe size in pages (default: the largest allowed); replies
+                                that do not fit go by copy (16 = the original 15-page limit)
+  --readahead-kb KB             set the mount's readahead window (default: the kernel's)
+  --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
+  --timeout SECONDS             attribute and entry cache timeout (default 1)
+  -o OPT[,OPT...]               ro, allow_other, default_permissions, fsname=NAME
+  --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info; debug prints every request)
+  --stats                       print the counters as one JSON object on stdout at exit
+  -h, --help                    this text`;
+
+function usageError(msg: string): never {
+  throw new SplicefsError(`${msg} (see splicefs --help)`, 2);
+}
+
+function intArg(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) usageError(`${name} takes a whole number, not '${v}'`);
+  return Number(v);
+}
+
+function parseMountOptions(list: string[], opts: MountOptions): void {
+  for (const item of list.flatMap((s) => s.split(',')).filter(Boolean)) {
+    const [key, value] = item.split(/=(.*)/s, 2);
+    switch (key) {
+      case 'ro':
+        break; // the mount is always read-only for now
+      case 'rw':
+        usageError('-o rw: read-write mounts are not supported yet');
+        break;
+      case 'allow_other':
+        opts.allowOther = true;
+        break;
+      case 'default_permissions':
+        opts.defaultPermissions = true;
+        break;
+      case 'fsname':
+        if (!value) usageError('-o fsname needs a value');
+        opts.fsname = value;
+        break;
+      default:
+        usageError(`unknown mount option '${key}'`);
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'read-mode': { type: 'string' },
+        'header-mode': { type: 'string' },
+        'max-read': { type: 'string' },
+        'pipe-pages': { type: 'string' },
+        'readahead-kb': { type: 'string' },
+        'direct-io': { type: 'boolean' },
+        timeout: { type: 'string' },
+        o: { type: 'string', short: 'o', multiple: true },
+        'log-level': { type: 'string' },
+        stats: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // parseArgs' own message names the option; keep just its first line.
+    return usageError(String((err as Error).message).split('\n')[0]);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const pos = parsed.positionals;
+  if (pos[0] === 'umount') {
+    if (pos.length !== 2) usageError('umount takes one MOUNTPOINT');
+    const how = unmountPath(pos[1]);
+    if (how === 'detached') process.stderr.write(`splicefs: ${pos[1]} was busy: detached\n`);
+    return 0;
+  }
+  if (pos.length < 2) usageError(pos.length === 0 ? 'missing SOURCE and MOUNTPOINT' : 'missing MOUNTPOINT');
+  if (pos.length > 2) usageError(`unexpected argument '${pos[2]}'`);
+
+  const level = v['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) usageError(`unknown log level '${level}'`);
+  let timeout: number | undefined;
+  if (v.timeout !== undefined) {
+    timeout = Number(v.timeout);
+    if (!Number.isFinite(timeout) || timeout < 0) usageError(`--timeout takes seconds, not '${v.timeout}'`);
+  }
+  const opts: MountOptions = {
+    readMode: v['read-mode'] as ReadMode | undefined,
+    headerMode: v['header-mode'] as HeaderMode | undefined,
+    maxRead: intArg(v['max-read'], '--max-read'),
+    pipePages: intArg(v['pipe-pages'], '--pipe-pages'),
+    readaheadKb: intArg(v['readahead-kb'], '--readahead-kb'),
+    directIo: v['direct-io'] ?? false,
+    timeout,
+    logger: createLogger(level),
+  };
+  parseMountOptions(v.o ?? [], opts);
+
+  const handle = await mount(pos[0], pos[1], opts);
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    opts.logger?.info({ signal: sig }, signals === 1 ? 'unmounting' : 'unmounting now');
+    // A second signal does not wait for a busy mount's open files.
+    void handle.unmount({ graceMs: signals === 1 ? 5_000 : 0 });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const { reason } = await handle.closed;
+  if (v.stats) process.stdout.write(JSON.stringify({ info: handle.info, ...handle.stats() }) + '\n');
+  return reason === 'unmounted' || reason === 'aborted' ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof SplicefsError) {
+      process.stderr.write(`splicefs: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    process.stderr.write(`splicefs: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(70);
+  },
+);

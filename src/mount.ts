@@ -1,0 +1,296 @@
+// The programmatic API: mount a source directory on a mountpoint, get a handle with the
+// negotiated facts, live counters and an unmount that resolves when the server is done.
+// The CLI (cli.ts) is a thin layer over this.
+import { realpathSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { addon, type PipePool } from './addon.js';
+import { errnoName, SplicefsError } from './errors.js';
+import { InitFlag, PAGE_SIZE } from './kernel/abi.js';
+import { Reply, requestBufferSize } from './kernel/codec.js';
+import { createLogger } from './log.js';
+import {
+  abortConnection,
+  findMount,
+  MNT_DETACH,
+  readReadahead,
+  readSysctl,
+  unmountPath,
+  writeReadahead,
+} from './mounts.js';
+import type { MountInfo, MountOptions, ReadMode, HeaderMode, Stats } from './options.js';
+import { PassthroughFs } from './passthrough/fs.js';
+import { ReadPath } from './read-path.js';
+import { Session } from './session.js';
+
+const E = constants.errno;
+const MS_RDONLY = 1;
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const DEFAULT_MAX_READ = 1024 * 1024;
+const INIT_TIMEOUT_MS = 10_000;
+/** How long unmount() lets a busy, detached mount finish its open files before aborting. */
+const BUSY_GRACE_MS = 5_000;
+
+export interface MountHandle {
+  readonly info: MountInfo;
+  /** A snapshot of the counters. */
+  stats(): Stats;
+  /**
+   * Unmount and wait until the server is done. A busy mount is detached, given `graceMs` for
+   * its open files, then its connection is aborted. Idempotent.
+   */
+  unmount(opts?: { graceMs?: number }): Promise<void>;
+  /** Resolves when the server has stopped (unmount(), external umount, or a device error). */
+  readonly closed: Promise<{ reason: string }>;
+}
+
+const READ_MODES: readonly ReadMode[] = ['auto', 'splice', 'copy'];
+const HEADER_MODES: readonly HeaderMode[] = ['auto', 'patch', 'write'];
+
+function checkDir(path: string, what: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SplicefsError(`${what} ${path} does not exist`);
+    if (code === 'ENOTCONN')
+      throw new SplicefsError(`${what} ${path} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${path}'`);
+    if (code === 'EACCES') throw new SplicefsError(`${what} ${path}: permission denied`);
+    throw new SplicefsError(`${what} ${path}: ${code ?? String(err)}`);
+  }
+  if (!st.isDirectory()) throw new SplicefsError(`${what} ${path} is not a directory`);
+  return realpathSync(path);
+}
+
+function validate(opts: MountOptions): void {
+  if (opts.readMode !== undefined && !READ_MODES.includes(opts.readMode))
+    throw new SplicefsError(`read mode must be one of ${READ_MODES.join(', ')}`, 2);
+  if (opts.headerMode !== undefined && !HEADER_MODES.includes(opts.headerMode))
+    throw new SplicefsError(`header mode must be one of ${HEADER_MODES.join(', ')}`, 2);
+  const positive = (v: number | undefined, what: string, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max))
+      throw new SplicefsError(`${what} must be an integer from 1 to ${max}`, 2);
+  };
+  positive(opts.maxRead, 'max-read', 2 ** 30);
+  positive(opts.pipePages, 'pipe-pages', 2 ** 18);
+  positive(opts.readaheadKb, 'readahead-kb', 2 ** 20);
+  if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))
+    throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
+}
+
+export async function mount(source: string, mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
+  validate(opts);
+  const logger: Logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
+  const src = checkDir(resolve(source), 'source');
+  const mnt = checkDir(resolve(mountpoint), 'mountpoint');
+  if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mnt} is already a mount point`);
+
+  const readMode = opts.readMode ?? 'auto';
+  const directIo = opts.directIo ?? false;
+
+  // Header strategy: `patch` is only correct where vmsplice references our memory.
+  const alias = addon.probeVmspliceAlias();
+  const vmspliceAliases = alias === 1;
+  const wanted = opts.headerMode ?? 'auto';
+  if (wanted === 'patch' && !vmspliceAliases)
+    throw new SplicefsError('header mode patch needs vmsplice to reference memory, and it copies on this kernel', 1);
+  const headerStrategy: 'patch' | 'write' = wanted === 'auto' ? (vmspliceAliases ? 'patch' : 'write') : wanted;
+
+  // The pipe, and a max_pages whose replies fit it. A reply takes one slot for the header and
+  // one per page of data, so a pipe of S slots carries S-1 aligned pages: with the largest pipe
+  // the system grants (pipe-max-size, 1 MiB = 256 slots here) that is 255 pages. An explicit
+  // --pipe-pages keeps max_pages as asked, and replies that do not fit go by copy (counted).
+  const pipeMax = readSysctl('/proc/sys/fs/pipe-max-size', 1024 * 1024);
+  const pipeBytesWanted = opts.pipePages !== undefined ? opts.pipePages * PAGE_SIZE : pipeMax;
+  let pool: PipePool | null = null;
+  let pipeBytes = pipeBytesWanted;
+  if (readMode !== 'copy') {
+    pool = new addon.PipePool(1, pipeBytesWanted);
+    if (pool.sizeError !== 0 && opts.pipePages !== undefined) {
+      pool.close();
+      throw new SplicefsError(
+        `a pipe of ${opts.pipePages} pages was refused (${errnoName(pool.sizeError)}): /proc/sys/fs/pipe-max-size is ${pipeMax} bytes`,
+      );
+    }
+    pipeBytes = pool.pipeBytes;
+  }
+  const pipeSlots = Math.floor(pipeBytes / PAGE_SIZE);
+  const maxPagesLimit = readSysctl('/proc/sys/fs/fuse/max_pages_limit', 256);
+  const wantPages = Math.ceil((opts.maxRead ?? DEFAULT_MAX_READ) / PAGE_SIZE);
+  const fitPipe = opts.pipePages === undefined ? pipeSlots - 1 : Infinity;
+  const maxPages = Math.max(1, Math.min(wantPages, maxPagesLimit, fitPipe));
+
+  const closeOnFail: Array<() => void> = [() => pool?.close()];
+  const fail = (err: unknown): never => {
+    for (const f of closeOnFail.reverse()) f();
+    throw err;
+  };
+
+  const devfd = addon.openDevice();
+  if (devfd < 0) {
+    if (devfd === -E.ENOENT) fail(new SplicefsError('/dev/fuse does not exist (is the fuse module loaded?)'));
+    if (devfd === -E.EACCES || devfd === -E.EPERM)
+      fail(new SplicefsError('cannot open /dev/fuse: permission denied (splicefs mounts with mount(2) and needs root)'));
+    fail(new SplicefsError(`cannot open /dev/fuse: ${errnoName(devfd)}`));
+  }
+  closeOnFail.push(() => addon.close(devfd));
+
+  const timeout = opts.timeout ?? 1;
+  const reqBufSize = requestBufferSize(maxPages * PAGE_SIZE);
+  const reply = new Reply(Math.max(64 * 1024, maxPages * PAGE_SIZE) + PAGE_SIZE);
+  let fs: PassthroughFs;
+  try {
+    fs = new PassthroughFs({ source: src, timeout, directIo }, reply);
+  } catch (errno) {
+    return fail(new SplicefsError(`cannot open source ${src}: ${errnoName(Number(errno))}`));
+  }
+  closeOnFail.push(() => fs.closeAll());
+
+  let session!: Session;
+  const readPath = new ReadPath({
+    mode: readMode,
+    headerStrategy,
+    pool,
+    maxRead: maxPages * PAGE_SIZE,
+    logger,
+    onDeviceError: (errno) => session.onDeviceError(errno),
+  });
+
+  let wantFlags =
+    InitFlag.ASYNC_READ +
+    InitFlag.BIG_WRITES +
+    InitFlag.MAX_PAGES +
+    InitFlag.AUTO_INVAL_DATA +
+    InitFlag.DO_READDIRPLUS +
+    InitFlag.READDIRPLUS_AUTO +
+    InitFlag.ASYNC_DIO +
+    InitFlag.PARALLEL_DIROPS +
+    InitFlag.CACHE_SYMLINKS +
+    InitFlag.INIT_EXT;
+  // mmap of FOPEN_DIRECT_IO files (shared mappings need the kernel's consent, 6.6+).
+  if (directIo) wantFlags += InitFlag.DIRECT_IO_ALLOW_MMAP;
+
+  session = new Session(
+    {
+      devfd,
+      fs,
+      readPath,
+      logger,
+      maxPages,
+      wantFlags,
+      maxBackground: 0, // 0 keeps the kernel's defaults
+      congestionThreshold: 0,
+      reqBufSize,
+      replyBufSize: reply.buf.length,
+    },
+    reply,
+  );
+
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const data = [
+    `fd=${devfd}`,
+    'rootmode=40000',
+    `user_id=${uid}`,
+    `group_id=${gid}`,
+    `max_read=${maxPages * PAGE_SIZE}`,
+    ...(opts.allowOther ? ['allow_other'] : []),
+    ...(opts.defaultPermissions ? ['default_permissions'] : []),
+  ].join(',');
+  const fsname = opts.fsname ?? src;
+  if (/[,\s]/.test(fsname) && opts.fsname !== undefined)
+    fail(new SplicefsError('fsname must not contain commas or white space', 2));
+  const r = addon.mount(fsname, mnt, 'fuse.splicefs', MS_RDONLY | MS_NOSUID | MS_NODEV, data);
+  if (r < 0) {
+    if (r === -E.EPERM) fail(new SplicefsError(`cannot mount on ${mnt}: permission denied (mounting needs root)`));
+    fail(new SplicefsError(`cannot mount on ${mnt}: ${errnoName(r)}`));
+  }
+  const entry = findMount(mnt);
+  const connection = entry?.minor ?? -1;
+  session.start();
+
+  let finished = false;
+  const closed = session.closed.then((reason) => {
+    // Never leave a stale mount: if the session ended while still mounted (device error),
+    // detach before closing the device.
+    if (reason !== 'unmounted' && findMount(mnt)?.minor === connection) addon.umount(mnt, MNT_DETACH);
+    fs.closeAll();
+    pool?.close();
+    addon.close(devfd);
+    finished = true;
+    logger.info({ mountpoint: mnt, reason }, 'stopped');
+    return { reason };
+  });
+
+  const timer = setTimeout(() => session.end('INIT timeout'), INIT_TIMEOUT_MS);
+  let neg;
+  try {
+    neg = await session.waitInit();
+  } catch (err) {
+    await closed;
+    throw new SplicefsError(`mount on ${mnt} failed: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  if (opts.readaheadKb !== undefined && connection >= 0) writeReadahead(connection, opts.readaheadKb);
+
+  const info: MountInfo = {
+    source: src,
+    mountpoint: mnt,
+    protocol: neg.protocol,
+    maxRead: neg.maxRead,
+    maxPages: neg.maxPages,
+    maxReadahead: neg.maxReadahead,
+    readaheadKb: connection >= 0 ? readReadahead(connection) : null,
+    pipeBytes: pool ? pipeBytes : 0,
+    pipeSlots: pool ? pipeSlots : 0,
+    readMode,
+    headerMode: headerStrategy,
+    vmspliceAliases,
+    directIo,
+    flags: neg.flagNames,
+  };
+  logger.info(info, 'mounted');
+
+  let unmounting: Promise<void> | null = null;
+  const handle: MountHandle = {
+    info,
+    closed,
+    stats: () => {
+      const rs = readPath.stats;
+      return {
+        requests: session.requestCounts(),
+        read: { ...rs, fallbacks: { ...rs.fallbacks } },
+        interrupted: session.interrupted,
+        nodes: fs.inodes.size,
+        openFiles: fs.files.size,
+        openDirs: fs.dirs.size,
+      };
+    },
+    unmount: ({ graceMs = BUSY_GRACE_MS } = {}) => {
+      if (finished) return Promise.resolve();
+      unmounting ??= (async () => {
+        let how: string;
+        try {
+          how = unmountPath(mnt);
+        } catch (err) {
+          // Already gone (external umount racing us): the session is ending on its own.
+          logger.debug({ err: (err as Error).message }, 'umount');
+          how = 'gone';
+        }
+        if (how === 'detached') logger.warn({ mountpoint: mnt, graceMs }, 'mount busy: detached, open files have until the grace period ends');
+        const t = setTimeout(() => {
+          if (!abortConnection(connection)) session.end('aborted');
+        }, how === 'detached' ? graceMs : 2_000);
+        await closed;
+        clearTimeout(t);
+      })();
+      return unmounting;
+    },
+  };
+  return handle;
+}

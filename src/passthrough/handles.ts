@@ -1,0 +1,52 @@
+// Open file and directory handles: the fh numbers the kernel echoes back. One owner: the
+// handle is closed on RELEASE/RELEASEDIR or at shutdown, whichever comes first.
+import { addon } from '../addon.js';
+import type { Node } from './inodes.js';
+
+export interface FileHandle {
+  readonly fd: number;
+  readonly node: Node;
+}
+
+export interface DirEntry {
+  ino: number;
+  type: number;
+  /** Raw bytes: names need not be UTF-8. */
+  name: Buffer;
+}
+
+export interface DirHandle {
+  readonly fd: number;
+  readonly node: Node;
+  /** Snapshot taken at offset 0; READDIR offsets index into it (offset = index + 1). */
+  entries: DirEntry[] | null;
+}
+
+export class HandleTable<H extends { readonly fd: number }> {
+  private readonly handles = new Map<number, H>();
+  private next = 1;
+
+  add(h: H): number {
+    const fh = this.next++;
+    this.handles.set(fh, h);
+    return fh;
+  }
+  get(fh: number): H | undefined {
+    return this.handles.get(fh);
+  }
+  /** Remove and close; false if the fh was unknown. */
+  release(fh: number): boolean {
+    const h = this.handles.get(fh);
+    if (!h) return false;
+    this.handles.delete(fh);
+    addon.close(h.fd);
+    return true;
+  }
+  get size(): number {
+    return this.handles.size;
+  }
+  closeAll(): void {
+    for (const h of this.handles.values()) addon.close(h.fd);
+    this.handles.clear();
+  }
+}

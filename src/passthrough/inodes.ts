@@ -1,0 +1,111 @@
+// The inode table: the only place that opens or closes node fds.
+//
+// A node is a source object the kernel knows by nodeid. Identity is (st_dev, st_ino), so hard
+// links share a node (and the kernel sees one inode). Each node holds an O_PATH|O_NOFOLLOW fd:
+// every later operation is an *at call relative to it, so no path string inside the source is
+// ever resolved again and a symlink is never followed out of the source tree.
+import { constants } from 'node:os';
+import { addon } from '../addon.js';
+import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, FUSE_ROOT_ID, O_NOFOLLOW, O_PATH, O_DIRECTORY } from '../kernel/abi.js';
+import { ST_DEV, ST_INO, type StatArray } from './stat.js';
+
+const { EBADF } = constants.errno;
+
+export interface Node {
+  readonly nodeid: number;
+  readonly fd: number;
+  readonly dev: number;
+  readonly ino: number;
+  /** Lookups the kernel holds on this node (FUSE lookup count); the root is never forgotten. */
+  nlookup: number;
+  /** Set when splice from this file failed for lack of splice_read: copy from now on. */
+  noSplice: boolean;
+}
+
+export class InodeTable {
+  private readonly byId = new Map<number, Node>();
+  private readonly byKey = new Map<string, Node>();
+  private nextId = FUSE_ROOT_ID + 1;
+  readonly root: Node;
+
+  /** Opens the source root; throws an errno number if it cannot. */
+  constructor(source: string, private readonly st: StatArray) {
+    const fd = addon.openat(-100 /* AT_FDCWD */, source, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) throw -fd;
+    const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
+    if (r < 0) {
+      addon.close(fd);
+      throw -r;
+    }
+    this.root = this.insert(FUSE_ROOT_ID, fd, st[ST_DEV], st[ST_INO]);
+    this.root.nlookup = 1;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(nodeid: number): Node | undefined {
+    return this.byId.get(nodeid);
+  }
+
+  /**
+   * LOOKUP of `name` in `parent`: stat into `st` and return the node with its lookup count
+   * raised by one, or -errno. Never follows a symlink in the last component.
+   */
+  lookup(parent: Node, name: Uint8Array, st: StatArray): Node | number {
+    const fd = addon.openat(parent.fd, name, O_PATH | O_NOFOLLOW, 0);
+    if (fd < 0) return fd;
+    const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
+    if (r < 0) {
+      addon.close(fd);
+      return r;
+    }
+    const existing = this.byKey.get(key(st[ST_DEV], st[ST_INO]));
+    if (existing) {
+      addon.close(fd); // the node already has its fd; this one was only needed to stat
+      existing.nlookup++;
+      return existing;
+    }
+    const node = this.insert(this.nextId++, fd, st[ST_DEV], st[ST_INO]);
+    node.nlookup = 1;
+    return node;
+  }
+
+  /** FORGET: drop n lookups; the node goes (and its fd closes) at zero. */
+  forget(nodeid: number, n: number): void {
+    const node = this.byId.get(nodeid);
+    if (!node || node.nodeid === FUSE_ROOT_ID) return;
+    node.nlookup -= n;
+    if (node.nlookup <= 0) {
+      this.byId.delete(nodeid);
+      this.byKey.delete(key(node.dev, node.ino));
+      addon.close(node.fd);
+    }
+  }
+
+  /** stat of the node itself into `st`; 0 or -errno. */
+  stat(node: Node, st: StatArray): number {
+    return addon.fstatat(node.fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
+  }
+
+  /** Close every fd (at shutdown). */
+  closeAll(): void {
+    for (const node of this.byId.values()) addon.close(node.fd);
+    this.byId.clear();
+    this.byKey.clear();
+  }
+
+  private insert(nodeid: number, fd: number, dev: number, ino: number): Node {
+    const node: Node = { nodeid, fd, dev, ino, nlookup: 0, noSplice: false };
+    this.byId.set(nodeid, node);
+    this.byKey.set(key(dev, ino), node);
+    return node;
+  }
+}
+
+function key(dev: number, ino: number): string {
+  return `${dev}:${ino}`;
+}
+
+export const ERR_BADF = -EBADF;

@@ -1,0 +1,150 @@
+// The READ strategy: splice | copy, the fallback rules, and the counters that prove which path
+// ran. The handler resolved the file handle to "this fd, this range"; this module decides how
+// the bytes travel, and the addon executes (addon/splice.cc).
+//
+//   splice: header + file pages into a pipe, one splice of the whole reply into /dev/fuse.
+//   copy:   pread into a reused buffer behind the header, one write into /dev/fuse.
+//
+// A reply goes by copy instead of splice when: the mode is copy; the file cannot be spliced
+// (no splice_read, remembered per node in auto mode); the reply needs more pipe slots than the
+// pipe has (--pipe-pages 16: the original 15-page limit); or the splice failed before anything
+// reached the device (short data under the `write` header strategy, a full pipe, a pipe error).
+// Each of those is counted by reason. A read never fails because of the pipe.
+import { constants } from 'node:os';
+import type { Logger } from 'pino';
+import { addon, decodeFailure, SpliceStage, type PipePool } from './addon.js';
+import { AT_EMPTY_PATH, PAGE_SIZE } from './kernel/abi.js';
+import type { ReadMode, ReadStats } from './options.js';
+import type { Node } from './passthrough/inodes.js';
+import { newStat, ST_SIZE } from './passthrough/stat.js';
+
+const { EINVAL, ENOSYS, EOPNOTSUPP, ENOENT } = constants.errno;
+const HEADER = 16;
+
+export interface ReadTarget {
+  readonly fd: number;
+  readonly node: Node;
+}
+
+export interface ReadPathConfig {
+  mode: ReadMode;
+  headerStrategy: 'patch' | 'write';
+  /** null in copy mode: no pipes are made. */
+  pool: PipePool | null;
+  maxRead: number;
+  logger: Logger;
+  /** A reply could not be written to /dev/fuse (ENOENT = interrupted; ENODEV = unmounted). */
+  onDeviceError(errno: number): void;
+}
+
+export function newReadStats(): ReadStats {
+  return {
+    spliceReplies: 0,
+    spliceBytes: 0,
+    copyReplies: 0,
+    copyBytes: 0,
+    errorReplies: 0,
+    fallbacks: { noSpliceRead: 0, pipeTooSmall: 0, shortData: 0, pipeFull: 0, spliceError: 0 },
+  };
+}
+
+/** Pipe slots a reply needs: one for the header, one per page the data range touches. */
+export function slotsNeeded(offset: number, size: number): number {
+  if (size === 0) return 1;
+  const first = offset % PAGE_SIZE;
+  return 1 + Math.ceil((first + size) / PAGE_SIZE);
+}
+
+export class ReadPath {
+  readonly stats: ReadStats = newReadStats();
+  private readonly copyBuf: Buffer;
+  private readonly pipeSlots: number;
+  private readonly st = newStat();
+  private readonly strategy: 0 | 1;
+
+  constructor(private readonly cfg: ReadPathConfig) {
+    this.copyBuf = Buffer.allocUnsafe(HEADER + cfg.maxRead);
+    this.pipeSlots = cfg.pool ? Math.floor(cfg.pool.pipeBytes / PAGE_SIZE) : 0;
+    this.strategy = cfg.headerStrategy === 'patch' ? 0 : 1;
+  }
+
+  /**
+   * Answer READ `unique` with up to `size` bytes of `target` at `offset`. Returns 0 when a
+   * reply was sent (or the device refused it, reported through onDeviceError), or -errno for
+   * the caller to send as an error reply.
+   */
+  serve(devfd: number, unique: number, target: ReadTarget, offset: number, size: number): number {
+    if (size > this.cfg.maxRead) size = this.cfg.maxRead;
+    const pool = this.cfg.pool;
+    if (pool === null || this.cfg.mode === 'copy') return this.copy(devfd, unique, target, offset, size);
+    const f = this.stats.fallbacks;
+    if (target.node.noSplice && this.cfg.mode === 'auto') {
+      f.noSpliceRead++;
+      return this.copy(devfd, unique, target, offset, size);
+    }
+    if (slotsNeeded(offset, size) > this.pipeSlots) {
+      f.pipeTooSmall++;
+      return this.copy(devfd, unique, target, offset, size);
+    }
+    let expected = size;
+    if (this.strategy === 1) {
+      // `write` strategy: the header is a copy in the pipe, so its length must be right before
+      // the data is there: announce what the file holds now; a change is caught as SHORT below.
+      const r = addon.fstatat(target.fd, '', AT_EMPTY_PATH, this.st);
+      if (r < 0) return r;
+      expected = Math.max(0, Math.min(size, this.st[ST_SIZE] - offset));
+    }
+    const r = pool.spliceReply(0, devfd, unique, target.fd, offset, size, this.strategy, expected);
+    if (r >= 0) {
+      this.stats.spliceReplies++;
+      this.stats.spliceBytes += r;
+      return 0;
+    }
+    const { stage, errno } = decodeFailure(r);
+    switch (stage) {
+      case SpliceStage.DEVICE:
+        this.cfg.onDeviceError(errno);
+        return 0;
+      case SpliceStage.FILE:
+        if (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP) {
+          // The backing filesystem has no splice_read (some pseudo files): copy this file.
+          if (!target.node.noSplice) {
+            target.node.noSplice = true;
+            this.cfg.logger.info({ ino: target.node.ino, errno }, 'file cannot be spliced: copying its reads');
+          }
+          f.noSpliceRead++;
+          return this.copy(devfd, unique, target, offset, size);
+        }
+        this.stats.errorReplies++;
+        return -errno;
+      case SpliceStage.SHORT:
+        f.shortData++;
+        return this.copy(devfd, unique, target, offset, size);
+      case SpliceStage.PIPE_FULL:
+        f.pipeFull++;
+        return this.copy(devfd, unique, target, offset, size);
+      default:
+        f.spliceError++;
+        this.cfg.logger.warn({ stage, errno }, 'splice reply failed: sending by copy');
+        return this.copy(devfd, unique, target, offset, size);
+    }
+  }
+
+  private copy(devfd: number, unique: number, target: ReadTarget, offset: number, size: number): number {
+    const r = addon.copyReply(devfd, unique, target.fd, offset, size, this.copyBuf);
+    if (r >= 0) {
+      this.stats.copyReplies++;
+      this.stats.copyBytes += r;
+      return 0;
+    }
+    const { stage, errno } = decodeFailure(r);
+    if (stage === SpliceStage.DEVICE) {
+      this.cfg.onDeviceError(errno);
+      return 0;
+    }
+    this.stats.errorReplies++;
+    return -errno;
+  }
+}
+
+export const ERR_INTERRUPTED = ENOENT;
