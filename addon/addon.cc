@@ -5,6 +5,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitDevice(env, exports);
   splicefs::InitSplice(env, exports);
   splicefs::InitFsops(env, exports);
+  splicefs::InitWorkers(env, exports);
   return exports;
 }
 

@@ -58,5 +58,6 @@ inline std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string
 void InitDevice(Napi::Env env, Napi::Object exports);
 void InitSplice(Napi::Env env, Napi::Object exports);
 void InitFsops(Napi::Env env, Napi::Object exports);
+void InitWorkers(Napi::Env env, Napi::Object exports);
 
 }  // namespace splicefs

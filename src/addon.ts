@@ -21,7 +21,19 @@ export interface PipePool {
   readonly count: number;
   readonly pipeBytes: number;
   readonly sizeError: number;
-  readonly resets: number;
+}
+
+/** Native worker threads: READ plans executed end to end, the rest forwarded (addon/workers.cc). */
+export interface Workers {
+  register(fh: number, fd: number, path: 0 | 1, strategy: 0 | 1): void;
+  unregister(fh: number): void;
+  /** Next forwarded request into buf (0 = none left); meta = [reply fd, failure code or 0]. */
+  take(buf: Uint8Array, meta: Float64Array): number;
+  /** spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded */
+  counters(out: Float64Array): void;
+  stop(): void;
+  readonly threads: number;
+  readonly pipeBytes: number;
 }
 
 export interface Addon {
@@ -38,6 +50,14 @@ export interface Addon {
   PipePool: new (count: number, bytes: number) => PipePool;
   copyReply(devfd: number, unique: number, filefd: number, offset: number, size: number, buf: Uint8Array): number;
   probeVmspliceAlias(): number;
+  Workers: new (
+    masterFd: number,
+    threads: number,
+    pipeBytes: number,
+    maxRead: number,
+    requestBufferSize: number,
+    onWake: (ended: boolean) => void,
+  ) => Workers;
 
   openat(dirfd: number, name: string | Uint8Array, flags: number, mode: number): number;
   openProc(fd: number, flags: number): number;
@@ -59,6 +79,8 @@ export const SpliceStage = {
   PIPE_FULL: 4,
   HEADER: 5,
   PIPE: 6,
+  /** from a worker: the reply needs more pipe slots than the pipe has (nothing attempted) */
+  PIPE_TOO_SMALL: 7,
 } as const;
 export function decodeFailure(r: number): { stage: number; errno: number } {
   const code = -r;

@@ -26,6 +26,8 @@ options:
   --pipe-pages N                pipe size in pages (default: the largest allowed); replies
                                 that do not fit go by copy (16 = the original 15-page limit)
   --readahead-kb KB             set the mount's readahead window (default: the kernel's)
+  --threads N                   worker threads serving READs on cloned /dev/fuse fds
+                                (default 1; 0 = the event loop serves everything)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
   --timeout SECONDS             attribute and entry cache timeout (default 1)
   -o OPT[,OPT...]               ro, allow_other, default_permissions, fsname=NAME
@@ -82,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
         'pipe-pages': { type: 'string' },
         'readahead-kb': { type: 'string' },
         'direct-io': { type: 'boolean' },
+        threads: { type: 'string' },
         timeout: { type: 'string' },
         o: { type: 'string', short: 'o', multiple: true },
         'log-level': { type: 'string' },
@@ -121,6 +124,7 @@ async function main(argv: string[]): Promise<number> {
     maxRead: intArg(v['max-read'], '--max-read'),
     pipePages: intArg(v['pipe-pages'], '--pipe-pages'),
     readaheadKb: intArg(v['readahead-kb'], '--readahead-kb'),
+    threads: intArg(v.threads, '--threads'),
     directIo: v['direct-io'] ?? false,
     timeout,
     logger: createLogger(level),

@@ -29,6 +29,7 @@ const MS_RDONLY = 1;
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const DEFAULT_MAX_READ = 1024 * 1024;
+const DEFAULT_THREADS = 1;
 const INIT_TIMEOUT_MS = 10_000;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
@@ -77,6 +78,8 @@ function validate(opts: MountOptions): void {
   positive(opts.maxRead, 'max-read', 2 ** 30);
   positive(opts.pipePages, 'pipe-pages', 2 ** 18);
   positive(opts.readaheadKb, 'readahead-kb', 2 ** 20);
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 0 || opts.threads > 64))
+    throw new SplicefsError('threads must be an integer from 0 to 64', 2);
   if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))
     throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
 }
@@ -89,6 +92,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mnt} is already a mount point`);
 
   const readMode = opts.readMode ?? 'auto';
+  const threads = opts.threads ?? DEFAULT_THREADS;
   const directIo = opts.directIo ?? false;
 
   // Header strategy: `patch` is only correct where vmsplice references our memory.
@@ -143,7 +147,17 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   const reply = new Reply(Math.max(64 * 1024, maxPages * PAGE_SIZE) + PAGE_SIZE);
   let fs: PassthroughFs;
   try {
-    fs = new PassthroughFs({ source: src, timeout, directIo }, reply);
+    fs = new PassthroughFs(
+      {
+        source: src,
+        timeout,
+        directIo,
+        // The worker threads serve READs of a handle by the plan the read path gives them.
+        onFileOpened: (h) => session.threads?.register(h.fh, h.fd, readPath.planFor(h), readPath.strategyCode),
+        onFileReleased: (h) => session.threads?.unregister(h.fh),
+      },
+      reply,
+    );
   } catch (errno) {
     return fail(new SplicefsError(`cannot open source ${src}: ${errnoName(Number(errno))}`));
   }
@@ -157,6 +171,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     maxRead: maxPages * PAGE_SIZE,
     logger,
     onDeviceError: (errno) => session.onDeviceError(errno),
+    onPlanChange: (t) => session.threads?.register(t.fh, t.fd, readPath.planFor(t), readPath.strategyCode),
   });
 
   let wantFlags =
@@ -184,7 +199,8 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
       maxBackground: 0, // 0 keeps the kernel's defaults
       congestionThreshold: 0,
       reqBufSize,
-      replyBufSize: reply.buf.length,
+      threads,
+      pipeBytes: pipeBytesWanted,
     },
     reply,
   );
@@ -252,6 +268,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     headerMode: headerStrategy,
     vmspliceAliases,
     directIo,
+    threads,
     flags: neg.flagNames,
   };
   logger.info(info, 'mounted');
@@ -261,11 +278,23 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     info,
     closed,
     stats: () => {
+      // The read path's own counts plus what the worker threads did on their own.
       const rs = readPath.stats;
+      const w = session.workerCounters();
+      const requests = session.requestCounts();
+      const nativeReads = w[0] + w[2] + w[4];
+      if (nativeReads > 0) requests.READ = (requests.READ ?? 0) + nativeReads;
       return {
-        requests: session.requestCounts(),
-        read: { ...rs, fallbacks: { ...rs.fallbacks } },
-        interrupted: session.interrupted,
+        requests,
+        read: {
+          ...rs,
+          spliceReplies: rs.spliceReplies + w[0],
+          spliceBytes: rs.spliceBytes + w[1],
+          copyReplies: rs.copyReplies + w[2],
+          copyBytes: rs.copyBytes + w[3],
+          fallbacks: { ...rs.fallbacks },
+        },
+        interrupted: session.interrupted + w[4],
         nodes: fs.inodes.size,
         openFiles: fs.files.size,
         openDirs: fs.dirs.size,

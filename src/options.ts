@@ -29,6 +29,11 @@ export interface MountOptions {
   fsname?: string;
   /** Attribute and entry cache timeout, seconds (default 1). */
   timeout?: number;
+  /**
+   * Worker threads that read the connection on cloned /dev/fuse fds and execute READ replies
+   * end to end (0: the event loop serves everything itself). Default 1.
+   */
+  threads?: number;
   /** Readahead window of the mount's bdi in KiB (default: left as the kernel sets it). */
   readaheadKb?: number;
   logger?: Logger;
@@ -50,6 +55,7 @@ export interface MountInfo {
   headerMode: 'patch' | 'write';
   vmspliceAliases: boolean;
   directIo: boolean;
+  threads: number;
   flags: string[];
 }
 

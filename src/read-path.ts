@@ -22,6 +22,7 @@ const { EINVAL, ENOSYS, EOPNOTSUPP, ENOENT } = constants.errno;
 const HEADER = 16;
 
 export interface ReadTarget {
+  readonly fh: number;
   readonly fd: number;
   readonly node: Node;
 }
@@ -35,6 +36,8 @@ export interface ReadPathConfig {
   logger: Logger;
   /** A reply could not be written to /dev/fuse (ENOENT = interrupted; ENODEV = unmounted). */
   onDeviceError(errno: number): void;
+  /** The plan for this target's file changed (it cannot be spliced): re-register it. */
+  onPlanChange?(target: ReadTarget): void;
 }
 
 export function newReadStats(): ReadStats {
@@ -69,21 +72,36 @@ export class ReadPath {
   }
 
   /**
+   * The plan for a newly opened file, for the worker threads to execute on their own:
+   * 0 = splice, 1 = copy. Cases the plan does not cover (a reply too big for the pipe, a file
+   * that turns out not to splice) come back to serve() with the failure attached.
+   */
+  planFor(target: ReadTarget): 0 | 1 {
+    if (this.cfg.pool === null || this.cfg.mode === 'copy') return 1;
+    if (target.node.noSplice && this.cfg.mode === 'auto') return 1;
+    return 0;
+  }
+
+  get strategyCode(): 0 | 1 {
+    return this.strategy;
+  }
+
+  /**
    * Answer READ `unique` with up to `size` bytes of `target` at `offset`. Returns 0 when a
    * reply was sent (or the device refused it, reported through onDeviceError), or -errno for
-   * the caller to send as an error reply.
+   * the caller to send as an error reply. `prior` is the failure code of a plan a worker
+   * already tried for this request (0 if none): the decision continues from there.
    */
-  serve(devfd: number, unique: number, target: ReadTarget, offset: number, size: number): number {
+  serve(devfd: number, unique: number, target: ReadTarget, offset: number, size: number, prior = 0): number {
     if (size > this.cfg.maxRead) size = this.cfg.maxRead;
-    const pool = this.cfg.pool;
-    if (pool === null || this.cfg.mode === 'copy') return this.copy(devfd, unique, target, offset, size);
-    const f = this.stats.fallbacks;
-    if (target.node.noSplice && this.cfg.mode === 'auto') {
-      f.noSpliceRead++;
+    if (prior < 0) return this.afterFailure(prior, devfd, unique, target, offset, size);
+    if (this.planFor(target) === 1) {
+      if (target.node.noSplice && this.cfg.mode === 'auto') this.stats.fallbacks.noSpliceRead++;
       return this.copy(devfd, unique, target, offset, size);
     }
+    const pool = this.cfg.pool as PipePool;
     if (slotsNeeded(offset, size) > this.pipeSlots) {
-      f.pipeTooSmall++;
+      this.stats.fallbacks.pipeTooSmall++;
       return this.copy(devfd, unique, target, offset, size);
     }
     let expected = size;
@@ -100,23 +118,33 @@ export class ReadPath {
       this.stats.spliceBytes += r;
       return 0;
     }
+    return this.afterFailure(r, devfd, unique, target, offset, size);
+  }
+
+  /** A splice (or a worker's plan) failed before anything reached the device: what now. */
+  private afterFailure(r: number, devfd: number, unique: number, target: ReadTarget, offset: number, size: number): number {
+    const f = this.stats.fallbacks;
     const { stage, errno } = decodeFailure(r);
     switch (stage) {
       case SpliceStage.DEVICE:
         this.cfg.onDeviceError(errno);
         return 0;
       case SpliceStage.FILE:
-        if (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP) {
+        if (this.planFor(target) === 0 && (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP)) {
           // The backing filesystem has no splice_read (some pseudo files): copy this file.
           if (!target.node.noSplice) {
             target.node.noSplice = true;
             this.cfg.logger.info({ ino: target.node.ino, errno }, 'file cannot be spliced: copying its reads');
           }
+          this.cfg.onPlanChange?.(target);
           f.noSpliceRead++;
           return this.copy(devfd, unique, target, offset, size);
         }
         this.stats.errorReplies++;
         return -errno;
+      case SpliceStage.PIPE_TOO_SMALL:
+        f.pipeTooSmall++;
+        return this.copy(devfd, unique, target, offset, size);
       case SpliceStage.SHORT:
         f.shortData++;
         return this.copy(devfd, unique, target, offset, size);

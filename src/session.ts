@@ -3,7 +3,7 @@
 // writes replies, negotiates INIT, and shuts down when the kernel ends the connection.
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
-import { addon, type Watcher } from './addon.js';
+import { addon, type Watcher, type Workers } from './addon.js';
 import { FUSE_KERNEL_VERSION, FUSE_OUR_MINOR, InitFlag, Opcode, PAGE_SIZE, initFlagNames, opcodeName } from './kernel/abi.js';
 import { decodeInit, encodeInit, MalformedRequest, Reply, Request } from './kernel/codec.js';
 import { buildOpTable, type OpTable } from './optable.js';
@@ -27,7 +27,13 @@ export interface SessionConfig {
   maxBackground: number;
   congestionThreshold: number;
   reqBufSize: number;
-  replyBufSize: number;
+  /**
+   * Worker threads reading the connection (cloned fds) and executing READ plans end to end;
+   * 0 = the event loop reads /dev/fuse itself and does everything.
+   */
+  threads: number;
+  /** Pipe size each worker asks for. */
+  pipeBytes: number;
 }
 
 export interface Negotiated {
@@ -58,6 +64,10 @@ export class Session {
   private readonly table: OpTable;
   private readonly counts: number[] = [];
   private watcher: Watcher | null = null;
+  private workers: Workers | null = null;
+  private readonly meta = new Float64Array(2);
+  /** The fd the current request came from: its reply must go back on the same fd. */
+  private replyFd: number;
   private done = false;
   private resolveClosed!: (why: string) => void;
   private initWaiters: Array<(n: Negotiated | Error) => void> = [];
@@ -69,11 +79,30 @@ export class Session {
     this.table = buildOpTable(cfg.fs);
     this.debug = cfg.logger.isLevelEnabled('debug');
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.replyFd = cfg.devfd;
   }
 
+  /** Start serving (after mount(2): cloning needs a connected device). */
   start(): void {
-    this.watcher = new addon.Watcher(this.cfg.devfd, this.onReadable);
+    if (this.cfg.threads > 0) {
+      const maxRead = this.cfg.maxPages * PAGE_SIZE;
+      this.workers = new addon.Workers(this.cfg.devfd, this.cfg.threads, this.cfg.pipeBytes, maxRead, this.cfg.reqBufSize, this.onWake);
+    } else {
+      this.watcher = new addon.Watcher(this.cfg.devfd, this.onReadable);
+    }
   }
+
+  /** The worker threads, when the session runs with them (plans are registered there). */
+  get threads(): Workers | null {
+    return this.workers;
+  }
+
+  /** Counters of the worker threads: spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded. */
+  workerCounters(): Float64Array {
+    this.workers?.counters(this.lastCounters);
+    return this.lastCounters.slice();
+  }
+  private readonly lastCounters = new Float64Array(6);
 
   /** Resolves once INIT has been answered (or rejects if the session ends first). */
   waitInit(): Promise<Negotiated> {
@@ -102,6 +131,19 @@ export class Session {
     else this.cfg.logger.warn({ errno }, 'reply write failed');
   };
 
+  /** Worker threads forwarded requests (or all of them have ended: the connection is gone). */
+  private readonly onWake = (ended: boolean): void => {
+    const w = this.workers;
+    if (this.done || !w) return;
+    for (;;) {
+      const n = w.take(this.req.buf, this.meta);
+      if (n <= 0) break;
+      this.dispatch(n, this.meta[0], this.meta[1]);
+      if (this.done) return;
+    }
+    if (ended) this.end('unmounted');
+  };
+
   private readonly onReadable = (status: number): void => {
     if (this.done) return;
     for (let i = 0; i < BATCH; i++) {
@@ -117,13 +159,15 @@ export class Session {
         this.cfg.logger.error({ errno: e }, 'read from /dev/fuse failed');
         return this.end('device read error');
       }
-      this.dispatch(n);
+      this.dispatch(n, this.cfg.devfd, 0);
       if (this.done) return;
     }
   };
 
-  private dispatch(n: number): void {
+  /** One request from `fromFd`; `prior` is the failure code of a READ plan a worker tried. */
+  private dispatch(n: number, fromFd: number, prior: number): void {
     const req = this.req;
+    this.replyFd = fromFd;
     try {
       req.load(n);
     } catch (err) {
@@ -139,7 +183,7 @@ export class Session {
     try {
       if (op === Opcode.INIT) res = this.init(req);
       else if (this.negotiated === null) res = -E.EIO;
-      else if (op === Opcode.READ) res = this.read(req);
+      else if (op === Opcode.READ) res = this.read(req, prior);
       else {
         const row = this.table[op];
         res = row ? row.run(req) : -E.ENOSYS;
@@ -159,15 +203,15 @@ export class Session {
     if (this.debug) {
       this.cfg.logger.debug({ op: opcodeName(op), unique: req.unique, error: res < 0 ? res : 0, len }, 'reply');
     }
-    const w = addon.write(this.cfg.devfd, this.rep.buf, len);
+    const w = addon.write(this.replyFd, this.rep.buf, len);
     if (w < 0) this.onDeviceError(-w);
   }
 
   /** READ: the filesystem resolves the handle, the read path moves the bytes. */
-  private read(req: Request): number {
+  private read(req: Request, prior: number): number {
     const t = this.cfg.fs.readTarget(req);
     if (typeof t === 'number') return t;
-    const r = this.cfg.readPath.serve(this.cfg.devfd, req.unique, t.target, t.offset, t.size);
+    const r = this.cfg.readPath.serve(this.replyFd, req.unique, t.target, t.offset, t.size, prior);
     if (this.debug && r === 0) this.cfg.logger.debug({ op: 'READ', unique: req.unique, size: t.size }, 'reply');
     return r;
   }
@@ -206,7 +250,7 @@ export class Session {
     });
     this.negotiated = n;
     this.rep.finish(req.unique, len);
-    const w = addon.write(this.cfg.devfd, this.rep.buf, len);
+    const w = addon.write(this.replyFd, this.rep.buf, len);
     if (w < 0) {
       this.onDeviceError(-w);
       return 0;
@@ -221,6 +265,9 @@ export class Session {
     this.done = true;
     this.watcher?.stop();
     this.watcher = null;
+    this.workers?.counters(this.lastCounters); // keep the final counts for stats at exit
+    this.workers?.stop(); // joins the threads: none touches an fd after this
+    this.workers = null;
     for (const wake of this.initWaiters.splice(0)) wake(new Error(`session ended before INIT: ${why}`));
     this.resolveClosed(why);
   }

@@ -54,6 +54,9 @@ export interface FsConfig {
   /** Entry and attribute cache timeout, seconds. */
   timeout: number;
   directIo: boolean;
+  /** A file handle was opened / is about to be released (the worker threads' plans). */
+  onFileOpened?(h: FileHandle): void;
+  onFileReleased?(h: FileHandle): void;
 }
 
 export class PassthroughFs {
@@ -120,8 +123,10 @@ export class PassthroughFs {
     if ((flags & O_ACCMODE) !== O_RDONLY) return -E.EROFS;
     const fd = addon.openProc(node.fd, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return fd;
-    const fh = this.files.add({ fd, node });
-    return encodeOpen(this.rep, fh, this.cfg.directIo ? FOPEN_DIRECT_IO : 0);
+    const h: FileHandle = { fh: 0, fd, node };
+    h.fh = this.files.add(h);
+    this.cfg.onFileOpened?.(h);
+    return encodeOpen(this.rep, h.fh, this.cfg.directIo ? FOPEN_DIRECT_IO : 0);
   }
 
   /** READ: which fd and node the handle names; the read path moves the bytes. */
@@ -141,7 +146,10 @@ export class PassthroughFs {
   }
 
   release(r: Request): number {
-    this.files.release(decodeRelease(r).fh);
+    const { fh } = decodeRelease(r);
+    const h = this.files.get(fh);
+    if (h) this.cfg.onFileReleased?.(h); // before its fd closes: no worker may use it after
+    this.files.release(fh);
     return BODY;
   }
 

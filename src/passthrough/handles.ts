@@ -4,6 +4,8 @@ import { addon } from '../addon.js';
 import type { Node } from './inodes.js';
 
 export interface FileHandle {
+  /** The fh number the kernel knows this handle by (set when added to the table). */
+  fh: number;
   readonly fd: number;
   readonly node: Node;
 }
