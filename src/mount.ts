@@ -226,7 +226,12 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   }
   const entry = findMount(mnt);
   const connection = entry?.minor ?? -1;
-  session.start();
+  try {
+    session.start();
+  } catch (err) {
+    addon.umount(mnt, MNT_DETACH); // never leave the mount behind a server that did not start
+    fail(new SplicefsError(`cannot start serving ${mnt}: ${(err as Error).message}`));
+  }
 
   let finished = false;
   const closed = session.closed.then((reason) => {
