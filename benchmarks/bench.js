@@ -224,7 +224,7 @@ function median (xs) {
 const liveChildren = new Set()
 
 /** Runs a command, collects its output, kills it (SIGKILL) after timeoutMs. */
-function runChild (cmd, args, { timeoutMs = 0, cwd = ROOT, env } = {}) {
+function runChild (cmd, args, { timeoutMs = 0, cwd = ROOT, env, onStuck } = {}) {
   return new Promise((resolve) => {
     let stdout = ''
     let stderr = ''
@@ -248,8 +248,12 @@ function runChild (cmd, args, { timeoutMs = 0, cwd = ROOT, env } = {}) {
       ? setTimeout(() => {
         timedOut = true
         child.kill('SIGKILL')
-        // A process stuck in an unkillable wait must not hang the bench too.
-        hardTimer = setTimeout(() => finish(null, 'SIGKILL'), 15000)
+        // Still there 3 s after SIGKILL: stuck in an unkillable wait (a page lock on a hung
+        // FUSE mount); onStuck may abort the connection. Never let it hang the bench too.
+        hardTimer = setTimeout(() => {
+          if (onStuck) onStuck()
+          hardTimer = setTimeout(() => finish(null, 'SIGKILL'), 12000)
+        }, 3000)
       }, timeoutMs)
       : null
     child.on('error', (err) => { spawnError = err; finish(null, null) })
@@ -279,18 +283,32 @@ function inProcMounts (mnt) {
   return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l && unescapeMount(l.split(' ')[1]) === mnt)
 }
 
+let fusectlMounted = false // the control filesystem, mounted by us only to abort a hung connection
+function unmountFusectl () {
+  if (fusectlMounted) spawnSync('umount', ['/sys/fs/fuse/connections'], { stdio: 'ignore', timeout: 10000 })
+  fusectlMounted = false
+}
+
 /** Aborts a FUSE connection so that every waiter on it fails at once (a hung server). */
 function abortFuseConnection (majmin) {
   const minor = majmin && majmin.split(':')[1]
   if (!minor) return false
   const dir = '/sys/fs/fuse/connections'
   try {
-    if (!fs.existsSync(path.join(dir, minor))) spawnSync('mount', ['-t', 'fusectl', 'fusectl', dir], { stdio: 'ignore' })
+    if (!fs.existsSync(path.join(dir, minor)) && !fs.readFileSync('/proc/mounts', 'utf8').includes(' fusectl ')) {
+      if (spawnSync('mount', ['-t', 'fusectl', 'fusectl', dir], { stdio: 'ignore' }).status === 0) fusectlMounted = true
+    }
     fs.writeFileSync(path.join(dir, minor, 'abort'), '1')
     return true
   } catch {
     return false
   }
+}
+
+/** Aborts the FUSE connection mounted at MNT, if any (a reader stuck on a hung server). */
+function abortMntConnection () {
+  const m = findMount(MNT)
+  if (m && m.fstype.startsWith('fuse')) abortFuseConnection(m.majmin)
 }
 
 /** Unmounts whatever is at MNT, forcefully if needed. Returns notes on what it took. */
@@ -328,8 +346,9 @@ function readStatusKiB (pid, key) {
   }
 }
 
+// No sync first: the pages that matter (a FUSE file's, read back clean) drop without one,
+// tmpfs pages never drop, and a sync can block on anybody's hung filesystem.
 function dropCaches () {
-  spawnSync('sync', { stdio: 'ignore' })
   fs.writeFileSync('/proc/sys/vm/drop_caches', '3')
 }
 
@@ -425,9 +444,10 @@ function prepareFiles (cfg) {
   return specs
 }
 
-function removeFiles (specs) {
-  for (const s of specs) {
-    for (const f of [s.name, `.${s.name}.ok`, `${s.name}.tmp`]) try { fs.unlinkSync(path.join(SRC, f)) } catch {}
+function removeFiles () {
+  // Every name this bench ever writes, also those of an earlier --keep-files run.
+  for (const name of ['big.bin', 'odd.bin', 'c.0', 'c.1', 'c.2', 'c.3']) {
+    for (const f of [name, `.${name}.ok`, `${name}.tmp`]) try { fs.unlinkSync(path.join(SRC, f)) } catch {}
   }
   try { fs.unlinkSync(path.join(SRC, 'f.bin')) } catch {}
   // rmdir, never a recursive delete: a directory still mounted stays untouched.
@@ -446,8 +466,8 @@ for (const f of process.argv.slice(1)) {
   console.log(h.digest('hex') + ' ' + f)
 }`
 
-async function sha256 (files, timeoutMs) {
-  const r = await runChild(process.execPath, ['-e', HASH_SCRIPT, ...files], { timeoutMs })
+async function sha256 (files, timeoutMs, onFuse = false) {
+  const r = await runChild(process.execPath, ['-e', HASH_SCRIPT, ...files], { timeoutMs, onStuck: onFuse ? abortMntConnection : null })
   if (r.timedOut) return { error: `sha256 read timed out after ${timeoutMs / 1000} s`, hang: true }
   if (r.code !== 0) return { error: `sha256 read failed (exit ${r.code ?? r.signal}): ${tail(r.stderr, 2)}` }
   const out = {}
@@ -595,7 +615,7 @@ async function runFio (wid, args, cfg) {
   const w = WORKLOADS[wid]
   // Generous: a cell moving less than ~20 MiB/s for minutes is a hang, not a result.
   const timeoutMs = w.timeBased ? (cfg.runtime + 60) * 1000 : Math.max(180000, ((w.file === 'c' ? 4 * cfg.cSize : cfg.bigSize) / (20 * MiB)) * 1000)
-  const r = await runChild('fio', args, { timeoutMs })
+  const r = await runChild('fio', args, { timeoutMs, onStuck: args.some((a) => a.includes(MNT)) ? abortMntConnection : null })
   if (r.timedOut) throw new HangError(`fio did not finish in ${Math.round(timeoutMs / 1000)} s (killed)`)
   let j = null
   const i = r.stdout.indexOf('{')
@@ -647,7 +667,7 @@ async function benchSystem (name, cfg, ctx) {
 
     // Bytes check, once per system.
     const files = ['big.bin', 'odd.bin'].map((f) => path.join(dir, f))
-    const got = await sha256(files, Math.max(120000, (cfg.bigSize / (20 * MiB)) * 1000))
+    const got = await sha256(files, Math.max(120000, (cfg.bigSize / (20 * MiB)) * 1000), dir === MNT)
     if (got.hang) throw new HangError(got.error)
     if (got.error) {
       info.check = { ok: false, text: got.error }
@@ -759,7 +779,18 @@ function machineInfo () {
     fuseNative,
     maxPagesLimit: read('/proc/sys/fs/fuse/max_pages_limit'),
     pipeMaxSize: read('/proc/sys/fs/pipe-max-size'),
-    enableUring: read('/sys/module/fuse/parameters/enable_uring')
+    enableUring: read('/sys/module/fuse/parameters/enable_uring'),
+    thp: read('/sys/kernel/mm/transparent_hugepage/enabled'),
+    pageReporting: (() => {
+      // A VM whose freed memory goes back to the host pays faults to touch it again: every
+      // drop_caches frees the FUSE page cache, so this is a source of run-to-run noise.
+      const dir = '/sys/module/page_reporting/parameters'
+      try {
+        return fs.readdirSync(dir).filter((k) => k !== 'reported_kib' && k !== 'walked' && k !== 'passes')
+          .map((k) => `${k}=${read(path.join(dir, k))}`).join(' ')
+      } catch { return null }
+    })(),
+    loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' ')
   }
 }
 
@@ -823,6 +854,8 @@ function renderReport (cfg, ctx, chartOk) {
   L.push('## Machine', '')
   L.push(`- ${m.nproc} cores, ${m.memGiB} GiB memory, CPU: ${m.cpu}`)
   L.push(`- kernel ${m.kernel}; fuse max_pages_limit ${m.maxPagesLimit ?? '?'}, pipe-max-size ${m.pipeMaxSize ?? '?'}, fuse enable_uring ${m.enableUring ?? '?'}`)
+  if (m.thp) L.push(`- transparent hugepages: ${m.thp}${m.pageReporting ? `; free page reporting to the host is on (${m.pageReporting}): memory freed by drop_caches is handed back and faulted in again, a source of run-to-run noise` : ''}`)
+  L.push(`- load average (1, 5, 15 min) at start: ${m.loadStart}; at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine shows here; the ratios come from one run)`)
   L.push(`- Node ${m.node}, ${m.fio}; bindfs ${m.bindfs ?? 'not installed'}, go-fuse ${m.gofuse ?? 'not installed'} (Go ${m.go ?? '—'}), fuse-native ${m.fuseNative ?? 'not installed'}`)
   L.push('')
   L.push('## Method', '')
@@ -833,7 +866,7 @@ function renderReport (cfg, ctx, chartOk) {
     (cfg.workloads.some((w) => WORKLOADS[w].timeBased) ? `, ${cfg.warmupRuntime} s for d and e` : '') +
     `), then ${cfg.runs} run${cfg.runs === 1 ? '' : 's'}, reported as median [min–max]` +
     (cfg.workloads.some((w) => WORKLOADS[w].timeBased) ? `; d and e run ${cfg.runtime} s each (time_based)` : '') + '.')
-  L.push('- `sync; echo 3 > /proc/sys/vm/drop_caches` before every buffered run (a, c, f), so the FUSE page cache is cold and every byte reaches the server.')
+  L.push('- `echo 3 > /proc/sys/vm/drop_caches` before every buffered run (a, c, f), so the FUSE page cache is cold and every byte reaches the server.')
   L.push('- Bytes checked once per system: sha256 of big.bin and of odd.bin (3 MiB + 4097 bytes, a short read at EOF) through the mount against the source.')
   L.push('- Server CPU = utime+stime of the server process from /proc/PID/stat before and after each run, divided by the GiB fio read.')
   L.push('')
@@ -890,6 +923,11 @@ function renderReport (cfg, ctx, chartOk) {
       }
       if (srv && srv.counters) {
         const read = Object.entries(srv.counters).filter(([k]) => k.startsWith('read.'))
+        const sb = Number(srv.counters['read.spliceBytes'])
+        const cb = Number(srv.counters['read.copyBytes'])
+        if (Number.isFinite(sb) && Number.isFinite(cb) && sb + cb > 0) {
+          L.push(`- path: ${(100 * sb / (sb + cb)).toFixed(1)}% of READ bytes went by splice, ${(100 * cb / (sb + cb)).toFixed(1)}% by copy`)
+        }
         L.push(`- READ counters (whole session, byte check and warm-ups included): ${read.length ? read.map(([k, v]) => `${k}=${v}`).join(', ') : 'none with a read. prefix'}`)
         const rest = Object.entries(srv.counters).filter(([k]) => !k.startsWith('read.') && !k.startsWith('info.'))
         if (rest.length) L.push(`- other counters: ${rest.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}`)
@@ -971,10 +1009,11 @@ async function renderChart (cfg, ctx) {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: 'splicefs benchmark: throughput by workload and system',
-      subtitle: `MiB/s, median of ${cfg.runs} runs, whiskers min–max · kernel ${ctx.machine.kernel} · ${ctx.date}`
+      subtitle: `MiB/s, median of ${cfg.runs} run${cfg.runs === 1 ? '' : 's'}, whiskers min–max · kernel ${ctx.machine.kernel} · ${ctx.date}`
     },
     data: { values },
-    facet: { column: { field: 'workload', type: 'nominal', sort: wlOrder, title: 'workload', header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    facet: { field: 'workload', type: 'nominal', sort: wlOrder, title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    columns: Math.min(4, wlOrder.length),
     spec: {
       width: Math.max(90, 26 * sysOrder.length),
       height: 260,
@@ -1038,6 +1077,7 @@ async function main () {
       abortFuseConnection(m && m.majmin)
       spawnSync('umount', ['-l', MNT], { stdio: 'ignore', timeout: 10000 })
     }
+    unmountFusectl()
   }
   process.on('exit', emergency)
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -1067,7 +1107,7 @@ async function main () {
   if (findMount(MNT)) {
     for (const n of await forceUnmount(MNT, 'stale mount from an earlier run')) log(n)
   }
-  const specs = prepareFiles(cfg)
+  prepareFiles(cfg)
   const src = await sha256(['big.bin', 'odd.bin'].map((f) => path.join(SRC, f)), 600000)
   if (src.error) die(`cannot hash the source files: ${src.error}`)
   ctx.sourceHashes = src.hashes
@@ -1075,6 +1115,7 @@ async function main () {
   for (const name of cfg.systems) await benchSystem(name, cfg, ctx)
 
   if (findMount(MNT)) log(`WARNING: ${MNT} still mounted after the last system`)
+  unmountFusectl()
   let chart = { ok: false, why: 'not rendered' }
   try {
     chart = await renderChart(cfg, ctx)
@@ -1090,7 +1131,7 @@ async function main () {
   // The headline table on stderr too, for whoever is watching.
   process.stderr.write('\n' + table(['system', ...cfg.workloads], cfg.systems.map((s) => [s, ...cfg.workloads.map((w) => cellText(ctx.systems[s], w, cfg.runs))])) + '\n\n')
 
-  if (!cfg['keep-files']) removeFiles(specs)
+  if (!cfg['keep-files']) removeFiles()
   const wrong = Object.values(ctx.systems).filter((i) => i.check && i.check.wrong)
   if (wrong.length) {
     log(`WRONG BYTES from ${wrong.map((i) => i.name).join(', ')}`)
