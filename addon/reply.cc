@@ -92,7 +92,16 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
     if (errno == EAGAIN) return Drained(p, devnull, pipeBytes, kStagePipeFull, EAGAIN);
     return Drained(p, devnull, pipeBytes, kStageFile, errno);
   }
-  if (strategy == 1 && got != want) return Drained(p, devnull, pipeBytes, kStageShort, EIO);
+  if (strategy == 1) {
+    if (got != want) return Drained(p, devnull, pipeBytes, kStageShort, EIO);
+    // The header announced less than was asked because st_size says the file ends there.
+    // Pseudo files (st_size 0 with content) lie about that: make sure it really is the end.
+    if (want < size) {
+      char probe;
+      ssize_t more = pread(filefd, &probe, 1, off);
+      if (more != 0) return Drained(p, devnull, pipeBytes, kStageShort, more < 0 ? errno : EIO);
+    }
+  }
   // The header must match the bytes really in the pipe. Under `patch` this store is what the
   // kernel reads, since the pipe references this memory rather than a copy of it.
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + got);

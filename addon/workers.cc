@@ -11,14 +11,19 @@
 // The JavaScript side drains forwarded requests with take(); a uv_async wakes it. A request's
 // reply must be written to the fd it was read from (each cloned fd has its own processing
 // list), so take() reports that fd.
+//
+// Workers block in read(2) on their fd: the kernel wakes exactly one waiting reader per request
+// (poll would wake them all, and cost a syscall more per request). To stop a worker that no
+// request will wake, it is sent kWakeSignal, whose handler does nothing and is installed without
+// SA_RESTART, so the read returns EINTR and the worker sees the stop flag.
 #include "common.h"
 #include "reply.h"
 
 #include <string.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
-#include <poll.h>
-#include <sys/eventfd.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,7 +42,7 @@ namespace {
 
 struct Plan {
   int fd;
-  int path;      // 0 = splice, 1 = copy
+  int path;      // 0 = splice, 1 = copy, 2 = copy standing in for splice (counted apart)
   int strategy;  // splice header strategy: 0 = patch, 1 = write
 };
 
@@ -47,6 +52,22 @@ struct Forwarded {
   std::vector<uint8_t> data;
 };
 
+const int kWakeSignal = SIGRTMIN + 4;
+
+void NoopHandler(int) {}
+
+void InstallWakeHandler() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = NoopHandler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns EINTR
+  sigaction(kWakeSignal, &sa, nullptr);
+}
+
 enum Counter {
   kSpliceReplies,
   kSpliceBytes,
@@ -54,6 +75,7 @@ enum Counter {
   kCopyBytes,
   kInterrupted,
   kForwarded,
+  kFallbackCopies,  // path 2 replies: copies of files that cannot be spliced
   kCounters
 };
 
@@ -87,7 +109,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     grantedPipeBytes_ = probe.bytes;
     ClosePipe(probe);
 
-    stopfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    InstallWakeHandler();
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     async_ = new uv_async_t;
@@ -96,7 +118,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
 
     for (int i = 0; i < n; i++) {
       uint32_t m = static_cast<uint32_t>(master);
-      int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+      int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);  // blocking: see the top of this file
       if (fd >= 0 && ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0) {
         int e = errno;
         close(fd);
@@ -112,7 +134,9 @@ class Workers : public Napi::ObjectWrap<Workers> {
       fds_.push_back(fd);
     }
     live_.store(n);
-    for (int i = 0; i < n; i++) threads_.emplace_back(&Workers::Run, this, fds_[i]);
+    exited_ = std::vector<std::atomic<bool>>(n);
+    for (int i = 0; i < n; i++) exited_[i].store(false);
+    for (int i = 0; i < n; i++) threads_.emplace_back(&Workers::Run, this, i);
   }
 
   ~Workers() override { Shutdown(); }
@@ -120,23 +144,24 @@ class Workers : public Napi::ObjectWrap<Workers> {
  private:
   // ---- worker threads ------------------------------------------------------------------
 
-  void Run(int fd) {
+  void Run(int index) {
+    int fd = fds_[index];
+    // Only the wake signal may interrupt this thread; everything else stays with the main one.
+    sigset_t set;
+    sigfillset(&set);
+    sigdelset(&set, kWakeSignal);
+    pthread_sigmask(SIG_SETMASK, &set, nullptr);
     Pipe pipe;
     OpenPipe(pipe, pipeBytes_);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     std::vector<uint8_t> req(reqSize_);
     std::vector<uint8_t> copybuf(sizeof(fuse_out_header) + maxRead_);
-    struct pollfd pfd[2] = {{fd, POLLIN, 0}, {stopfd_, POLLIN, 0}};
 
-    while (!stopping_.load(std::memory_order_relaxed)) {
+    while (!stopping_.load(std::memory_order_acquire)) {
       ssize_t n = read(fd, req.data(), req.size());
       if (n < 0) {
-        if (errno == EAGAIN) {
-          if (poll(pfd, 2, -1) < 0 && errno != EINTR) break;
-          continue;
-        }
-        if (errno == EINTR || errno == ENOENT) continue;  // ENOENT: request aborted meanwhile
-        break;                                            // ENODEV: the connection is gone
+        if (errno == EINTR || errno == ENOENT || errno == EAGAIN) continue;  // ENOENT: aborted request
+        break;  // ENODEV: the connection is gone
       }
       if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
       auto* in = reinterpret_cast<fuse_in_header*>(req.data());
@@ -163,6 +188,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     }
     if (devnull >= 0) close(devnull);
     ClosePipe(pipe);
+    exited_[index].store(true, std::memory_order_release);
     if (live_.fetch_sub(1) == 1) {
       ended_.store(true);
       uv_async_send(async_);
@@ -197,6 +223,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
       if (r >= 0) {
         counters_[kCopyReplies].fetch_add(1, std::memory_order_relaxed);
         counters_[kCopyBytes].fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
+        if (plan.path == 2) counters_[kFallbackCopies].fetch_add(1, std::memory_order_relaxed);
         return 0;
       }
     }
@@ -265,8 +292,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     return Result(info.Env(), static_cast<double>(n));
   }
 
-  // counters(out: Float64Array(6)): spliceReplies, spliceBytes, copyReplies, copyBytes,
-  // interrupted, forwarded.
+  // counters(out: Float64Array(7)): spliceReplies, spliceBytes, copyReplies, copyBytes,
+  // interrupted, forwarded, fallbackCopies.
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     auto out = info[0].As<Napi::Float64Array>();
     for (size_t i = 0; i < kCounters && i < out.ElementLength(); i++)
@@ -282,23 +309,23 @@ class Workers : public Napi::ObjectWrap<Workers> {
   Napi::Value Threads(const Napi::CallbackInfo& info) { return Result(info.Env(), threads_.size()); }
   Napi::Value PipeBytes(const Napi::CallbackInfo& info) { return Result(info.Env(), grantedPipeBytes_); }
 
-  // Stop the threads (they wait in poll with the stop eventfd), join them, close what they
-  // used. Idempotent. Requests still queued are dropped: the connection is ending.
+  // Stop the threads, join them, close what they used. Idempotent. Requests still queued are
+  // dropped: the connection is ending. A thread blocked in read(2) is woken by kWakeSignal;
+  // the signal is repeated until it has left, since one sent just before it entered read
+  // would be lost.
   void Shutdown() {
     if (shut_) return;
     shut_ = true;
-    stopping_.store(true);
-    if (stopfd_ >= 0) {
-      uint64_t one = 1;
-      ssize_t w = write(stopfd_, &one, sizeof one);
-      (void)w;
+    stopping_.store(true, std::memory_order_release);
+    for (size_t i = 0; i < threads_.size(); i++) {
+      while (!exited_[i].load(std::memory_order_acquire)) {
+        pthread_kill(threads_[i].native_handle(), kWakeSignal);
+        usleep(1000);
+      }
+      threads_[i].join();
     }
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
     for (int fd : fds_) close(fd);
     fds_.clear();
-    if (stopfd_ >= 0) close(stopfd_);
-    stopfd_ = -1;
     if (async_) {
       async_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
@@ -311,12 +338,12 @@ class Workers : public Napi::ObjectWrap<Workers> {
   int grantedPipeBytes_ = 0;
   size_t maxRead_ = 0;
   size_t reqSize_ = 0;
-  int stopfd_ = -1;
   bool shut_ = false;
   uv_async_t* async_ = nullptr;
   Napi::FunctionReference onWake_;
   std::vector<int> fds_;
   std::vector<std::thread> threads_;
+  std::vector<std::atomic<bool>> exited_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ended_{false};
   std::atomic<int> live_{0};

@@ -121,8 +121,10 @@ const SYSTEMS = {
     command: () => [process.execPath, [FUSE_NATIVE_PEER, SRC, MNT], { FUSE_NATIVE_DIR: path.join(WORK, 'fuse-native') }]
   }
 }
+// --splicefs-args adds options to every splicefs mode (tuning experiments: threads, readahead).
+let SPLICEFS_EXTRA = []
 for (const s of Object.values(SYSTEMS)) {
-  if (s.kind === 'splicefs') s.command = () => [process.execPath, [SPLICEFS_CLI, SRC, MNT, ...s.modeArgs, '--stats']]
+  if (s.kind === 'splicefs') s.command = () => [process.execPath, [SPLICEFS_CLI, SRC, MNT, ...s.modeArgs, ...SPLICEFS_EXTRA, '--stats']]
 }
 const SYSTEM_ORDER = Object.keys(SYSTEMS)
 const PEERS = ['bindfs', 'gofuse', 'fuse-native']
@@ -143,6 +145,8 @@ const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- 
                      as results.svg unless --chart FILE says otherwise
   --chart FILE       chart SVG path
   --skip-setup       do not run benchmarks/setup.sh
+  --splicefs-args=S extra options for every splicefs mode, e.g. --splicefs-args="--threads 2"
+                     (recorded in the report's command line)
   --keep-files       keep the test files in ${BASE} for the next run
   -h, --help         this text
 `
@@ -162,6 +166,7 @@ function parseCli () {
         out: { type: 'string' },
         chart: { type: 'string' },
         'skip-setup': { type: 'boolean', default: false },
+        'splicefs-args': { type: 'string' },
         'keep-files': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       },
@@ -196,6 +201,7 @@ function parseCli () {
   const chart = path.resolve(parsed.chart || path.join(path.dirname(out), path.basename(out, path.extname(out)).toLowerCase() + '.svg'))
   if (!workloads.length) die('no workload selected')
   if (!systems.length) die('no system selected')
+  if (parsed['splicefs-args']) SPLICEFS_EXTRA = parsed['splicefs-args'].split(/\s+/).filter(Boolean)
   return { ...parsed, workloads, systems, runs, runtime, warmupRuntime, bigSize, cSize, out, chart }
 }
 

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { SplicefsError } from './errors.js';
 import { createLogger, LOG_LEVELS } from './log.js';
-import { mount } from './mount.js';
+import { mount, type MountHandle } from './mount.js';
 import { unmountPath } from './mounts.js';
 import type { HeaderMode, MountOptions, ReadMode } from './options.js';
 
@@ -25,7 +25,7 @@ options:
                                 grants and to what the pipe holds)
   --pipe-pages N                pipe size in pages (default: the largest allowed); replies
                                 that do not fit go by copy (16 = the original 15-page limit)
-  --readahead-kb KB             set the mount's readahead window (default: the kernel's)
+  --readahead-kb KB             the mount's readahead window (default 1024; kernel's: 128)
   --threads N                   worker threads serving READs on cloned /dev/fuse fds
                                 (default 1; 0 = the event loop serves everything)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
@@ -131,17 +131,21 @@ async function main(argv: string[]): Promise<number> {
   };
   parseMountOptions(v.o ?? [], opts);
 
-  const handle = await mount(pos[0], pos[1], opts);
+  // Signal handlers go in before mounting: a SIGTERM that arrives while the mount is being set
+  // up (or right after) must still unmount, not kill the process and leave a stale mount.
+  let handle: MountHandle | null = null;
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;
     opts.logger?.info({ signal: sig }, signals === 1 ? 'unmounting' : 'unmounting now');
     // A second signal does not wait for a busy mount's open files.
-    void handle.unmount({ graceMs: signals === 1 ? 5_000 : 0 });
+    if (handle) void handle.unmount({ graceMs: signals === 1 ? 5_000 : 0 });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  handle = await mount(pos[0], pos[1], opts);
+  if (signals > 0) void handle.unmount({ graceMs: signals === 1 ? 5_000 : 0 });
   const { reason } = await handle.closed;
   if (v.stats) process.stdout.write(JSON.stringify({ info: handle.info, ...handle.stats() }) + '\n');
   return reason === 'unmounted' || reason === 'aborted' ? 0 : 1;

@@ -30,6 +30,7 @@ const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const DEFAULT_MAX_READ = 1024 * 1024;
 const DEFAULT_THREADS = 1;
+const DEFAULT_READAHEAD_KB = 1024;
 const INIT_TIMEOUT_MS = 10_000;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
@@ -246,6 +247,12 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     return { reason };
   });
 
+  const handleOnFail = async () => {
+    addon.umount(mnt, MNT_DETACH);
+    session.end('mount setup failed');
+    await closed;
+  };
+
   const timer = setTimeout(() => session.end('INIT timeout'), INIT_TIMEOUT_MS);
   let neg;
   try {
@@ -257,7 +264,20 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     clearTimeout(timer);
   }
 
-  if (opts.readaheadKb !== undefined && connection >= 0) writeReadahead(connection, opts.readaheadKb);
+  // Buffered reads reach the server in readahead-window-sized READs (128 KiB by default,
+  // whatever max_pages says): a larger window means fewer, larger requests (measured in
+  // benchmarks/RESULTS.md). An explicit value must take; the default is best effort.
+  if (connection >= 0) {
+    try {
+      writeReadahead(connection, opts.readaheadKb ?? DEFAULT_READAHEAD_KB);
+    } catch (err) {
+      if (opts.readaheadKb !== undefined) {
+        await handleOnFail();
+        throw err;
+      }
+      logger.warn({ err: (err as Error).message }, 'readahead left at the kernel default');
+    }
+  }
 
   const info: MountInfo = {
     source: src,
@@ -297,7 +317,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
           spliceBytes: rs.spliceBytes + w[1],
           copyReplies: rs.copyReplies + w[2],
           copyBytes: rs.copyBytes + w[3],
-          fallbacks: { ...rs.fallbacks },
+          fallbacks: { ...rs.fallbacks, noSpliceRead: rs.fallbacks.noSpliceRead + w[6] },
         },
         interrupted: session.interrupted + w[4],
         nodes: fs.inodes.size,

@@ -66,15 +66,20 @@ export const OP_SPECS: readonly Spec[] = [
   ).map((name): Spec => [name, 0, (fs, r) => fs.readOnly(r)]),
 ];
 
+/** Requests the kernel sends without waiting for a reply. */
+export const NO_REPLY_OPS: ReadonlySet<OpcodeName> = new Set<OpcodeName>(['FORGET', 'BATCH_FORGET', 'INTERRUPT']);
+
 export function buildOpTable(fs: PassthroughFs): OpTable {
   const table: OpTable = [];
   for (const [name, minBody, handler] of OP_SPECS) {
     const code = Opcode[name];
     if (table[code]) throw new Error(`opcode ${name} listed twice`);
+    // The kernel expects no reply to these: a malformed one is dropped, never answered.
+    const tooShort = NO_REPLY_OPS.has(name) ? 0 : -22; /* EINVAL */
     table[code] = {
       name,
       minBody,
-      run: (r) => (r.bodyLength < minBody ? -22 /* EINVAL */ : handler(fs, r)),
+      run: (r) => (r.bodyLength < minBody ? tooShort : handler(fs, r)),
     };
   }
   return table;

@@ -34,7 +34,7 @@ export interface MountOptions {
    * end to end (0: the event loop serves everything itself). Default 1.
    */
   threads?: number;
-  /** Readahead window of the mount's bdi in KiB (default: left as the kernel sets it). */
+  /** Readahead window of the mount's bdi in KiB (default 1024; the kernel's own is 128). */
   readaheadKb?: number;
   logger?: Logger;
   logLevel?: string;

@@ -40,6 +40,10 @@ export interface ReadPathConfig {
   onPlanChange?(target: ReadTarget): void;
 }
 
+/** How the worker threads serve a handle's READs (addon/workers.cc Plan.path). */
+export const Plan = { SPLICE: 0, COPY: 1, COPY_NO_SPLICE: 2 } as const;
+export type Plan = (typeof Plan)[keyof typeof Plan];
+
 export function newReadStats(): ReadStats {
   return {
     spliceReplies: 0,
@@ -72,14 +76,15 @@ export class ReadPath {
   }
 
   /**
-   * The plan for a newly opened file, for the worker threads to execute on their own:
-   * 0 = splice, 1 = copy. Cases the plan does not cover (a reply too big for the pipe, a file
-   * that turns out not to splice) come back to serve() with the failure attached.
+   * The plan for an open file, for the worker threads to execute on their own: splice, copy,
+   * or copy standing in for splice (a file that cannot be spliced; counted as a fallback).
+   * Cases a plan does not cover (a reply too big for the pipe, a file that turns out not to
+   * splice) come back to serve() with the failure attached.
    */
-  planFor(target: ReadTarget): 0 | 1 {
-    if (this.cfg.pool === null || this.cfg.mode === 'copy') return 1;
-    if (target.node.noSplice && this.cfg.mode === 'auto') return 1;
-    return 0;
+  planFor(target: ReadTarget): Plan {
+    if (this.cfg.pool === null || this.cfg.mode === 'copy') return Plan.COPY;
+    if (target.node.noSplice && this.cfg.mode === 'auto') return Plan.COPY_NO_SPLICE;
+    return Plan.SPLICE;
   }
 
   get strategyCode(): 0 | 1 {
@@ -95,8 +100,9 @@ export class ReadPath {
   serve(devfd: number, unique: number, target: ReadTarget, offset: number, size: number, prior = 0): number {
     if (size > this.cfg.maxRead) size = this.cfg.maxRead;
     if (prior < 0) return this.afterFailure(prior, devfd, unique, target, offset, size);
-    if (this.planFor(target) === 1) {
-      if (target.node.noSplice && this.cfg.mode === 'auto') this.stats.fallbacks.noSpliceRead++;
+    const plan = this.planFor(target);
+    if (plan !== Plan.SPLICE) {
+      if (plan === Plan.COPY_NO_SPLICE) this.stats.fallbacks.noSpliceRead++;
       return this.copy(devfd, unique, target, offset, size);
     }
     const pool = this.cfg.pool as PipePool;
@@ -130,7 +136,7 @@ export class ReadPath {
         this.cfg.onDeviceError(errno);
         return 0;
       case SpliceStage.FILE:
-        if (this.planFor(target) === 0 && (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP)) {
+        if (this.planFor(target) === Plan.SPLICE && (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP)) {
           // The backing filesystem has no splice_read (some pseudo files): copy this file.
           if (!target.node.noSplice) {
             target.node.noSplice = true;

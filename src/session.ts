@@ -97,12 +97,12 @@ export class Session {
     return this.workers;
   }
 
-  /** Counters of the worker threads: spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded. */
+  /** Counters of the worker threads: spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies. */
   workerCounters(): Float64Array {
     this.workers?.counters(this.lastCounters);
     return this.lastCounters.slice();
   }
-  private readonly lastCounters = new Float64Array(6);
+  private readonly lastCounters = new Float64Array(7);
 
   /** Resolves once INIT has been answered (or rejects if the session ends first). */
   waitInit(): Promise<Negotiated> {

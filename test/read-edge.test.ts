@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { MountOptions } from '../src/index.js';
@@ -133,6 +133,61 @@ for (const where of ['shm', 'tmp'] as const) {
   }
 }
 
+// ---- offsets past 4 GiB (64-bit offsets through JS numbers and the addon) ---------------------
+
+for (const [name, opts] of [
+  ['buffered, header patch', { headerMode: 'patch' }],
+  ['direct-io, header write', { directIo: true, headerMode: 'write' }],
+  ['direct-io, header patch, threads 0', { directIo: true, headerMode: 'patch', threads: 0 }],
+  ['direct-io, copy', { directIo: true, readMode: 'copy' }],
+] as Array<[string, MountOptions]>) {
+  t.test(`reads past 4 GiB in a sparse file (${name})`, async (t) => {
+    const G4 = 2 ** 32;
+    const chunks: Array<[number, Buffer]> = [
+      [G4 - 3000, randomBytes(6000)], // across the 4 GiB boundary
+      [G4 + 5 * MiB + 123, randomBytes(70_000)],
+      [2 ** 33 + 1, randomBytes(100)], // 8 GiB + 1, the last bytes of the file
+    ];
+    const size = 2 ** 33 + 101;
+    const populate = (src: string) => {
+      const fd = openSync(join(src, 'big'), 'w');
+      for (const [off, b] of chunks) writeSync(fd, b, 0, b.length, off);
+      closeSync(fd);
+    };
+    await withMount(t, opts, { populate }, async ({ src, mnt, stats }) => {
+      t.equal(statSync(join(src, 'big')).size, size, 'an 8 GiB sparse file');
+      t.equal((await stat(join(mnt, 'big'))).size, size, 'its size through the mount');
+      const fh = await open(join(mnt, 'big'));
+      try {
+        for (const [off, b] of chunks) {
+          for (const [pos, len] of [
+            [off, b.length],
+            [off - 10, b.length + 20],
+            [off + 7, 4096],
+          ]) {
+            const buf = Buffer.alloc(len);
+            const { bytesRead } = await within(10_000, `read at ${pos}`, fh.read(buf, 0, len, pos));
+            const want = Buffer.alloc(Math.max(0, Math.min(len, size - pos)));
+            // expected: zeros except where a chunk lies
+            for (const [o, c] of chunks) {
+              const from = Math.max(o, pos);
+              const to = Math.min(o + c.length, pos + want.length);
+              if (from < to) c.copy(want, from - pos, from - o, to - o);
+            }
+            t.ok(bytesRead === want.length && buf.subarray(0, bytesRead).equals(want), `read at ${pos} (4 GiB + ${pos - G4}) of ${len}: exact`);
+          }
+        }
+      } finally {
+        await fh.close();
+      }
+      const out = await python(t, SEEK_SCRIPT.replace('[0, 1, 100', `[${G4 - 4096}, ${G4 + MiB}, ${2 ** 33}, 0, 1, 100`), [join(mnt, 'big')]);
+      const ref = await python(t, SEEK_SCRIPT.replace('[0, 1, 100', `[${G4 - 4096}, ${G4 + MiB}, ${2 ** 33}, 0, 1, 100`), [join(src, 'big')]);
+      t.same(JSON.parse(out || '{}'), JSON.parse(ref || '{}'), 'SEEK_DATA/SEEK_HOLE past 4 GiB agree with the source');
+      t.equal(stats().read.errorReplies, 0, 'no error replies');
+    });
+  });
+}
+
 // ---- a file that changes size while a reader has it open ---------------------------------
 
 for (const [name, opts] of [
@@ -257,6 +312,9 @@ for (const [name, opts] of [
   ['buffered', {}],
   ['direct-io', { directIo: true }],
   ['copy', { readMode: 'copy' }],
+  ['direct-io, threads 0', { directIo: true, threads: 0 }],
+  ['direct-io, threads 2', { directIo: true, threads: 2 }],
+  ['buffered, threads 2, header write', { threads: 2, headerMode: 'write' }],
 ] as Array<[string, MountOptions]>) {
   t.test(`4 concurrent readers (${name})`, async (t) => {
     const files = [0, 1, 2, 3].map((i) => randomBytes(6 * MiB + i * 4099));
@@ -465,8 +523,13 @@ except OSError as e:
     print("E%d" % e.errno)
 `;
 
-for (const readMode of ['auto', 'splice'] as const) {
-  t.test(`a file with no splice_read (/proc/PID/cmdline, environ), read mode ${readMode}`, async (t) => {
+for (const [readMode, threads] of [
+  ['auto', 1],
+  ['auto', 0],
+  ['splice', 1],
+  ['splice', 0],
+] as const) {
+  t.test(`a file with no splice_read (/proc/PID/cmdline, environ), read mode ${readMode}, threads ${threads}`, async (t) => {
     // A process of our own, with a known argv and an environment longer than a page.
     const child = spawn('sleep', ['600'], {
       env: { SPLICEFS_MARKER: 'x'.repeat(6000), PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -479,21 +542,90 @@ for (const readMode of ['auto', 'splice'] as const) {
     const dir = `/proc/${pid}`;
     const probe = (await python(t, PROBE_SPLICE, [`${dir}/cmdline`])).trim();
     t.equal(probe, 'E22', 'splice(2) from /proc/PID/cmdline fails with EINVAL on this kernel');
-    await withMount(t, { directIo: true, readMode }, { source: dir }, async ({ mnt, stats }) => {
-      for (const f of ['cmdline', 'environ', 'cmdline']) {
+    await withMount(t, { directIo: true, readMode, threads }, { source: dir }, async ({ mnt, stats }) => {
+      for (const [i, f] of ['cmdline', 'environ', 'cmdline', 'environ'].entries()) {
+        const again = i >= 2 ? ' (again, a new open)' : '';
         const want = readFileSync(join(dir, f));
         const before = stats();
         const got = await within(10_000, `read ${f}`, readFile(join(mnt, f)));
-        t.ok(got.equals(want), `${f}: ${got.length} bytes, equal to the source's ${want.length}`);
+        t.ok(got.equals(want), `${f}${again}: ${got.length} bytes, equal to the source's ${want.length}`);
         const d = readDelta(before, stats());
-        t.equal(d.errorReplies, 0, `${f}: no error replies`);
-        t.ok(d.noSpliceRead > 0, `${f}: no-splice_read fallback counted (${d.noSpliceRead})`);
-        t.ok(d.copyReplies > 0, `${f}: served by copy`);
-        t.equal(d.spliceReplies, 0, `${f}: nothing spliced`);
+        t.equal(d.errorReplies, 0, `${f}${again}: no error replies`);
+        t.ok(d.copyReplies > 0, `${f}${again}: served by copy`);
+        t.equal(d.spliceReplies, 0, `${f}${again}: nothing spliced`);
+        if (i < 2) t.ok(d.noSpliceRead > 0, `${f}: the no-splice_read fallback is counted (${d.noSpliceRead})`);
+        // In a splicing mode every copy reply has a counted reason: here, no splice_read.
+        t.equal(d.copyReplies, d.noSpliceRead, `${f}${again}: every copy reply counted as a no-splice_read fallback`);
       }
       // A child reads it too, in small pieces at offsets.
       const r = await run('dd', [`if=${join(mnt, 'environ')}`, 'bs=100', 'status=none']);
       t.ok(r.stdout.equals(readFileSync(join(dir, 'environ'))), 'dd bs=100 of environ: exact');
+    });
+  });
+}
+
+// ---- st_size 0, yet data: procfs files that do splice ----------------------------------------
+// /proc/sys/kernel/{ostype,osrelease,hostname} report st_size 0 and splice fine. Only a
+// direct-io mount sends READ for them (the kernel trusts i_size 0 otherwise). Every header
+// strategy must return their bytes: the size from fstat is not a promise about the data.
+
+const PROC_SYS = '/proc/sys/kernel';
+for (const [headerMode, threads] of [
+  ['write', 1],
+  ['write', 0],
+  ['patch', 1],
+  ['patch', 0],
+] as const) {
+  t.test(`st_size 0 files with data (${PROC_SYS}), direct-io, header ${headerMode}, threads ${threads}`, async (t) => {
+    await withMount(t, { directIo: true, headerMode, threads }, { source: PROC_SYS }, async ({ mnt, stats }) => {
+      for (const f of ['ostype', 'osrelease', 'hostname']) {
+        t.equal(statSync(join(PROC_SYS, f)).size, 0, `${f}: st_size 0 in the source`);
+        const want = readFileSync(join(PROC_SYS, f));
+        t.ok(want.length > 0, `${f}: holds ${want.length} bytes`);
+        const before = stats();
+        const got = await within(10_000, `read ${f}`, readFile(join(mnt, f)));
+        t.equal(got.toString(), want.toString(), `${f}: the bytes through the mount`);
+        const d = readDelta(before, stats());
+        t.equal(d.errorReplies, 0, `${f}: no error replies`);
+      }
+    });
+  });
+}
+
+// ---- a reader killed in the middle of its reads -------------------------------------------
+
+const READ_FOREVER = `
+import os, sys, mmap
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 1048576)
+print("reading", flush=True)
+while True:
+    off = 0
+    while os.preadv(fd, [buf], off) > 0:
+        off += 1048576
+`;
+
+for (const [name, opts] of [
+  ['threads 1', {}],
+  ['threads 0', { threads: 0 }],
+] as Array<[string, MountOptions]>) {
+  t.test(`readers killed mid-read leave the server serving (${name})`, async (t) => {
+    const data = randomBytes(32 * MiB);
+    await withMount(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, stats }) => {
+      for (let round = 0; round < 5; round++) {
+        const child = spawn('python3', ['-c', READ_FOREVER, join(mnt, 'f')], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const exited = new Promise((res) => child.on('exit', res));
+        await within(10_000, 'reader started', new Promise<void>((res) => child.stdout!.once('data', () => res())));
+        await new Promise((res) => setTimeout(res, 50 + round * 40));
+        child.kill(round % 2 ? 'SIGKILL' : 'SIGINT');
+        await within(10_000, 'reader exit', exited);
+      }
+      const got = await within(30_000, 'read after the kills', readFile(join(mnt, 'f')));
+      t.ok(got.equals(data), 'a whole-file read afterwards is exact');
+      const s = stats();
+      t.ok(s.read.spliceBytes + s.read.copyBytes > data.length, 'the killed readers were being served');
+      t.equal(s.read.errorReplies, 0, 'no error replies');
+      t.type(s.interrupted, 'number', `stats report interrupted replies (${s.interrupted})`);
     });
   });
 }

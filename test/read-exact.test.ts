@@ -41,6 +41,13 @@ const MODES: Mode[] = [
   { name: 'direct-io, header write', opts: { directIo: true, headerMode: 'write' }, path: 'splice' },
   { name: 'direct-io, header patch', opts: { directIo: true, headerMode: 'patch' }, path: 'splice' },
   { name: 'splice, source on a disk filesystem', opts: { readMode: 'splice' }, path: 'splice', where: 'tmp' },
+  // threads 0: the event loop serves every READ itself (the other serving path).
+  { name: 'threads 0, splice', opts: { threads: 0, readMode: 'splice' }, path: 'splice' },
+  { name: 'threads 0, copy', opts: { threads: 0, readMode: 'copy' }, path: 'copy' },
+  { name: 'threads 0, 16-page pipe', opts: { threads: 0, pipePages: 16 }, path: 'pipe16' },
+  { name: 'threads 0, direct-io, header write', opts: { threads: 0, directIo: true, headerMode: 'write' }, path: 'splice' },
+  { name: 'threads 0, direct-io, header patch', opts: { threads: 0, directIo: true, headerMode: 'patch' }, path: 'splice' },
+  { name: 'threads 2, direct-io', opts: { threads: 2, directIo: true }, path: 'splice' },
 ];
 
 /** Reads at unaligned offsets and across EOF: [position, length]. */
@@ -110,7 +117,7 @@ for (const mode of MODES) {
             t.equal(d.pipeTooSmall, 0, `size ${size}: no pipe-too-small fallback`);
           } else {
             t.ok(d.pipeTooSmall > 0, `size ${size}: pipe-too-small fallbacks counted (${d.pipeTooSmall})`);
-            t.ok(d.copyReplies >= d.pipeTooSmall, `size ${size}: each fallback went by copy`);
+            t.equal(d.copyReplies, d.pipeTooSmall, `size ${size}: the copies are exactly the counted fallbacks`);
           }
         }
 
@@ -150,6 +157,7 @@ for (const mode of MODES) {
           }
           if (mode.path === 'pipe16') {
             t.ok(d.spliceReplies > 0, `size ${size}: offsets: small reads spliced through 16 slots`);
+            t.equal(d.copyReplies, d.pipeTooSmall, `size ${size}: offsets: copies only where the pipe was too small`);
             if (size > 15 * P) t.ok(d.pipeTooSmall > 0, `size ${size}: offsets: large reads fell back (${d.pipeTooSmall})`);
           }
         }

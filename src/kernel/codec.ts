@@ -7,7 +7,9 @@ import type { StatArray } from '../passthrough/stat.js';
 const TWO32 = 2 ** 32;
 
 /** Thrown by a decoder when a request is shorter or stranger than its opcode allows. */
-export class MalformedRequest extends Error {}
+export class MalformedRequest extends Error {
+  override name = 'MalformedRequest';
+}
 
 export function readU64(buf: Buffer, off: number): number {
   return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * TWO32;
