@@ -280,6 +280,7 @@ for (const [name, opts] of [
       let reads = 0;
       let bad = 0;
       let short = 0;
+      let zeroed = 0;
       const t0 = Date.now();
       try {
         const buf = Buffer.alloc(256 * 1024);
@@ -289,7 +290,17 @@ for (const [name, opts] of [
           const { bytesRead } = await within(10_000, 'read under churn', fh.read(buf, 0, len, pos));
           reads++;
           if (bytesRead < Math.min(len, data.length - pos)) short++;
-          if (!buf.subarray(0, bytesRead).equals(data.subarray(pos, pos + bytesRead))) bad++;
+          const got = buf.subarray(0, bytesRead);
+          const want = data.subarray(pos, pos + bytesRead);
+          if (!got.equals(want)) {
+            // A spliced page is shared, not copied: if the writer's truncate zeroes the tail of
+            // a page while it sits in the pipe, the reply carries those zeros. Any other byte
+            // that differs from the source is a bug.
+            let foreign = false;
+            for (let i = 0; i < got.length; i++) if (got[i] !== want[i] && got[i] !== 0) foreign = true;
+            if (foreign) bad++;
+            else zeroed++;
+          }
         }
       } finally {
         await fh.close();
@@ -297,7 +308,7 @@ for (const [name, opts] of [
       const rounds = Number((await writer).trim());
       t.ok(rounds > 0, `the writer churned ${rounds} times`);
       t.ok(reads > 50, `${reads} reads ran (${short} short)`);
-      t.equal(bad, 0, 'every read returned a correct prefix of the source');
+      t.equal(bad, 0, `every read returned a prefix of the source (${zeroed} with truncation zeros)`);
       const s = stats().read;
       t.equal(s.errorReplies, 0, 'no error replies');
       t.ok(s.spliceReplies > 0, `spliced (${s.spliceReplies}; shortData fallbacks ${s.fallbacks.shortData})`);
