@@ -147,6 +147,7 @@ const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- 
   --skip-setup       do not run benchmarks/setup.sh
   --splicefs-args=S extra options for every splicefs mode, e.g. --splicefs-args="--threads 2"
                      (recorded in the report's command line)
+  --profile SYSTEM   perf profile of that server (e.g. splicefs-splice) during an extra run of a
   --keep-files       keep the test files in ${BASE} for the next run
   -h, --help         this text
 `
@@ -167,6 +168,7 @@ function parseCli () {
         chart: { type: 'string' },
         'skip-setup': { type: 'boolean', default: false },
         'splicefs-args': { type: 'string' },
+        profile: { type: 'string' },
         'keep-files': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       },
@@ -724,6 +726,7 @@ async function benchSystem (name, cfg, ctx) {
       }
       if (w.write) await runChild('rm', ['-f', path.join(dir, 'f.bin')], { timeoutMs: 30000 })
     }
+    if (cfg.profile && srv && name === cfg.profile && cfg.workloads.includes('a')) info.profile = await profileServer(srv, cfg)
   } catch (err) {
     info.error = err.message
     log(`${name}: FAILED: ${err.message.split('\n')[0]}`)
@@ -738,6 +741,25 @@ async function benchSystem (name, cfg, ctx) {
     }
     ctx.current = null
   }
+}
+
+// Where the server's time goes on workload a: perf record of the server process during one
+// extra run (not counted), then the top symbols, kernel and user, by self time.
+async function profileServer (srv, cfg) {
+  const data = path.join(WORK, 'perf.data')
+  const perf = spawn('perf', ['record', '-q', '-g', '-p', String(srv.pid), '-o', data], { stdio: 'ignore' })
+  await sleep(300)
+  dropCaches()
+  try {
+    await runFio('a', fioArgs('a', MNT, cfg, false), cfg)
+  } finally {
+    perf.kill('SIGINT')
+    await new Promise((resolve) => perf.once('exit', resolve))
+  }
+  const rep = await runChild('perf', ['report', '-i', data, '--no-children', '--sort', 'symbol', '--stdio', '-g', 'none', '--percent-limit', '1'], { timeoutMs: 60000 })
+  const rows = rep.stdout.split('\n').filter((l) => /^\s+[0-9.]+%/.test(l)).slice(0, 15).map((l) => l.trim().replace(/\s+/g, ' '))
+  log(`profile: ${rows.length} entries`)
+  return rows.length ? rows : [`perf report gave nothing (${tail(rep.stderr, 1)})`]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -944,6 +966,14 @@ function renderReport (cfg, ctx, chartOk) {
       if (srv && srv.errorLines.length) L.push(`- error log lines: ${srv.errorLines.length}, first: \`${srv.errorLines[0].slice(0, 300)}\``)
       L.push('')
     }
+  }
+
+  for (const s of systems) {
+    const info = ctx.systems[s]
+    if (!info || !info.profile) continue
+    L.push(`## Profile: ${s} on workload a`, '', `\`perf record -g -p <server pid>\` during one extra run of a; self time by symbol ([k] kernel, [.] user), entries over 1%:`, '', '```')
+    for (const r of info.profile) L.push(r)
+    L.push('```', '')
   }
 
   L.push('## Byte checks', '')
