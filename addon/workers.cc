@@ -22,7 +22,9 @@
 #include <string.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <poll.h>
 #include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -92,7 +94,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
                         InstanceAccessor("pipeBytes", &Workers::PipeBytes, nullptr)});
   }
 
-  // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, onWake(ended))
+  // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, onWake(ended), spinUs)
   explicit Workers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Workers>(info) {
     Napi::Env env = info.Env();
     int master = ArgInt(info, 0);
@@ -101,6 +103,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     maxRead_ = static_cast<size_t>(ArgI64(info, 3));
     reqSize_ = static_cast<size_t>(ArgI64(info, 4));
     onWake_ = Napi::Persistent(info[5].As<Napi::Function>());
+    spinUs_ = info.Length() > 6 ? ArgInt(info, 6) : 0;
     for (auto& c : counters_) c.store(0);
 
     // Measure the pipe size the threads will get, so plans can be checked against it.
@@ -118,7 +121,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
 
     for (int i = 0; i < n; i++) {
       uint32_t m = static_cast<uint32_t>(master);
-      int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);  // blocking: see the top of this file
+      // Blocking (see the top of this file), unless workers spin before sleeping.
+      int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | (spinUs_ > 0 ? O_NONBLOCK : 0));
       if (fd >= 0 && ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0) {
         int e = errno;
         close(fd);
@@ -157,10 +161,29 @@ class Workers : public Napi::ObjectWrap<Workers> {
     std::vector<uint8_t> req(reqSize_);
     std::vector<uint8_t> copybuf(sizeof(fuse_out_header) + maxRead_);
 
+    struct pollfd pfd = {fd, POLLIN, 0};
+    struct timespec spinStart = {0, 0};
+    bool spinning = false;
     while (!stopping_.load(std::memory_order_acquire)) {
       ssize_t n = read(fd, req.data(), req.size());
+      if (n < 0 && errno == EAGAIN) {
+        // spinUs_ > 0 only: keep trying for that long before sleeping in poll, so a request
+        // that follows closely finds the worker awake (a wake-up costs tens of µs on a VM).
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!spinning) {
+          spinning = true;
+          spinStart = now;
+        }
+        long elapsedUs = (now.tv_sec - spinStart.tv_sec) * 1000000L + (now.tv_nsec - spinStart.tv_nsec) / 1000;
+        if (elapsedUs < spinUs_) continue;
+        spinning = false;
+        poll(&pfd, 1, -1);  // EINTR from the wake signal: the loop checks the stop flag
+        continue;
+      }
+      spinning = false;
       if (n < 0) {
-        if (errno == EINTR || errno == ENOENT || errno == EAGAIN) continue;  // ENOENT: aborted request
+        if (errno == EINTR || errno == ENOENT) continue;  // ENOENT: aborted request
         break;  // ENODEV: the connection is gone
       }
       if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
@@ -338,6 +361,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   int grantedPipeBytes_ = 0;
   size_t maxRead_ = 0;
   size_t reqSize_ = 0;
+  int spinUs_ = 0;
   bool shut_ = false;
   uv_async_t* async_ = nullptr;
   Napi::FunctionReference onWake_;

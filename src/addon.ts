@@ -58,6 +58,7 @@ export interface Addon {
     maxRead: number,
     requestBufferSize: number,
     onWake: (ended: boolean) => void,
+    spinUs: number,
   ) => Workers;
 
   openat(dirfd: number, name: string | Uint8Array, flags: number, mode: number): number;

@@ -28,6 +28,8 @@ options:
   --readahead-kb KB             the mount's readahead window (default 1024; kernel's: 128)
   --threads N                   worker threads serving READs on cloned /dev/fuse fds
                                 (default 1; 0 = the event loop serves everything)
+  --spin-us US                  a worker polls this long for the next request before it
+                                sleeps (default 50; 0: sleep at once)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
   --timeout SECONDS             attribute and entry cache timeout (default 1)
   -o OPT[,OPT...]               ro, allow_other, default_permissions, fsname=NAME
@@ -85,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
         'readahead-kb': { type: 'string' },
         'direct-io': { type: 'boolean' },
         threads: { type: 'string' },
+        'spin-us': { type: 'string' },
         timeout: { type: 'string' },
         o: { type: 'string', short: 'o', multiple: true },
         'log-level': { type: 'string' },
@@ -125,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
     pipePages: intArg(v['pipe-pages'], '--pipe-pages'),
     readaheadKb: intArg(v['readahead-kb'], '--readahead-kb'),
     threads: intArg(v.threads, '--threads'),
+    spinUs: intArg(v['spin-us'], '--spin-us'),
     directIo: v['direct-io'] ?? false,
     timeout,
     logger: createLogger(level),

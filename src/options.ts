@@ -34,6 +34,8 @@ export interface MountOptions {
    * end to end (0: the event loop serves everything itself). Default 1.
    */
   threads?: number;
+  /** Microseconds a worker keeps polling for the next request before sleeping (default 50; 0 = sleep at once). */
+  spinUs?: number;
   /** Readahead window of the mount's bdi in KiB (default 1024; the kernel's own is 128). */
   readaheadKb?: number;
   logger?: Logger;

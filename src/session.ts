@@ -32,6 +32,8 @@ export interface SessionConfig {
    * 0 = the event loop reads /dev/fuse itself and does everything.
    */
   threads: number;
+  /** Microseconds a worker keeps polling for the next request before it sleeps (0 = never). */
+  spinUs: number;
   /** Pipe size each worker asks for. */
   pipeBytes: number;
 }
@@ -86,7 +88,7 @@ export class Session {
   start(): void {
     if (this.cfg.threads > 0) {
       const maxRead = this.cfg.maxPages * PAGE_SIZE;
-      this.workers = new addon.Workers(this.cfg.devfd, this.cfg.threads, this.cfg.pipeBytes, maxRead, this.cfg.reqBufSize, this.onWake);
+      this.workers = new addon.Workers(this.cfg.devfd, this.cfg.threads, this.cfg.pipeBytes, maxRead, this.cfg.reqBufSize, this.onWake, this.cfg.spinUs);
     } else {
       this.watcher = new addon.Watcher(this.cfg.devfd, this.onReadable);
     }

@@ -48,6 +48,9 @@ const MODES: Mode[] = [
   { name: 'threads 0, direct-io, header write', opts: { threads: 0, directIo: true, headerMode: 'write' }, path: 'splice' },
   { name: 'threads 0, direct-io, header patch', opts: { threads: 0, directIo: true, headerMode: 'patch' }, path: 'splice' },
   { name: 'threads 2, direct-io', opts: { threads: 2, directIo: true }, path: 'splice' },
+  // spinUs 0: workers sleep in a blocking read(2) instead of spinning, then poll.
+  { name: 'spin 0, splice', opts: { spinUs: 0, readMode: 'splice' }, path: 'splice' },
+  { name: 'spin 0, threads 2, copy, direct-io', opts: { spinUs: 0, threads: 2, readMode: 'copy', directIo: true }, path: 'copy' },
 ];
 
 /** Reads at unaligned offsets and across EOF: [position, length]. */
