@@ -10,7 +10,7 @@
 // When run as a test file itself (tap runs every .ts under test/), this file checks its own
 // promise: a mount whose test body throws, or leaves a file open, is still unmounted.
 import { execFile, type ExecFileOptions } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,34 +25,10 @@ type T = Test;
 export const RUN_PREFIX = `splicefs-test-${process.pid}-`;
 let seq = 0;
 
-export interface MountEntry {
-  minor: number;
-  mountpoint: string;
-  fstype: string;
-  source: string;
-}
-
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/** Parse /proc/self/mountinfo (never touches a FUSE path). */
-export function mountinfo(): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    if (!line) continue;
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    if (sep < 0) continue;
-    out.push({
-      minor: Number(f[2].split(':')[1]),
-      mountpoint: unescapeMountinfo(f[4]),
-      fstype: f[sep + 1],
-      source: unescapeMountinfo(f[sep + 2]),
-    });
-  }
-  return out;
-}
+// The server's own /proc/self/mountinfo parser (never touches a FUSE path).
+import { readMountinfo as mountinfo, type MountEntry } from '../../src/mounts.js';
+export type { MountEntry };
+export { mountinfo };
 
 export function mountsAt(path: string): MountEntry[] {
   return mountinfo().filter((m) => m.mountpoint === path);
