@@ -18,7 +18,7 @@ import type { ReadMode, ReadStats } from './options.js';
 import type { Node } from './passthrough/inodes.js';
 import { newStat, ST_SIZE } from './passthrough/stat.js';
 
-const { EINVAL, ENOSYS, EOPNOTSUPP, ENOENT } = constants.errno;
+const { EINVAL, ENOSYS, EOPNOTSUPP } = constants.errno;
 const HEADER = 16;
 
 export interface ReadTarget {
@@ -180,5 +180,3 @@ export class ReadPath {
     return -errno;
   }
 }
-
-export const ERR_INTERRUPTED = ENOENT;

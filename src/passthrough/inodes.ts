@@ -4,12 +4,9 @@
 // links share a node (and the kernel sees one inode). Each node holds an O_PATH|O_NOFOLLOW fd:
 // every later operation is an *at call relative to it, so no path string inside the source is
 // ever resolved again and a symlink is never followed out of the source tree.
-import { constants } from 'node:os';
 import { addon } from '../addon.js';
 import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, FUSE_ROOT_ID, O_NOFOLLOW, O_PATH, O_DIRECTORY } from '../kernel/abi.js';
 import { ST_DEV, ST_INO, type StatArray } from './stat.js';
-
-const { EBADF } = constants.errno;
 
 export interface Node {
   readonly nodeid: number;
@@ -107,5 +104,3 @@ export class InodeTable {
 function key(dev: number, ino: number): string {
   return `${dev}:${ino}`;
 }
-
-export const ERR_BADF = -EBADF;
