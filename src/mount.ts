@@ -32,7 +32,8 @@ const DEFAULT_MAX_READ = 1024 * 1024;
 const DEFAULT_THREADS = 1;
 const DEFAULT_READAHEAD_KB = 1024;
 /** Measured: a worker that waits 50 µs awake before sleeping answers the next request without a
- * wake-up (tens of µs on this VM): 4 KiB QD1 reads 3x, 128 KiB O_DIRECT 1.5x (benchmarks/RESULTS.md). */
+ * wake-up (tens of µs on this VM): 4 KiB QD1 reads 3x, 128 KiB O_DIRECT 1.5x, measured with
+ * `npm run bench -- --workloads d,b128k --systems splicefs-splice --splicefs-args="--spin-us N"` for N = 0, 50. */
 const DEFAULT_SPIN_US = 50;
 const INIT_TIMEOUT_MS = 10_000;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
@@ -272,7 +273,8 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
 
   // Buffered reads reach the server in readahead-window-sized READs (128 KiB by default,
   // whatever max_pages says): a larger window means fewer, larger requests (measured in
-  // benchmarks/RESULTS.md). An explicit value must take; the default is best effort.
+  // with `npm run bench -- --workloads a --splicefs-args="--readahead-kb N"`, N = 128, 1024, 2048).
+  // An explicit value must take; the default is best effort.
   if (connection >= 0) {
     try {
       writeReadahead(connection, opts.readaheadKb ?? DEFAULT_READAHEAD_KB);
