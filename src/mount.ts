@@ -272,7 +272,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   }
 
   // Buffered reads reach the server in readahead-window-sized READs (128 KiB by default,
-  // whatever max_pages says): a larger window means fewer, larger requests (measured in
+  // whatever max_pages says): a larger window means fewer, larger requests (measured
   // with `npm run bench -- --workloads a --splicefs-args="--readahead-kb N"`, N = 128, 1024, 2048).
   // An explicit value must take; the default is best effort.
   if (connection >= 0) {
