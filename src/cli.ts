@@ -26,6 +26,8 @@ options:
   --pipe-pages N                pipe size in pages (default: the largest allowed); replies
                                 that do not fit go by copy (16 = the original 15-page limit)
   --readahead-kb KB             the mount's readahead window (default 1024; kernel's: 128)
+  --max-background N            readahead/async requests in flight before readers wait
+                                (default 64; kernel's: 12)
   --threads N                   worker threads serving READs on cloned /dev/fuse fds
                                 (default 1; 0 = the event loop serves everything)
   --spin-us US                  a worker polls this long for the next request before it
@@ -85,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
         'max-read': { type: 'string' },
         'pipe-pages': { type: 'string' },
         'readahead-kb': { type: 'string' },
+        'max-background': { type: 'string' },
         'direct-io': { type: 'boolean' },
         threads: { type: 'string' },
         'spin-us': { type: 'string' },
@@ -127,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     maxRead: intArg(v['max-read'], '--max-read'),
     pipePages: intArg(v['pipe-pages'], '--pipe-pages'),
     readaheadKb: intArg(v['readahead-kb'], '--readahead-kb'),
+    maxBackground: intArg(v['max-background'], '--max-background'),
     threads: intArg(v.threads, '--threads'),
     spinUs: intArg(v['spin-us'], '--spin-us'),
     directIo: v['direct-io'] ?? false,

@@ -38,6 +38,11 @@ export interface MountOptions {
   spinUs?: number;
   /** Readahead window of the mount's bdi in KiB (default 1024; the kernel's own is 128). */
   readaheadKb?: number;
+  /**
+   * Background requests (readahead, async direct I/O) the kernel keeps in flight before it makes
+   * readers wait (default 64; the kernel's own is 12). The congestion threshold is 3/4 of it.
+   */
+  maxBackground?: number;
   logger?: Logger;
   logLevel?: string;
 }
@@ -51,6 +56,8 @@ export interface MountInfo {
   maxPages: number;
   maxReadahead: number;
   readaheadKb: number | null;
+  maxBackground: number;
+  congestionThreshold: number;
   pipeBytes: number;
   pipeSlots: number;
   readMode: ReadMode;

@@ -1,8 +1,9 @@
 // The programmatic API: option validation, what a handle reports, unmount and closed, and the
 // options that shape the READ path (max-read, readahead, fsname).
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { mount, SplicefsError, type MountOptions } from '../src/index.js';
@@ -21,6 +22,8 @@ t.test('bad options reject with a SplicefsError (exit code 2) and mount nothing'
     ['pipePages 1.5', { pipePages: 1.5 }],
     ['maxRead -1', { maxRead: -1 }],
     ['threads 65', { threads: 65 }],
+    ['maxBackground 0', { maxBackground: 0 }],
+    ['maxBackground 65536', { maxBackground: 65536 }],
     ['timeout -1', { timeout: -1 }],
   ];
   for (const [what, opts] of bad) {
@@ -157,6 +160,38 @@ t.test('readaheadKb 1024: 1 MiB buffered READs still fit the pipe', async (t) =>
       t.equal(d.pipeTooSmall, 0, 'no pipe-too-small fallback');
     },
   );
+});
+
+// What the kernel really holds for the connection, from the fuse control filesystem: the one at
+// /sys/fs/fuse/connections if it is mounted, else a private mount of it made for this read.
+async function readConnection(dev: number, file: string): Promise<number> {
+  const sys = `/sys/fs/fuse/connections/${dev}/${file}`;
+  if (existsSync(sys)) return Number(readFileSync(sys, 'utf8'));
+  const dir = mkdtempSync(join(tmpdir(), 'fusectl-'));
+  const m = await run('mount', ['-t', 'fusectl', 'none', dir]);
+  if (m.code !== 0) throw new Error(`cannot mount fusectl: ${m.stderr}`);
+  try {
+    return Number(readFileSync(join(dir, String(dev), file), 'utf8'));
+  } finally {
+    await run('umount', [dir]);
+    await run('rmdir', [dir]);
+  }
+}
+
+t.test('maxBackground reaches the kernel (default 64, congestion threshold 3/4)', async (t) => {
+  for (const [opts, bg, cong] of [
+    [{}, 64, 48],
+    [{ maxBackground: 20 }, 20, 15],
+    [{ maxBackground: 1 }, 1, 1],
+  ] as Array<[MountOptions, number, number]>) {
+    await withMount(t, opts, {}, async ({ mnt, handle }) => {
+      t.equal(handle.info.maxBackground, bg, `info.maxBackground ${bg}`);
+      t.equal(handle.info.congestionThreshold, cong, `info.congestionThreshold ${cong}`);
+      const { dev } = await stat(mnt);
+      t.equal(await readConnection(dev, 'max_background'), bg, `the connection's max_background is ${bg}`);
+      t.equal(await readConnection(dev, 'congestion_threshold'), cong, `the connection's congestion_threshold is ${cong}`);
+    });
+  }
 });
 
 t.test('tiny pipes: every reply that does not fit goes by copy, exact', async (t) => {

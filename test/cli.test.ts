@@ -82,6 +82,7 @@ t.test('bad input: one clear line, non-zero exit, no hang', async (t) => {
     ['bad --header-mode', [src, mnt, '--header-mode', 'sideways'], /header.mode/, 2],
     ['bad --max-read', [src, mnt, '--max-read', 'lots'], /--max-read/, 2],
     ['--pipe-pages 0', [src, mnt, '--pipe-pages', '0'], /pipe-pages/, 2],
+    ['--max-background 0', [src, mnt, '--max-background', '0'], /max-background/, 2],
     ['bad --log-level', [src, mnt, '--log-level', 'shout'], /log level/, 2],
     ['bad --timeout', [src, mnt, '--timeout', '-1'], /timeout/, 2],
     ['--read-mode without value', [src, mnt, '--read-mode'], /read-mode/, 2],
