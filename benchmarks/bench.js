@@ -76,7 +76,39 @@ const WORKLOADS = {
     fio: (c) => ['--rw=write', '--bs=1M', '--ioengine=psync', '--direct=0', '--end_fsync=1', `--size=${c.cSize}`]
   }
 }
-const WORKLOAD_ORDER = Object.keys(WORKLOADS)
+const MAIN_WORKLOADS = Object.keys(WORKLOADS)
+
+// The seed matrix (shared/seeds/003, the virtio-fs DAX table): {seqread, randread, seqwrite,
+// randwrite} x {psync, libaio, mmap} x {1 job, 4 jobs on 4 files}, bs=4k, iodepth=16 for
+// libaio, buffered as in the seed's fio jobs, time based. Ids follow the seed's names:
+// seed-seqread-psync, seed-seqread-psync-multi, ... `--workloads seed` selects all 24.
+// Reads use the files of a (1 job) and c (4 jobs); writes go to their own sparse files (sw.N),
+// made before each run and removed after the cell, so the read files stay intact.
+const SEED_OPS = ['seqread', 'randread', 'seqwrite', 'randwrite']
+const SEED_ENGINES = ['psync', 'libaio', 'mmap']
+const SEED_WORKLOADS = []
+for (const op of SEED_OPS) {
+  for (const engine of SEED_ENGINES) {
+    for (const multi of [false, true]) {
+      const id = `seed-${op}-${engine}${multi ? '-multi' : ''}`
+      const write = op.endsWith('write')
+      const rw = { seqread: 'read', randread: 'randread', seqwrite: 'write', randwrite: 'randwrite' }[op]
+      WORKLOADS[id] = {
+        desc: `seed matrix: ${op}, ${engine}, ${multi ? '4 jobs on 4 files' : '1 job'}, bs=4k${engine === 'libaio' ? ', iodepth=16' : ''}, buffered, time based`,
+        seed: true,
+        buffered: true,
+        timeBased: true,
+        write,
+        file: write ? 'sw' : multi ? 'c' : 'big',
+        jobs: multi ? 4 : 1,
+        fio: (c) => [`--rw=${rw}`, '--bs=4k', `--ioengine=${engine}`, ...(engine === 'libaio' ? ['--iodepth=16'] : []), '--direct=0',
+          ...(multi ? ['--numjobs=4'] : []), `--size=${write ? c.seedWriteSize : multi ? c.cSize : c.bigSize}`]
+      }
+      SEED_WORKLOADS.push(id)
+    }
+  }
+}
+const WORKLOAD_ORDER = [...MAIN_WORKLOADS, ...SEED_WORKLOADS]
 
 // ---------------------------------------------------------------------------------------
 // Systems. kind: raw (fio on tmpfs), splicefs (node dist/cli.js), peer (a daemon in foreground).
@@ -134,12 +166,15 @@ const PEERS = ['bindfs', 'gofuse', 'fuse-native']
 
 const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- [options])
 
-  --workloads LIST   comma list of ${WORKLOAD_ORDER.join(',')} (default: all)
+  --workloads LIST   comma list of ${MAIN_WORKLOADS.join(',')}, seed (the 24 cells of the
+                     seed matrix) or single seed cells (seed-seqread-psync, ...-multi, ...)
+                     (default: ${MAIN_WORKLOADS.join(',')}; the seed matrix only when asked)
   --systems LIST     comma list of ${SYSTEM_ORDER.join(',')} (default: all)
   --runs N           measured runs per cell, after one warm-up run (default 3)
   --quick            workloads a,b1M on a 1 GiB file, 3 runs (explicit flags still win)
   --runtime S        seconds for the time-based workloads d and e (default 10)
-  --warmup-runtime S seconds of the warm-up run of d and e (default 3)
+  --warmup-runtime S seconds of the warm-up run of d, e and seed cells (default 3)
+  --seed-runtime S   seconds of each seed-matrix run (default 5)
   --file-gib N       size of the large file of a, b, d, e (default 2; c uses min(N,1) GiB per file)
   --out FILE         report (default benchmarks/RESULTS.md); the chart goes next to it
                      as results.svg unless --chart FILE says otherwise
@@ -163,6 +198,7 @@ function parseCli () {
         quick: { type: 'boolean', default: false },
         runtime: { type: 'string' },
         'warmup-runtime': { type: 'string' },
+        'seed-runtime': { type: 'string' },
         'file-gib': { type: 'string' },
         out: { type: 'string' },
         chart: { type: 'string' },
@@ -191,11 +227,13 @@ function parseCli () {
     if (!Number.isFinite(v) || v < min || (int && !Number.isInteger(v))) die(`--${name}: bad value "${s}"`)
     return v
   }
-  const workloads = parsed.workloads ? list(parsed.workloads, WORKLOAD_ORDER, 'workload') : parsed.quick ? ['a', 'b1M'] : WORKLOAD_ORDER
+  const wl = parsed.workloads && parsed.workloads.split(',').flatMap((x) => (x.trim() === 'seed' ? SEED_WORKLOADS : [x])).join(',')
+  const workloads = wl ? list(wl, WORKLOAD_ORDER, 'workload') : parsed.quick ? ['a', 'b1M'] : MAIN_WORKLOADS
   const systems = parsed.systems ? list(parsed.systems, SYSTEM_ORDER, 'system') : SYSTEM_ORDER
   const runs = parsed.runs ? num(parsed.runs, 'runs', { min: 1, int: true }) : 3
   const runtime = parsed.runtime ? num(parsed.runtime, 'runtime', { min: 1, int: true }) : 10
   const warmupRuntime = parsed['warmup-runtime'] ? num(parsed['warmup-runtime'], 'warmup-runtime', { min: 1, int: true }) : Math.min(3, runtime)
+  const seedRuntime = parsed['seed-runtime'] ? num(parsed['seed-runtime'], 'seed-runtime', { min: 1, int: true }) : 5
   const fileGiB = parsed['file-gib'] ? num(parsed['file-gib'], 'file-gib', { min: 0.125 }) : parsed.quick ? 1 : 2
   const bigSize = Math.round((fileGiB * GiB) / MiB) * MiB
   const cSize = Math.min(bigSize, GiB)
@@ -204,7 +242,11 @@ function parseCli () {
   if (!workloads.length) die('no workload selected')
   if (!systems.length) die('no system selected')
   if (parsed['splicefs-args']) SPLICEFS_EXTRA = parsed['splicefs-args'].split(/\s+/).filter(Boolean)
-  return { ...parsed, workloads, systems, runs, runtime, warmupRuntime, bigSize, cSize, out, chart }
+  const mainWorkloads = workloads.filter((w) => !WORKLOADS[w].seed)
+  const seedWorkloads = workloads.filter((w) => WORKLOADS[w].seed)
+  // Seed writes: files small enough that a slow server's run stays a few seconds past its time.
+  const seedWriteSize = 256 * MiB
+  return { ...parsed, workloads, mainWorkloads, seedWorkloads, systems, runs, runtime, warmupRuntime, seedRuntime, seedWriteSize, bigSize, cSize, out, chart }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -438,7 +480,8 @@ function prepareFiles (cfg) {
   if (missing) {
     const st = fs.statfsSync(BASE)
     const free = st.bavail * st.bsize
-    const headroom = cfg.workloads.includes('f') ? cfg.cSize + 256 * MiB : 256 * MiB
+    const seedWrites = cfg.seedWorkloads.some((w) => WORKLOADS[w].write) ? 4 * cfg.seedWriteSize : 0
+    const headroom = (cfg.workloads.includes('f') ? cfg.cSize : 0) + seedWrites + 256 * MiB
     if (free < missing + headroom) die(`not enough room on /dev/shm: need ${fmtSize(missing + headroom)}, ${(free / GiB).toFixed(1)} GiB free`)
     log(`writing ${(missing / GiB).toFixed(2)} GiB of test files to ${SRC}`)
   }
@@ -457,7 +500,7 @@ function removeFiles () {
   for (const name of ['big.bin', 'odd.bin', 'c.0', 'c.1', 'c.2', 'c.3']) {
     for (const f of [name, `.${name}.ok`, `${name}.tmp`]) try { fs.unlinkSync(path.join(SRC, f)) } catch {}
   }
-  try { fs.unlinkSync(path.join(SRC, 'f.bin')) } catch {}
+  for (const f of ['f.bin', 'sw.0', 'sw.1', 'sw.2', 'sw.3']) try { fs.unlinkSync(path.join(SRC, f)) } catch {}
   // rmdir, never a recursive delete: a directory still mounted stays untouched.
   for (const d of [SRC, MNT, BASE]) try { fs.rmdirSync(d) } catch {}
 }
@@ -614,15 +657,16 @@ function fioArgs (wid, dir, cfg, warmup) {
   if (w.file === 'big') args.push(`--filename=${path.join(dir, 'big.bin')}`)
   if (w.file === 'c') args.push(`--directory=${dir}`, '--filename_format=c.$jobnum')
   if (w.file === 'f') args.push(`--filename=${path.join(dir, 'f.bin')}`)
+  if (w.file === 'sw') args.push(`--directory=${dir}`, '--filename_format=sw.$jobnum')
   if (!w.write) args.push('--readonly')
-  if (w.timeBased) args.push('--time_based', `--runtime=${warmup ? cfg.warmupRuntime : cfg.runtime}`)
+  if (w.timeBased) args.push('--time_based', `--runtime=${warmup ? cfg.warmupRuntime : w.seed ? cfg.seedRuntime : cfg.runtime}`)
   return args
 }
 
 async function runFio (wid, args, cfg) {
   const w = WORKLOADS[wid]
   // Generous: a cell moving less than ~20 MiB/s for minutes is a hang, not a result.
-  const timeoutMs = w.timeBased ? (cfg.runtime + 60) * 1000 : Math.max(180000, ((w.file === 'c' ? 4 * cfg.cSize : cfg.bigSize) / (20 * MiB)) * 1000)
+  const timeoutMs = w.timeBased ? (Math.max(cfg.runtime, cfg.seedRuntime) + 60) * 1000 : Math.max(180000, ((w.file === 'c' ? 4 * cfg.cSize : cfg.bigSize) / (20 * MiB)) * 1000)
   const r = await runChild('fio', args, { timeoutMs, onStuck: args.some((a) => a.includes(MNT)) ? abortMntConnection : null })
   if (r.timedOut) throw new HangError(`fio did not finish in ${Math.round(timeoutMs / 1000)} s (killed)`)
   let j = null
@@ -697,9 +741,17 @@ async function benchSystem (name, cfg, ctx) {
       }
       for (let k = 0; k <= cfg.runs; k++) {
         const warmup = k === 0
-        if (w.write) {
+        if (w.write && w.file === 'f') {
           const r = await runChild('rm', ['-f', path.join(dir, 'f.bin')], { timeoutMs: 30000 })
           if (r.timedOut) throw new HangError('rm of f.bin through the mount hung')
+        }
+        if (w.file === 'sw') {
+          // Fresh sparse files of the full size, so fio writes without laying them out first.
+          const files = Array.from({ length: w.jobs }, (_, j) => path.join(dir, `sw.${j}`))
+          const rm = await runChild('rm', ['-f', ...files], { timeoutMs: 30000 })
+          const r = rm.timedOut ? rm : await runChild('truncate', ['-s', String(cfg.seedWriteSize), ...files], { timeoutMs: 30000 })
+          if (r.timedOut) throw new HangError('making the seed write files through the mount hung')
+          if (r.code !== 0) { cell.error = `cannot make the write files: ${tail(r.stderr, 1)}`; break }
         }
         if (w.buffered) dropCaches()
         const before = srv ? readCpuTicks(srv.pid) : null
@@ -724,7 +776,8 @@ async function benchSystem (name, cfg, ctx) {
         log(`${name} ${wid} ${warmup ? 'warm-up' : `run ${k}/${cfg.runs}`}: ${mibps.toFixed(0)} MiB/s` +
           (cpuPerGiB != null ? `, server ${cpuPerGiB.toFixed(2)} CPU s/GiB` : ''))
       }
-      if (w.write) await runChild('rm', ['-f', path.join(dir, 'f.bin')], { timeoutMs: 30000 })
+      if (w.file === 'f') await runChild('rm', ['-f', path.join(dir, 'f.bin')], { timeoutMs: 30000 })
+      if (w.file === 'sw') await runChild('rm', ['-f', ...Array.from({ length: w.jobs }, (_, j) => path.join(dir, `sw.${j}`))], { timeoutMs: 30000 })
     }
     if (cfg.profile && srv && name === cfg.profile && cfg.workloads.includes('a')) info.profile = await profileServer(srv, cfg)
   } catch (err) {
@@ -830,6 +883,21 @@ function commandLine () {
   return direct
 }
 
+function medianOf (ctx, sys, wid) {
+  const s = ctx.systems[sys] && cellSummary(ctx.systems[sys].cells[wid])
+  return s ? s.median : null
+}
+
+/** The fastest peer server (not raw, not splicefs) of this run on a workload. */
+function bestPeerOf (ctx, wid) {
+  let best = null
+  for (const p of PEERS) {
+    const v = medianOf(ctx, p, wid)
+    if (v != null && (!best || v > best.value)) best = { value: v, label: p }
+  }
+  return best
+}
+
 function ratios (cfg, ctx) {
   const med = (sys, wid) => {
     const s = ctx.systems[sys] && cellSummary(ctx.systems[sys].cells[wid])
@@ -837,7 +905,7 @@ function ratios (cfg, ctx) {
   }
   const rows = []
   const mk = (label, num, den) => {
-    const cells = cfg.workloads.map((wid) => {
+    const cells = cfg.mainWorkloads.map((wid) => {
       const n = num(wid)
       const d = den(wid)
       if (n == null || d == null || !d.value) return '—'
@@ -846,14 +914,7 @@ function ratios (cfg, ctx) {
     if (cells.some((c) => c !== '—')) rows.push([label, ...cells])
   }
   const splice = (wid) => med('splicefs-splice', wid)
-  const bestPeer = (wid) => {
-    let best = null
-    for (const p of PEERS) {
-      const v = med(p, wid)
-      if (v != null && (!best || v > best.value)) best = { value: v, label: p }
-    }
-    return best
-  }
+  const bestPeer = (wid) => bestPeerOf(ctx, wid)
   const of = (sys) => (wid) => { const v = med(sys, wid); return v == null ? null : { value: v } }
   mk('splice / copy', splice, of('splicefs-copy'))
   mk('splice / raw', splice, of('raw'))
@@ -888,28 +949,42 @@ function renderReport (cfg, ctx, chartOk) {
   L.push('')
   L.push('## Method', '')
   L.push(`- Source files on tmpfs (${SRC}): one ${fmtSize(cfg.bigSize)} file for a, b, d, e` +
-    (cfg.workloads.includes('c') ? `; 4 × ${fmtSize(cfg.cSize)} files for c` : '') +
+    (cfg.workloads.some((w) => WORKLOADS[w].file === 'c') ? `; 4 × ${fmtSize(cfg.cSize)} files for c` : '') +
     (cfg.workloads.includes('f') ? `; f writes ${fmtSize(cfg.cSize)}` : '') + '.')
   L.push(`- fio, MiB/s from \`bw_bytes\` of its JSON output; each cell: 1 warm-up run (not counted` +
-    (cfg.workloads.some((w) => WORKLOADS[w].timeBased) ? `, ${cfg.warmupRuntime} s for d and e` : '') +
+    (cfg.mainWorkloads.some((w) => WORKLOADS[w].timeBased) ? `, ${cfg.warmupRuntime} s for d and e` : '') +
     `), then ${cfg.runs} run${cfg.runs === 1 ? '' : 's'}, reported as median [min–max]` +
-    (cfg.workloads.some((w) => WORKLOADS[w].timeBased) ? `; d and e run ${cfg.runtime} s each (time_based)` : '') + '.')
+    (cfg.mainWorkloads.some((w) => WORKLOADS[w].timeBased) ? `; d and e run ${cfg.runtime} s each (time_based)` : '') + '.')
   L.push('- `echo 3 > /proc/sys/vm/drop_caches` before every buffered run (a, c, f), so the FUSE page cache is cold and every byte reaches the server.')
   L.push('- Bytes checked once per system: sha256 of big.bin and of odd.bin (3 MiB + 4097 bytes, a short read at EOF) through the mount against the source.')
   L.push('- Server CPU = utime+stime of the server process from /proc/PID/stat before and after each run, divided by the GiB fio read.')
   L.push('')
   L.push('| workload | fio |', '|---|---|')
-  for (const wid of cfg.workloads) L.push(`| ${wid} | ${WORKLOADS[wid].desc} |`)
+  for (const wid of cfg.mainWorkloads) L.push(`| ${wid} | ${WORKLOADS[wid].desc} |`)
+  if (cfg.seedWorkloads.length) L.push(`| seed-* | the seed matrix (shared/seeds/003): ${cfg.seedWorkloads.length} cells, bs=4k, iodepth=16 for libaio, buffered, ${cfg.seedRuntime} s each; see its own section |`)
   L.push('')
-  L.push('## Throughput, MiB/s: median [min–max]', '')
-  L.push(table(['system', ...cfg.workloads], systems.map((s) => [s, ...cfg.workloads.map((w) => cellText(ctx.systems[s], w, cfg.runs))])))
-  L.push('')
+  if (cfg.mainWorkloads.length) {
+    L.push('## Throughput, MiB/s: median [min–max]', '')
+    L.push(table(['system', ...cfg.mainWorkloads], systems.map((s) => [s, ...cfg.mainWorkloads.map((w) => cellText(ctx.systems[s], w, cfg.runs))])))
+    L.push('')
+  }
+  if (cfg.seedWorkloads.length) {
+    L.push('## Seed matrix, MiB/s: median [min–max]', '')
+    L.push(`The fio table of the virtio-fs DAX thread (shared/seeds/003) on this machine: bs=4k, buffered (cold FUSE cache: drop_caches before each run), time based (${cfg.seedRuntime} s per run, ${cfg.warmupRuntime} s warm-up), \`-multi\` = 4 jobs on 4 files. Reads use the files of a and c; writes go to fresh sparse ${fmtSize(cfg.seedWriteSize)} files per job. Read-only systems show — for the writes.`, '')
+    const rows = cfg.seedWorkloads.map((w) => {
+      const sp = medianOf(ctx, 'splicefs-splice', w)
+      const bp = bestPeerOf(ctx, w)
+      return [w, ...systems.map((s) => cellText(ctx.systems[s], w, cfg.runs)), sp != null && bp && bp.value ? `${(sp / bp.value).toFixed(2)}× (${bp.label})` : '—']
+    })
+    L.push(table(['cell', ...systems, 'splice / best peer'], rows))
+    L.push('')
+  }
   if (chartOk) L.push(`![MiB/s by workload and system](${path.relative(path.dirname(cfg.out), cfg.chart)})`, '')
 
   const rr = ratios(cfg, ctx)
   if (rr.length) {
     L.push('## Ratios (medians of this run)', '')
-    L.push(table(['ratio', ...cfg.workloads], rr))
+    L.push(table(['ratio', ...cfg.mainWorkloads], rr))
     L.push('')
   }
 
@@ -993,8 +1068,10 @@ function renderReport (cfg, ctx, chartOk) {
     for (const wid of cfg.workloads) {
       const c = info.cells && info.cells[wid]
       if (c && c.error && !(info.error && info.error.startsWith(c.error))) notes.push(`${s} ${wid}: ${c.error}`)
-      if (c && c.skipped) notes.push(`${s} ${wid}: skipped, ${c.skipped}`)
+      if (c && c.skipped && !WORKLOADS[wid].seed) notes.push(`${s} ${wid}: skipped, ${c.skipped}`)
     }
+    const seedSkipped = cfg.seedWorkloads.filter((w) => info.cells && info.cells[w] && info.cells[w].skipped)
+    if (seedSkipped.length) notes.push(`${s}: ${seedSkipped.length} seed-matrix write cells skipped, ${info.cells[seedSkipped[0]].skipped}`)
     for (const n of info.notes) notes.push(`${s}: ${n}`)
   }
   for (const n of ctx.setupNotes) notes.push(`setup: ${n}`)
@@ -1026,7 +1103,7 @@ async function renderChart (cfg, ctx) {
   for (const s of cfg.systems) {
     const info = ctx.systems[s]
     if (!info || info.unavailable) continue
-    for (const wid of cfg.workloads) {
+    for (const wid of cfg.mainWorkloads) {
       const sum = cellSummary(info.cells[wid])
       if (sum) values.push({ workload: wid, system: s, median: Math.round(sum.median), min: Math.round(sum.min), max: Math.round(sum.max) })
     }
@@ -1040,7 +1117,7 @@ async function renderChart (cfg, ctx) {
     return { ok: false, why: `vega/vega-lite not installed (npm install): ${err.message}` }
   }
   const sysOrder = cfg.systems.filter((s) => values.some((v) => v.system === s))
-  const wlOrder = cfg.workloads.filter((w) => values.some((v) => v.workload === w))
+  const wlOrder = cfg.mainWorkloads.filter((w) => values.some((v) => v.workload === w))
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -1139,7 +1216,7 @@ async function main () {
   if (clk.status === 0 && Number(clk.stdout) > 0) ctx.clkTck = Number(clk.stdout)
   ctx.machine = machineInfo()
 
-  log(`workloads ${cfg.workloads.join(',')}; systems ${cfg.systems.join(',')}; ${cfg.runs} runs + 1 warm-up; file ${fmtSize(cfg.bigSize)}`)
+  log(`workloads ${[...cfg.mainWorkloads, ...(cfg.seedWorkloads.length ? [`${cfg.seedWorkloads.length} seed-matrix cells`] : [])].join(',')}; systems ${cfg.systems.join(',')}; ${cfg.runs} runs + 1 warm-up; file ${fmtSize(cfg.bigSize)}`)
   if (findMount(MNT)) {
     for (const n of await forceUnmount(MNT, 'stale mount from an earlier run')) log(n)
   }
@@ -1165,7 +1242,10 @@ async function main () {
   log(`wrote ${path.relative(process.cwd(), cfg.out)}${chart.ok ? ` and ${path.relative(process.cwd(), cfg.chart)}` : ''}`)
 
   // The headline table on stderr too, for whoever is watching.
-  process.stderr.write('\n' + table(['system', ...cfg.workloads], cfg.systems.map((s) => [s, ...cfg.workloads.map((w) => cellText(ctx.systems[s], w, cfg.runs))])) + '\n\n')
+  for (const group of [cfg.mainWorkloads, cfg.seedWorkloads]) {
+    if (group.length) process.stderr.write('\n' + table(['system', ...group], cfg.systems.map((s) => [s, ...group.map((w) => cellText(ctx.systems[s], w, cfg.runs))])) + '\n')
+  }
+  process.stderr.write('\n')
 
   if (!cfg['keep-files']) removeFiles()
   const wrong = Object.values(ctx.systems).filter((i) => i.check && i.check.wrong)
