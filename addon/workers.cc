@@ -46,6 +46,7 @@ struct Plan {
   int fd;
   int path;      // 0 = splice, 1 = copy, 2 = copy standing in for splice (counted apart)
   int strategy;  // splice header strategy: 0 = patch, 1 = write
+  size_t spliceMin;  // path 0: READs asking for fewer bytes go by copy (counted apart)
 };
 
 struct Forwarded {
@@ -78,6 +79,7 @@ enum Counter {
   kInterrupted,
   kForwarded,
   kFallbackCopies,  // path 2 replies: copies of files that cannot be spliced
+  kSmallCopies,     // path 0 READs under the plan's spliceMin, sent by copy
   kCounters
 };
 
@@ -225,7 +227,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     size_t size = ri->size < maxRead_ ? ri->size : maxRead_;
     int64_t off = static_cast<int64_t>(ri->offset);
     double r;
-    if (plan.path == 0) {
+    bool small = plan.path == 0 && size < plan.spliceMin;
+    if (plan.path == 0 && !small) {
       if (pipe.rfd < 0 || SlotsNeeded(off, size) > static_cast<size_t>(pipe.bytes / 4096))
         return Fail(kStagePipeTooSmall, 0);
       size_t expected = size;
@@ -247,6 +250,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
         counters_[kCopyReplies].fetch_add(1, std::memory_order_relaxed);
         counters_[kCopyBytes].fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
         if (plan.path == 2) counters_[kFallbackCopies].fetch_add(1, std::memory_order_relaxed);
+        if (small) counters_[kSmallCopies].fetch_add(1, std::memory_order_relaxed);
         return 0;
       }
     }
@@ -280,10 +284,10 @@ class Workers : public Napi::ObjectWrap<Workers> {
     self->onWake_.MakeCallback(env.Global(), {Napi::Boolean::New(env, ended)});
   }
 
-  // register(fh, fd, path, strategy)
+  // register(fh, fd, path, strategy, spliceMin)
   Napi::Value Register(const Napi::CallbackInfo& info) {
     uint64_t fh = static_cast<uint64_t>(ArgI64(info, 0));
-    Plan p{ArgInt(info, 1), ArgInt(info, 2), ArgInt(info, 3)};
+    Plan p{ArgInt(info, 1), ArgInt(info, 2), ArgInt(info, 3), static_cast<size_t>(ArgI64(info, 4))};
     std::unique_lock<std::shared_mutex> lock(plansMu_);
     plans_[fh] = p;
     return info.Env().Undefined();
@@ -315,8 +319,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     return Result(info.Env(), static_cast<double>(n));
   }
 
-  // counters(out: Float64Array(7)): spliceReplies, spliceBytes, copyReplies, copyBytes,
-  // interrupted, forwarded, fallbackCopies.
+  // counters(out: Float64Array(8)): spliceReplies, spliceBytes, copyReplies, copyBytes,
+  // interrupted, forwarded, fallbackCopies, smallCopies.
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     auto out = info[0].As<Napi::Float64Array>();
     for (size_t i = 0; i < kCounters && i < out.ElementLength(); i++)

@@ -25,12 +25,15 @@ export interface PipePool {
 
 /** Native worker threads: READ plans executed end to end, the rest forwarded (addon/workers.cc). */
 export interface Workers {
-  /** path: 0 splice, 1 copy, 2 copy standing in for splice (counted as a fallback) */
-  register(fh: number, fd: number, path: 0 | 1 | 2, strategy: 0 | 1): void;
+  /**
+   * path: 0 splice, 1 copy, 2 copy standing in for splice (counted as a fallback);
+   * spliceMin: under path 0, READs asking for fewer bytes go by copy (counted as smallCopies).
+   */
+  register(fh: number, fd: number, path: 0 | 1 | 2, strategy: 0 | 1, spliceMin: number): void;
   unregister(fh: number): void;
   /** Next forwarded request into buf (0 = none left); meta = [reply fd, failure code or 0]. */
   take(buf: Uint8Array, meta: Float64Array): number;
-  /** spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies */
+  /** spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies, smallCopies */
   counters(out: Float64Array): void;
   stop(): void;
   readonly threads: number;

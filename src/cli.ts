@@ -28,6 +28,8 @@ options:
   --readahead-kb KB             the mount's readahead window (default 1024; kernel's: 128)
   --max-background N            readahead/async requests in flight before readers wait
                                 (default 64; kernel's: 12)
+  --splice-min BYTES            READs asking for fewer bytes go by copy in splice modes
+                                (default 0: every READ splices)
   --threads N                   worker threads serving READs on cloned /dev/fuse fds
                                 (default 1; 0 = the event loop serves everything)
   --spin-us US                  a worker polls this long for the next request before it
@@ -88,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
         'pipe-pages': { type: 'string' },
         'readahead-kb': { type: 'string' },
         'max-background': { type: 'string' },
+        'splice-min': { type: 'string' },
         'direct-io': { type: 'boolean' },
         threads: { type: 'string' },
         'spin-us': { type: 'string' },
@@ -131,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
     pipePages: intArg(v['pipe-pages'], '--pipe-pages'),
     readaheadKb: intArg(v['readahead-kb'], '--readahead-kb'),
     maxBackground: intArg(v['max-background'], '--max-background'),
+    spliceMin: intArg(v['splice-min'], '--splice-min'),
     threads: intArg(v.threads, '--threads'),
     spinUs: intArg(v['spin-us'], '--spin-us'),
     directIo: v['direct-io'] ?? false,

@@ -39,6 +39,7 @@ const DEFAULT_SPIN_US = 50;
  * limit; 64 gave splice 1.17x (2202-2333 against 2496-2622 MiB/s, 3 runs each, 4 x 512 MiB
  * files, the fio arguments of `npm run bench -- --workloads c`, the limit set through fusectl). */
 const DEFAULT_MAX_BACKGROUND = 64;
+const DEFAULT_SPLICE_MIN = 0;
 const INIT_TIMEOUT_MS = 10_000;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
@@ -88,6 +89,8 @@ function validate(opts: MountOptions): void {
   positive(opts.pipePages, 'pipe-pages', 2 ** 18);
   positive(opts.readaheadKb, 'readahead-kb', 2 ** 20);
   positive(opts.maxBackground, 'max-background', 65535);
+  if (opts.spliceMin !== undefined && (!Number.isInteger(opts.spliceMin) || opts.spliceMin < 0 || opts.spliceMin > 2 ** 30))
+    throw new SplicefsError('splice-min must be a number of bytes from 0 to 1073741824', 2);
   if (opts.spinUs !== undefined && (!Number.isInteger(opts.spinUs) || opts.spinUs < 0 || opts.spinUs > 1_000_000))
     throw new SplicefsError('spin-us must be an integer from 0 to 1000000', 2);
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 0 || opts.threads > 64))
@@ -106,6 +109,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   const readMode = opts.readMode ?? 'auto';
   const threads = opts.threads ?? DEFAULT_THREADS;
   const maxBackground = opts.maxBackground ?? DEFAULT_MAX_BACKGROUND;
+  const spliceMin = opts.spliceMin ?? DEFAULT_SPLICE_MIN;
   // The kernel marks the connection congested (readahead backs off) at this many.
   const congestionThreshold = Math.max(1, Math.floor((maxBackground * 3) / 4));
   const directIo = opts.directIo ?? false;
@@ -168,7 +172,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
         timeout,
         directIo,
         // The worker threads serve READs of a handle by the plan the read path gives them.
-        onFileOpened: (h) => session.threads?.register(h.fh, h.fd, readPath.planFor(h), readPath.strategyCode),
+        onFileOpened: (h) => readPath.registerWith(session.threads, h),
         onFileReleased: (h) => session.threads?.unregister(h.fh),
       },
       reply,
@@ -184,9 +188,10 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     headerStrategy,
     pool,
     maxRead: maxPages * PAGE_SIZE,
+    spliceMin,
     logger,
     onDeviceError: (errno) => session.onDeviceError(errno),
-    onPlanChange: (t) => session.threads?.register(t.fh, t.fd, readPath.planFor(t), readPath.strategyCode),
+    onPlanChange: (t) => readPath.registerWith(session.threads, t),
   });
 
   let wantFlags =
@@ -305,6 +310,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     readaheadKb: connection >= 0 ? readReadahead(connection) : null,
     maxBackground,
     congestionThreshold,
+    spliceMin,
     pipeBytes: pool ? pipeBytes : 0,
     pipeSlots: pool ? pipeSlots : 0,
     readMode,
@@ -335,6 +341,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
           spliceBytes: rs.spliceBytes + w[1],
           copyReplies: rs.copyReplies + w[2],
           copyBytes: rs.copyBytes + w[3],
+          smallCopies: rs.smallCopies + w[7],
           fallbacks: { ...rs.fallbacks, noSpliceRead: rs.fallbacks.noSpliceRead + w[6] },
         },
         interrupted: session.interrupted + w[4],

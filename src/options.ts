@@ -43,6 +43,8 @@ export interface MountOptions {
    * readers wait (default 64; the kernel's own is 12). The congestion threshold is 3/4 of it.
    */
   maxBackground?: number;
+  /** READs asking for fewer bytes than this go by copy even in splice modes (default 0: none). */
+  spliceMin?: number;
   logger?: Logger;
   logLevel?: string;
 }
@@ -58,6 +60,7 @@ export interface MountInfo {
   readaheadKb: number | null;
   maxBackground: number;
   congestionThreshold: number;
+  spliceMin: number;
   pipeBytes: number;
   pipeSlots: number;
   readMode: ReadMode;
@@ -75,6 +78,8 @@ export interface ReadStats {
   copyReplies: number;
   copyBytes: number;
   errorReplies: number;
+  /** READs under spliceMin sent by copy by policy (also counted in copyReplies) */
+  smallCopies: number;
   fallbacks: {
     /** the backing file has no splice_read (EINVAL from splice): copy for that file from now on */
     noSpliceRead: number;

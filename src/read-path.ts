@@ -5,6 +5,9 @@
 //   splice: header + file pages into a pipe, one splice of the whole reply into /dev/fuse.
 //   copy:   pread into a reused buffer behind the header, one write into /dev/fuse.
 //
+// A READ asking for fewer than `spliceMin` bytes goes by copy by policy (counted as smallCopies):
+// for a page or two, pread + write is two syscalls against splice's three, and nothing is saved.
+//
 // A reply goes by copy instead of splice when: the mode is copy; the file cannot be spliced
 // (no splice_read, remembered per node in auto mode); the reply needs more pipe slots than the
 // pipe has (--pipe-pages 16: the original 15-page limit); or the splice failed before anything
@@ -12,7 +15,7 @@
 // Each of those is counted by reason. A read never fails because of the pipe.
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
-import { addon, decodeFailure, SpliceStage, type PipePool } from './addon.js';
+import { addon, decodeFailure, SpliceStage, type PipePool, type Workers } from './addon.js';
 import { AT_EMPTY_PATH, PAGE_SIZE } from './kernel/abi.js';
 import type { ReadMode, ReadStats } from './options.js';
 import type { Node } from './passthrough/inodes.js';
@@ -33,6 +36,8 @@ export interface ReadPathConfig {
   /** null in copy mode: no pipes are made. */
   pool: PipePool | null;
   maxRead: number;
+  /** READs asking for fewer bytes than this go by copy even when splicing (0: never). */
+  spliceMin: number;
   logger: Logger;
   /** A reply could not be written to /dev/fuse (ENOENT = interrupted; ENODEV = unmounted). */
   onDeviceError(errno: number): void;
@@ -51,6 +56,7 @@ export function newReadStats(): ReadStats {
     copyReplies: 0,
     copyBytes: 0,
     errorReplies: 0,
+    smallCopies: 0,
     fallbacks: { noSpliceRead: 0, pipeTooSmall: 0, shortData: 0, pipeFull: 0, spliceError: 0 },
   };
 }
@@ -91,6 +97,11 @@ export class ReadPath {
     return this.strategy;
   }
 
+  /** Hand a target's plan to the worker threads (they execute it without asking again). */
+  registerWith(workers: Workers | null, target: ReadTarget): void {
+    workers?.register(target.fh, target.fd, this.planFor(target), this.strategy, this.cfg.spliceMin);
+  }
+
   /**
    * Answer READ `unique` with up to `size` bytes of `target` at `offset`. Returns 0 when a
    * reply was sent (or the device refused it, reported through onDeviceError), or -errno for
@@ -103,6 +114,10 @@ export class ReadPath {
     const plan = this.planFor(target);
     if (plan !== Plan.SPLICE) {
       if (plan === Plan.COPY_NO_SPLICE) this.stats.fallbacks.noSpliceRead++;
+      return this.copy(devfd, unique, target, offset, size);
+    }
+    if (size < this.cfg.spliceMin) {
+      this.stats.smallCopies++;
       return this.copy(devfd, unique, target, offset, size);
     }
     const pool = this.cfg.pool as PipePool;

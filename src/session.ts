@@ -99,12 +99,12 @@ export class Session {
     return this.workers;
   }
 
-  /** Counters of the worker threads: spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies. */
+  /** Counters of the worker threads: spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies, smallCopies. */
   workerCounters(): Float64Array {
     this.workers?.counters(this.lastCounters);
     return this.lastCounters.slice();
   }
-  private readonly lastCounters = new Float64Array(7);
+  private readonly lastCounters = new Float64Array(8);
 
   /** Resolves once INIT has been answered (or rejects if the session ends first). */
   waitInit(): Promise<Negotiated> {

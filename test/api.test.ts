@@ -24,6 +24,7 @@ t.test('bad options reject with a SplicefsError (exit code 2) and mount nothing'
     ['threads 65', { threads: 65 }],
     ['maxBackground 0', { maxBackground: 0 }],
     ['maxBackground 65536', { maxBackground: 65536 }],
+    ['spliceMin -1', { spliceMin: -1 }],
     ['timeout -1', { timeout: -1 }],
   ];
   for (const [what, opts] of bad) {
@@ -191,6 +192,44 @@ t.test('maxBackground reaches the kernel (default 64, congestion threshold 3/4)'
       t.equal(await readConnection(dev, 'max_background'), bg, `the connection's max_background is ${bg}`);
       t.equal(await readConnection(dev, 'congestion_threshold'), cong, `the connection's congestion_threshold is ${cong}`);
     });
+  }
+});
+
+t.test('spliceMin: READs under it go by copy, counted as smallCopies; larger ones splice', async (t) => {
+  const data = randomBytes(1 * MiB + 123);
+  for (const threads of [0, 1]) {
+    await withMount(
+      t,
+      { spliceMin: 8192, directIo: true, readMode: 'splice', threads },
+      { populate: (s) => writeFileSync(join(s, 'f'), data) },
+      async ({ mnt, handle, stats }) => {
+        t.equal(handle.info.spliceMin, 8192, 'info.spliceMin');
+        const fh = await open(join(mnt, 'f'));
+        try {
+          for (const [pos, len, small] of [
+            [0, 4096, true],
+            [12345, 8191, true],
+            [4096, 8192, false],
+            [1 * MiB, 4096, true], // 123 bytes left: the READ asks for 4096
+            [100_000, 200_000, false],
+          ] as Array<[number, number, boolean]>) {
+            const before = stats();
+            const buf = Buffer.alloc(len);
+            const { bytesRead } = await fh.read(buf, 0, len, pos);
+            t.ok(buf.subarray(0, bytesRead).equals(data.subarray(pos, pos + len)), `threads ${threads}: ${len} at ${pos} exact`);
+            const d = readDelta(before, stats());
+            if (small) {
+              t.same([d.smallCopies, d.copyReplies, d.spliceReplies], [1, 1, 0], `threads ${threads}: ${len} at ${pos} went by copy as small`);
+            } else {
+              t.equal(d.smallCopies, 0, `threads ${threads}: ${len} at ${pos} not small`);
+              t.ok(d.spliceReplies >= 1 && d.copyReplies === 0, `threads ${threads}: ${len} at ${pos} spliced`);
+            }
+          }
+        } finally {
+          await fh.close();
+        }
+      },
+    );
   }
 });
 

@@ -199,6 +199,7 @@ export function readDelta(before: Stats, after: Stats) {
     copyReplies: a.copyReplies - b.copyReplies,
     copyBytes: a.copyBytes - b.copyBytes,
     errorReplies: a.errorReplies - b.errorReplies,
+    smallCopies: a.smallCopies - b.smallCopies,
     noSpliceRead: a.fallbacks.noSpliceRead - b.fallbacks.noSpliceRead,
     pipeTooSmall: a.fallbacks.pipeTooSmall - b.fallbacks.pipeTooSmall,
     shortData: a.fallbacks.shortData - b.fallbacks.shortData,
