@@ -2,6 +2,8 @@
 // nothing beyond keeping a pipe clean.
 #include "reply.h"
 
+#include "faults.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -43,7 +45,13 @@ void ClosePipe(Pipe& p) {
 
 int DrainPipe(Pipe& p, int devnull, int bytes) {
   for (;;) {
-    ssize_t n = splice(p.rfd, nullptr, devnull, nullptr, 1 << 30, SPLICE_F_NONBLOCK);
+    ssize_t n;
+    if (int e = TakeFault(kFaultDrain)) {
+      n = -1;
+      errno = e;
+    } else {
+      n = splice(p.rfd, nullptr, devnull, nullptr, 1 << 30, SPLICE_F_NONBLOCK);
+    }
     if (n > 0) continue;
     if (n == 0 || errno == EAGAIN) return 0;
     if (errno == EINTR) continue;
@@ -70,7 +78,10 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + want);
 
   ssize_t hn;
-  if (strategy == 0) {
+  if (int e = TakeFault(kFaultHeader)) {
+    hn = -1;
+    errno = e;
+  } else if (strategy == 0) {
     struct iovec iov = {h, sizeof(fuse_out_header)};
     hn = vmsplice(p.wfd, &iov, 1, SPLICE_F_NONBLOCK);
   } else {
@@ -82,7 +93,13 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   loff_t off = offset;
   size_t got = 0;
   while (got < want) {
-    ssize_t n = splice(filefd, &off, p.wfd, nullptr, want - got, SPLICE_F_NONBLOCK);
+    ssize_t n;
+    if (int e = TakeFault(kFaultData)) {
+      n = -1;
+      errno = e;
+    } else {
+      n = splice(filefd, &off, p.wfd, nullptr, want - got, SPLICE_F_NONBLOCK);
+    }
     if (n > 0) {
       got += static_cast<size_t>(n);
       continue;
@@ -107,6 +124,10 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + got);
   size_t total = h->len;
   ssize_t out = splice(p.rfd, nullptr, devfd, nullptr, total, SPLICE_F_NONBLOCK);
+  if (int e = TakeFault(kFaultDevice)) {  // made, then reported refused (faults.h)
+    out = -1;
+    errno = e;
+  }
   if (out != static_cast<ssize_t>(total))
     return Drained(p, devnull, pipeBytes, kStageDevice, out < 0 ? errno : EIO);
   return static_cast<double>(got);
@@ -119,7 +140,13 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
   if (size > cap - hs) size = cap - hs;
   size_t got = 0;
   while (got < size) {
-    ssize_t n = pread(filefd, buf + hs + got, size - got, offset + static_cast<off_t>(got));
+    ssize_t n;
+    if (int e = TakeFault(kFaultPread)) {
+      n = -1;
+      errno = e;
+    } else {
+      n = pread(filefd, buf + hs + got, size - got, offset + static_cast<off_t>(got));
+    }
     if (n > 0) {
       got += static_cast<size_t>(n);
       continue;
@@ -133,6 +160,10 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
   h->error = 0;
   h->unique = unique;
   ssize_t out = write(devfd, buf, hs + got);
+  if (int e = TakeFault(kFaultDevice)) {  // made, then reported refused (faults.h)
+    out = -1;
+    errno = e;
+  }
   if (out != static_cast<ssize_t>(hs + got)) return Fail(kStageDevice, out < 0 ? errno : EIO);
   return static_cast<double>(got);
 }

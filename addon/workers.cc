@@ -17,6 +17,7 @@
 // request will wake, it is sent kWakeSignal, whose handler does nothing and is installed without
 // SA_RESTART, so the read returns EINTR and the worker sees the stop flag.
 #include "common.h"
+#include "faults.h"
 #include "reply.h"
 
 #include <string.h>
@@ -123,7 +124,9 @@ class Workers : public Napi::ObjectWrap<Workers> {
       uint32_t m = static_cast<uint32_t>(master);
       // Blocking (see the top of this file), unless workers spin before sleeping.
       int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | (spinUs_ > 0 ? O_NONBLOCK : 0));
-      if (fd >= 0 && ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0) {
+      int injected = fd >= 0 ? TakeFault(kFaultClone) : 0;
+      if (injected) errno = injected;
+      if (fd >= 0 && (injected || ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0)) {
         int e = errno;
         close(fd);
         fd = -1;

@@ -71,7 +71,25 @@ export interface Addon {
   listxattr(fd: number, buf: Uint8Array): number;
   fstatvfs(fd: number, out: Float64Array): number;
   access(fd: number, mode: number): number;
+
+  /**
+   * Test hook (addon/faults.h): the next `count` runs of `site` fail with `errno` (count 0
+   * disarms). Returns how many were still armed before. Also armed at load by the environment
+   * variable SPLICEFS_FAULTS=site:ERRNO:count[,...]. Unarmed, nothing changes.
+   */
+  injectFault(site: FaultSite, errno: number, count: number): number;
+  /** -errno when this run of a TypeScript-owned `site` is to fail (one fewer left), else 0. */
+  takeFault(site: FaultSite): number;
 }
+
+/**
+ * Where a fault can be injected (addon/faults.h): header = the reply header into the pipe;
+ * data = the splice from the backing file into the pipe (EAGAIN: pipe full); pread = the copy
+ * path's read; drain = emptying a pipe after a failure; device = a READ reply into /dev/fuse
+ * (made, then reported refused); clone = FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT
+ * reply write.
+ */
+export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'device' | 'clone' | 'init';
 
 /** Stages of a failed READ reply, encoded by the addon as -(stage << 12 | errno). */
 export const SpliceStage = {
