@@ -35,7 +35,7 @@ const DEFAULT_READAHEAD_KB = 1024;
  * wake-up (tens of µs on this VM): 4 KiB QD1 reads 3x, 128 KiB O_DIRECT 1.5x, measured with
  * `npm run bench -- --workloads d,b128k --systems splicefs-splice --splicefs-args="--spin-us N"` for N = 0, 50. */
 const DEFAULT_SPIN_US = 50;
-const INIT_TIMEOUT_MS = 10_000;
+const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
 
@@ -83,6 +83,7 @@ function validate(opts: MountOptions): void {
   positive(opts.maxRead, 'max-read', 2 ** 30);
   positive(opts.pipePages, 'pipe-pages', 2 ** 18);
   positive(opts.readaheadKb, 'readahead-kb', 2 ** 20);
+  positive(opts.initTimeoutMs, 'initTimeoutMs', 2 ** 31 - 1);
   if (opts.spinUs !== undefined && (!Number.isInteger(opts.spinUs) || opts.spinUs < 0 || opts.spinUs > 1_000_000))
     throw new SplicefsError('spin-us must be an integer from 0 to 1000000', 2);
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 0 || opts.threads > 64))
@@ -260,7 +261,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     await closed;
   };
 
-  const timer = setTimeout(() => session.end('INIT timeout'), INIT_TIMEOUT_MS);
+  const timer = setTimeout(() => session.end('INIT timeout'), opts.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
   let neg;
   try {
     neg = await session.waitInit();

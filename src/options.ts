@@ -38,6 +38,8 @@ export interface MountOptions {
   spinUs?: number;
   /** Readahead window of the mount's bdi in KiB (default 1024; the kernel's own is 128). */
   readaheadKb?: number;
+  /** How long mount() waits for the kernel's INIT before it unmounts and rejects (ms, default 10000). */
+  initTimeoutMs?: number;
   logger?: Logger;
   logLevel?: string;
 }
