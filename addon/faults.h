@@ -22,7 +22,8 @@ enum FaultSite {
                  //           (EAGAIN -> kStagePipeFull, another errno -> kStageFile)
   kFaultPread,   // "pread":  the copy path's pread of the backing file           -> kStageFile
   kFaultDrain,   // "drain":  emptying a pipe after a failure (splice to /dev/null): the pipe is
-                 //           replaced, the failure becomes kStagePipe
+                 //           closed and a new one made
+  kFaultPipe,    // "pipe":   pipe2() of a new pipe (with "drain": no pipe left -> kStagePipe)
   kFaultDevice,  // "device": a READ reply into /dev/fuse (splice or write). The syscall IS made
                  //           and then reported as failed: a reply the kernel refuses (ENOENT, the
                  //           request was interrupted) cannot be provoked on demand, and a reply

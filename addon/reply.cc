@@ -22,6 +22,7 @@ int OpenPipe(Pipe& p, int bytes) {
     p.header = static_cast<fuse_out_header*>(mem);
   }
   int fds[2];
+  if (int e = TakeFault(kFaultPipe)) return -e;
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
   p.rfd = fds[0];
   p.wfd = fds[1];

@@ -85,11 +85,11 @@ export interface Addon {
 /**
  * Where a fault can be injected (addon/faults.h): header = the reply header into the pipe;
  * data = the splice from the backing file into the pipe (EAGAIN: pipe full); pread = the copy
- * path's read; drain = emptying a pipe after a failure; device = a READ reply into /dev/fuse
- * (made, then reported refused); clone = FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT
- * reply write.
+ * path's read; drain = emptying a pipe after a failure; pipe = pipe2() of a new pipe;
+ * device = a READ reply into /dev/fuse (made, then reported refused); clone =
+ * FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT reply write.
  */
-export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'device' | 'clone' | 'init';
+export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init';
 
 /** Stages of a failed READ reply, encoded by the addon as -(stage << 12 | errno). */
 export const SpliceStage = {
