@@ -329,6 +329,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
           fallbacks: { ...rs.fallbacks, noSpliceRead: rs.fallbacks.noSpliceRead + w[6] },
         },
         interrupted: session.interrupted + w[4],
+        forwarded: w[5],
         nodes: fs.inodes.size,
         openFiles: fs.files.size,
         openDirs: fs.dirs.size,

@@ -88,6 +88,11 @@ export interface Stats {
   requests: Record<string, number>;
   read: ReadStats;
   interrupted: number;
+  /**
+   * Requests the worker threads handed to the event loop: every request but the READs they
+   * serve themselves, and each READ whose plan failed there (0 with threads 0).
+   */
+  forwarded: number;
   nodes: number;
   openFiles: number;
   openDirs: number;
