@@ -124,10 +124,11 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   // kernel reads, since the pipe references this memory rather than a copy of it.
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + got);
   size_t total = h->len;
+  int refused = TakeFault(kFaultDevice);  // made, then reported refused (faults.h)
   ssize_t out = splice(p.rfd, nullptr, devfd, nullptr, total, SPLICE_F_NONBLOCK);
-  if (int e = TakeFault(kFaultDevice)) {  // made, then reported refused (faults.h)
+  if (refused) {
     out = -1;
-    errno = e;
+    errno = refused;
   }
   if (out != static_cast<ssize_t>(total))
     return Drained(p, devnull, pipeBytes, kStageDevice, out < 0 ? errno : EIO);
@@ -160,10 +161,11 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
   h->len = static_cast<uint32_t>(hs + got);
   h->error = 0;
   h->unique = unique;
+  int refused = TakeFault(kFaultDevice);  // made, then reported refused (faults.h)
   ssize_t out = write(devfd, buf, hs + got);
-  if (int e = TakeFault(kFaultDevice)) {  // made, then reported refused (faults.h)
+  if (refused) {
     out = -1;
-    errno = e;
+    errno = refused;
   }
   if (out != static_cast<ssize_t>(hs + got)) return Fail(kStageDevice, out < 0 ? errno : EIO);
   return static_cast<double>(got);
