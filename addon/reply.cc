@@ -64,6 +64,13 @@ int DrainPipe(Pipe& p, int devnull, int bytes) {
   return p.rfd < 0 ? err : 0;
 }
 
+int EnsurePipe(Pipe& p, int bytes) {
+  if (p.rfd >= 0 && p.header) return 0;
+  int err = OpenPipe(p, bytes);
+  if (p.rfd >= 0) return 0;  // perhaps smaller than asked (F_SETPIPE_SZ refused): slots decide
+  return err < 0 ? err : -EBADF;
+}
+
 static double Drained(Pipe& p, int devnull, int bytes, int stage, int err) {
   int r = DrainPipe(p, devnull, bytes);
   return r < 0 ? Fail(kStagePipe, -r) : Fail(stage, err);
@@ -71,7 +78,7 @@ static double Drained(Pipe& p, int devnull, int bytes, int stage, int err) {
 
 double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique, int filefd,
                  int64_t offset, size_t size, int strategy, size_t expected) {
-  if (p.rfd < 0 || !p.header) return Fail(kStagePipe, EBADF);
+  if (int e = EnsurePipe(p, pipeBytes)) return Fail(kStagePipe, -e);
   fuse_out_header* h = p.header;
   h->error = 0;
   h->unique = unique;

@@ -229,8 +229,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     int64_t off = static_cast<int64_t>(ri->offset);
     double r;
     if (plan.path == 0) {
-      if (pipe.rfd < 0 || SlotsNeeded(off, size) > static_cast<size_t>(pipe.bytes / 4096))
-        return Fail(kStagePipeTooSmall, 0);
+      if (int e = EnsurePipe(pipe, pipeBytes_)) return Fail(kStagePipe, -e);
+      if (SlotsNeeded(off, size) > static_cast<size_t>(pipe.bytes / 4096)) return Fail(kStagePipeTooSmall, 0);
       size_t expected = size;
       if (plan.strategy == 1) {
         struct stat st;
