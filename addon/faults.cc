@@ -37,12 +37,15 @@ int ErrnoByName(const std::string& s) {
   return 0;
 }
 
-void Arm(int site, int err, int count) {
+void Arm(int site, int err, int count, int skip) {
   gFaults[site].err.store(err, std::memory_order_relaxed);
-  gFaults[site].remaining.store(count, std::memory_order_release);
+  gFaults[site].failing.store(count, std::memory_order_relaxed);
+  gFaults[site].remaining.store(count > 0 ? skip + count : 0, std::memory_order_release);
 }
 
-// SPLICEFS_FAULTS=site:ERRNO:count[,...]. Returns an error message, or "" when all is well.
+bool Digits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
+// SPLICEFS_FAULTS=site:ERRNO:count[:skip][,...]. Returns an error message, or "" when all is well.
 std::string ArmFromEnv() {
   const char* env = getenv("SPLICEFS_FAULTS");
   if (!env || !*env) return "";
@@ -55,15 +58,16 @@ std::string ArmFromEnv() {
     pos = end + 1;
     if (item.empty()) continue;
     size_t a = item.find(':'), b = a == std::string::npos ? a : item.find(':', a + 1);
-    if (b == std::string::npos) return "'" + item + "' is not site:ERRNO:count";
+    if (b == std::string::npos) return "'" + item + "' is not site:ERRNO:count[:skip]";
+    size_t c = item.find(':', b + 1);
     int site = SiteByName(item.substr(0, a));
     int err = ErrnoByName(item.substr(a + 1, b - a - 1));
-    std::string countText = item.substr(b + 1);
+    std::string countText = item.substr(b + 1, c == std::string::npos ? c : c - b - 1);
+    std::string skipText = c == std::string::npos ? "0" : item.substr(c + 1);
     if (site < 0) return "unknown site in '" + item + "' (sites: " + SiteList() + ")";
     if (err <= 0 || err > 0xfff) return "unknown errno in '" + item + "'";
-    if (countText.empty() || countText.find_first_not_of("0123456789") != std::string::npos)
-      return "bad count in '" + item + "'";
-    Arm(site, err, atoi(countText.c_str()));
+    if (!Digits(countText) || !Digits(skipText)) return "bad count or skip in '" + item + "'";
+    Arm(site, err, atoi(countText.c_str()), atoi(skipText.c_str()));
   }
   return "";
 }
@@ -74,16 +78,18 @@ int ArgSite(const Napi::CallbackInfo& info) {
   return site;
 }
 
-// injectFault(site, errno, count): the next `count` runs of `site` fail with `errno`
-// (count 0 disarms). Returns how many were still armed before.
+// injectFault(site, errno, count, skip = 0): after the next `skip` runs of `site`, the `count`
+// that follow fail with `errno` (count 0 disarms). Returns how many runs were still to count
+// before (skip + count left), so 0 means every armed fault was used.
 Napi::Value InjectFault(const Napi::CallbackInfo& info) {
   int site = ArgSite(info);
   int err = ArgInt(info, 1);
   int count = ArgInt(info, 2);
-  if (count < 0 || (count > 0 && (err <= 0 || err > 0xfff)))
-    throw Napi::RangeError::New(info.Env(), "injectFault: errno 1..4095 and count >= 0");
+  int skip = info.Length() > 3 && !info[3].IsUndefined() ? ArgInt(info, 3) : 0;
+  if (count < 0 || skip < 0 || (count > 0 && (err <= 0 || err > 0xfff)))
+    throw Napi::RangeError::New(info.Env(), "injectFault: errno 1..4095, count >= 0, skip >= 0");
   int before = gFaults[site].remaining.exchange(0);
-  Arm(site, err, count);
+  Arm(site, err, count, skip);
   return Result(info.Env(), before > 0 ? before : 0);
 }
 
@@ -100,7 +106,8 @@ int TakeFaultSlow(FaultSite site) {
   FaultSlot& f = gFaults[site];
   int n = f.remaining.load(std::memory_order_acquire);
   while (n > 0) {
-    if (f.remaining.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) return f.err.load(std::memory_order_relaxed);
+    if (f.remaining.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel))
+      return n <= f.failing.load(std::memory_order_relaxed) ? f.err.load(std::memory_order_relaxed) : 0;
   }
   return 0;
 }

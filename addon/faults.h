@@ -3,11 +3,12 @@
 // produces on demand, so that the real recovery code (drain or replace the pipe, fall back to
 // copy, count, answer with an error) runs and can be checked.
 //
-// A process-wide table says, per syscall site, "the next N times this site runs, fail with
-// errno E". It is armed only by
-//   - addon.injectFault(site, errno, count) from JavaScript (count 0 disarms), or
+// A process-wide table says, per syscall site, "after the next S runs of this site, fail the
+// N runs that follow with errno E" (S is usually 0). It is armed only by
+//   - addon.injectFault(site, errno, count, skip) from JavaScript (count 0 disarms), or
 //   - the environment variable SPLICEFS_FAULTS, read once when the addon loads:
-//       SPLICEFS_FAULTS=clone:EMFILE:1[,data:EAGAIN:2...]   (errno as a name or a number)
+//       SPLICEFS_FAULTS=site:ERRNO:count[:skip][,...]  e.g. clone:EMFILE:1 or data:EAGAIN:2:10
+//     (errno as a name or a number)
 // Unarmed, a site costs one relaxed atomic load. Sites run on the JavaScript thread and on
 // worker threads alike, so the table is atomic.
 #pragma once
@@ -34,14 +35,15 @@ enum FaultSite {
 };
 
 struct FaultSlot {
-  std::atomic<int> remaining{0};
+  std::atomic<int> remaining{0};  // runs still to count: skip + count
+  std::atomic<int> failing{0};    // the last `failing` of them fail
   std::atomic<int> err{0};
 };
 extern FaultSlot gFaults[kFaultSites];
 
 int TakeFaultSlow(FaultSite site);
 
-// The errno to fail with at `site` (and one fewer left), or 0: run the syscall as usual.
+// The errno to fail this run of `site` with, or 0: run the syscall as usual.
 inline int TakeFault(FaultSite site) {
   if (gFaults[site].remaining.load(std::memory_order_relaxed) <= 0) return 0;
   return TakeFaultSlow(site);

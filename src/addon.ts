@@ -73,11 +73,12 @@ export interface Addon {
   access(fd: number, mode: number): number;
 
   /**
-   * Test hook (addon/faults.h): the next `count` runs of `site` fail with `errno` (count 0
-   * disarms). Returns how many were still armed before. Also armed at load by the environment
-   * variable SPLICEFS_FAULTS=site:ERRNO:count[,...]. Unarmed, nothing changes.
+   * Test hook (addon/faults.h): after the next `skip` runs of `site`, the `count` that follow
+   * fail with `errno` (count 0 disarms). Returns how many runs were still to count before (0:
+   * every armed fault was used). Also armed at load by the environment variable
+   * SPLICEFS_FAULTS=site:ERRNO:count[:skip][,...]. Unarmed, nothing changes.
    */
-  injectFault(site: FaultSite, errno: number, count: number): number;
+  injectFault(site: FaultSite, errno: number, count: number, skip?: number): number;
   /** -errno when this run of a TypeScript-owned `site` is to fail (one fewer left), else 0. */
   takeFault(site: FaultSite): number;
 }
