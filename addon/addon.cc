@@ -1,4 +1,5 @@
-// Module entry: registers the three syscall groups (device, splice, fsops).
+// Module entry: registers the syscall groups (device, splice, fsops, workers) and the
+// fault-injection test hook (faults.h).
 #include "common.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -6,6 +7,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitSplice(env, exports);
   splicefs::InitFsops(env, exports);
   splicefs::InitWorkers(env, exports);
+  splicefs::InitFaults(env, exports);
   return exports;
 }
 

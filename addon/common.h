@@ -59,5 +59,6 @@ void InitDevice(Napi::Env env, Napi::Object exports);
 void InitSplice(Napi::Env env, Napi::Object exports);
 void InitFsops(Napi::Env env, Napi::Object exports);
 void InitWorkers(Napi::Env env, Napi::Object exports);
+void InitFaults(Napi::Env env, Napi::Object exports);  // test hook (faults.h)
 
 }  // namespace splicefs

@@ -2,6 +2,7 @@
 // watcher so the event loop learns when requests are pending without ever blocking on the
 // device (it is opened O_NONBLOCK: a read returns one request, or EAGAIN when none is left).
 #include "common.h"
+#include "faults.h"
 
 #include <fcntl.h>
 #include <linux/fuse.h>
@@ -26,8 +27,9 @@ Napi::Value CloneDevice(const Napi::CallbackInfo& info) {
   uint32_t master = ArgU32(info, 0);
   int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Errno(info.Env());
-  if (ioctl(fd, FUSE_DEV_IOC_CLONE, &master) < 0) {
-    int e = errno;
+  int injected = TakeFault(kFaultClone);
+  if (injected || ioctl(fd, FUSE_DEV_IOC_CLONE, &master) < 0) {
+    int e = injected ? injected : errno;
     close(fd);
     return Result(info.Env(), -e);
   }

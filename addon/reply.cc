@@ -2,6 +2,8 @@
 // nothing beyond keeping a pipe clean.
 #include "reply.h"
 
+#include "faults.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@ int OpenPipe(Pipe& p, int bytes) {
     p.header = static_cast<fuse_out_header*>(mem);
   }
   int fds[2];
+  if (int e = TakeFault(kFaultPipe)) return -e;
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
   p.rfd = fds[0];
   p.wfd = fds[1];
@@ -43,7 +46,13 @@ void ClosePipe(Pipe& p) {
 
 int DrainPipe(Pipe& p, int devnull, int bytes) {
   for (;;) {
-    ssize_t n = splice(p.rfd, nullptr, devnull, nullptr, 1 << 30, SPLICE_F_NONBLOCK);
+    ssize_t n;
+    if (int e = TakeFault(kFaultDrain)) {
+      n = -1;
+      errno = e;
+    } else {
+      n = splice(p.rfd, nullptr, devnull, nullptr, 1 << 30, SPLICE_F_NONBLOCK);
+    }
     if (n > 0) continue;
     if (n == 0 || errno == EAGAIN) return 0;
     if (errno == EINTR) continue;
@@ -55,6 +64,13 @@ int DrainPipe(Pipe& p, int devnull, int bytes) {
   return p.rfd < 0 ? err : 0;
 }
 
+int EnsurePipe(Pipe& p, int bytes) {
+  if (p.rfd >= 0 && p.header) return 0;
+  int err = OpenPipe(p, bytes);
+  if (p.rfd >= 0) return 0;  // perhaps smaller than asked (F_SETPIPE_SZ refused): slots decide
+  return err < 0 ? err : -EBADF;
+}
+
 static double Drained(Pipe& p, int devnull, int bytes, int stage, int err) {
   int r = DrainPipe(p, devnull, bytes);
   return r < 0 ? Fail(kStagePipe, -r) : Fail(stage, err);
@@ -62,7 +78,7 @@ static double Drained(Pipe& p, int devnull, int bytes, int stage, int err) {
 
 double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique, int filefd,
                  int64_t offset, size_t size, int strategy, size_t expected) {
-  if (p.rfd < 0 || !p.header) return Fail(kStagePipe, EBADF);
+  if (int e = EnsurePipe(p, pipeBytes)) return Fail(kStagePipe, -e);
   fuse_out_header* h = p.header;
   h->error = 0;
   h->unique = unique;
@@ -70,7 +86,10 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + want);
 
   ssize_t hn;
-  if (strategy == 0) {
+  if (int e = TakeFault(kFaultHeader)) {
+    hn = -1;
+    errno = e;
+  } else if (strategy == 0) {
     struct iovec iov = {h, sizeof(fuse_out_header)};
     hn = vmsplice(p.wfd, &iov, 1, SPLICE_F_NONBLOCK);
   } else {
@@ -82,7 +101,13 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   loff_t off = offset;
   size_t got = 0;
   while (got < want) {
-    ssize_t n = splice(filefd, &off, p.wfd, nullptr, want - got, SPLICE_F_NONBLOCK);
+    ssize_t n;
+    if (int e = TakeFault(kFaultData)) {
+      n = -1;
+      errno = e;
+    } else {
+      n = splice(filefd, &off, p.wfd, nullptr, want - got, SPLICE_F_NONBLOCK);
+    }
     if (n > 0) {
       got += static_cast<size_t>(n);
       continue;
@@ -106,7 +131,12 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   // kernel reads, since the pipe references this memory rather than a copy of it.
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + got);
   size_t total = h->len;
+  int refused = TakeFault(kFaultDevice);  // made, then reported refused (faults.h)
   ssize_t out = splice(p.rfd, nullptr, devfd, nullptr, total, SPLICE_F_NONBLOCK);
+  if (refused) {
+    out = -1;
+    errno = refused;
+  }
   if (out != static_cast<ssize_t>(total))
     return Drained(p, devnull, pipeBytes, kStageDevice, out < 0 ? errno : EIO);
   return static_cast<double>(got);
@@ -119,7 +149,13 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
   if (size > cap - hs) size = cap - hs;
   size_t got = 0;
   while (got < size) {
-    ssize_t n = pread(filefd, buf + hs + got, size - got, offset + static_cast<off_t>(got));
+    ssize_t n;
+    if (int e = TakeFault(kFaultPread)) {
+      n = -1;
+      errno = e;
+    } else {
+      n = pread(filefd, buf + hs + got, size - got, offset + static_cast<off_t>(got));
+    }
     if (n > 0) {
       got += static_cast<size_t>(n);
       continue;
@@ -132,7 +168,12 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
   h->len = static_cast<uint32_t>(hs + got);
   h->error = 0;
   h->unique = unique;
+  int refused = TakeFault(kFaultDevice);  // made, then reported refused (faults.h)
   ssize_t out = write(devfd, buf, hs + got);
+  if (refused) {
+    out = -1;
+    errno = refused;
+  }
   if (out != static_cast<ssize_t>(hs + got)) return Fail(kStageDevice, out < 0 ? errno : EIO);
   return static_cast<double>(got);
 }

@@ -41,8 +41,12 @@ struct Pipe {
 // exists with its default size), or -errno of pipe2/alloc (no pipe: p.rfd < 0).
 int OpenPipe(Pipe& p, int bytes);
 void ClosePipe(Pipe& p);  // closes fds, frees the header page
-// Empty a pipe after a failure (splice to /dev/null); replace it if that fails. 0 or -errno.
+// Empty a pipe after a failure (splice to /dev/null); replace it if that fails. 0 or -errno
+// (-errno: no pipe now, p.rfd < 0).
 int DrainPipe(Pipe& p, int devnull, int bytes);
+// Make sure there is a pipe: one lost to a failed replacement is made again at its next use,
+// so a passing failure (EMFILE) does not turn splice off for good. 0 or -errno.
+int EnsurePipe(Pipe& p, int bytes);
 
 // strategy 0 = patch (vmsplice header, patch its length after the data splice),
 //          1 = write (write a header announcing `expected` bytes; short data = kStageShort).

@@ -17,6 +17,7 @@
 // request will wake, it is sent kWakeSignal, whose handler does nothing and is installed without
 // SA_RESTART, so the read returns EINTR and the worker sees the stop flag.
 #include "common.h"
+#include "faults.h"
 #include "reply.h"
 
 #include <string.h>
@@ -125,7 +126,9 @@ class Workers : public Napi::ObjectWrap<Workers> {
       uint32_t m = static_cast<uint32_t>(master);
       // Blocking (see the top of this file), unless workers spin before sleeping.
       int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | (spinUs_ > 0 ? O_NONBLOCK : 0));
-      if (fd >= 0 && ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0) {
+      int injected = fd >= 0 ? TakeFault(kFaultClone) : 0;
+      if (injected) errno = injected;
+      if (fd >= 0 && (injected || ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0)) {
         int e = errno;
         close(fd);
         fd = -1;
@@ -229,8 +232,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     double r;
     bool small = plan.path == 0 && size < plan.spliceMin;
     if (plan.path == 0 && !small) {
-      if (pipe.rfd < 0 || SlotsNeeded(off, size) > static_cast<size_t>(pipe.bytes / 4096))
-        return Fail(kStagePipeTooSmall, 0);
+      if (int e = EnsurePipe(pipe, pipeBytes_)) return Fail(kStagePipe, -e);
+      if (SlotsNeeded(off, size) > static_cast<size_t>(pipe.bytes / 4096)) return Fail(kStagePipeTooSmall, 0);
       size_t expected = size;
       if (plan.strategy == 1) {
         struct stat st;

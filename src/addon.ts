@@ -74,7 +74,26 @@ export interface Addon {
   listxattr(fd: number, buf: Uint8Array): number;
   fstatvfs(fd: number, out: Float64Array): number;
   access(fd: number, mode: number): number;
+
+  /**
+   * Test hook (addon/faults.h): after the next `skip` runs of `site`, the `count` that follow
+   * fail with `errno` (count 0 disarms). Returns how many runs were still to count before (0:
+   * every armed fault was used). Also armed at load by the environment variable
+   * SPLICEFS_FAULTS=site:ERRNO:count[:skip][,...]. Unarmed, nothing changes.
+   */
+  injectFault(site: FaultSite, errno: number, count: number, skip?: number): number;
+  /** -errno when this run of a TypeScript-owned `site` is to fail (one fewer left), else 0. */
+  takeFault(site: FaultSite): number;
 }
+
+/**
+ * Where a fault can be injected (addon/faults.h): header = the reply header into the pipe;
+ * data = the splice from the backing file into the pipe (EAGAIN: pipe full); pread = the copy
+ * path's read; drain = emptying a pipe after a failure; pipe = pipe2() of a new pipe;
+ * device = a READ reply into /dev/fuse (made, then reported refused); clone =
+ * FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT reply write.
+ */
+export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init';
 
 /** Stages of a failed READ reply, encoded by the addon as -(stage << 12 | errno). */
 export const SpliceStage = {

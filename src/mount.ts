@@ -40,7 +40,7 @@ const DEFAULT_SPIN_US = 50;
  * files, the fio arguments of `npm run bench -- --workloads c`, the limit set through fusectl). */
 const DEFAULT_MAX_BACKGROUND = 64;
 const DEFAULT_SPLICE_MIN = 0;
-const INIT_TIMEOUT_MS = 10_000;
+const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
 
@@ -91,6 +91,7 @@ function validate(opts: MountOptions): void {
   positive(opts.maxBackground, 'max-background', 65535);
   if (opts.spliceMin !== undefined && (!Number.isInteger(opts.spliceMin) || opts.spliceMin < 0 || opts.spliceMin > 2 ** 30))
     throw new SplicefsError('splice-min must be a number of bytes from 0 to 1073741824', 2);
+  positive(opts.initTimeoutMs, 'initTimeoutMs', 2 ** 31 - 1);
   if (opts.spinUs !== undefined && (!Number.isInteger(opts.spinUs) || opts.spinUs < 0 || opts.spinUs > 1_000_000))
     throw new SplicefsError('spin-us must be an integer from 0 to 1000000', 2);
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 0 || opts.threads > 64))
@@ -273,7 +274,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     await closed;
   };
 
-  const timer = setTimeout(() => session.end('INIT timeout'), INIT_TIMEOUT_MS);
+  const timer = setTimeout(() => session.end('INIT timeout'), opts.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
   let neg;
   try {
     neg = await session.waitInit();
@@ -345,6 +346,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
           fallbacks: { ...rs.fallbacks, noSpliceRead: rs.fallbacks.noSpliceRead + w[6] },
         },
         interrupted: session.interrupted + w[4],
+        forwarded: w[5],
         nodes: fs.inodes.size,
         openFiles: fs.files.size,
         openDirs: fs.dirs.size,

@@ -45,6 +45,8 @@ export interface MountOptions {
   maxBackground?: number;
   /** READs asking for fewer bytes than this go by copy even in splice modes (default 0: none). */
   spliceMin?: number;
+  /** How long mount() waits for the kernel's INIT before it unmounts and rejects (ms, default 10000). */
+  initTimeoutMs?: number;
   logger?: Logger;
   logLevel?: string;
 }
@@ -98,6 +100,11 @@ export interface Stats {
   requests: Record<string, number>;
   read: ReadStats;
   interrupted: number;
+  /**
+   * Requests the worker threads handed to the event loop: every request but the READs they
+   * serve themselves, and each READ whose plan failed there (0 with threads 0).
+   */
+  forwarded: number;
   nodes: number;
   openFiles: number;
   openDirs: number;

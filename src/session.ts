@@ -252,7 +252,9 @@ export class Session {
     });
     this.negotiated = n;
     this.rep.finish(req.unique, len);
-    const w = addon.write(this.replyFd, this.rep.buf, len);
+    // takeFault: a test hook (addon/faults.h), 0 unless armed: "the INIT reply write failed".
+    const injected = addon.takeFault('init');
+    const w = injected < 0 ? injected : addon.write(this.replyFd, this.rep.buf, len);
     if (w < 0) {
       this.onDeviceError(-w);
       return 0;
