@@ -77,7 +77,7 @@ static double Drained(Pipe& p, int devnull, int bytes, int stage, int err) {
 }
 
 double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique, int filefd,
-                 int64_t offset, size_t size, int strategy, size_t expected) {
+                 int64_t offset, size_t size, int strategy, size_t expected, const Tally* tally) {
   if (int e = EnsurePipe(p, pipeBytes)) return Fail(kStagePipe, -e);
   fuse_out_header* h = p.header;
   h->error = 0;
@@ -132,18 +132,22 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + got);
   size_t total = h->len;
   int refused = TakeFault(kFaultDevice);  // made, then reported refused (faults.h)
+  if (tally) tally->Add(got);
   ssize_t out = splice(p.rfd, nullptr, devfd, nullptr, total, SPLICE_F_NONBLOCK);
   if (refused) {
     out = -1;
     errno = refused;
   }
-  if (out != static_cast<ssize_t>(total))
-    return Drained(p, devnull, pipeBytes, kStageDevice, out < 0 ? errno : EIO);
+  if (out != static_cast<ssize_t>(total)) {
+    int e = out < 0 ? errno : EIO;
+    if (tally) tally->Undo(got);
+    return Drained(p, devnull, pipeBytes, kStageDevice, e);
+  }
   return static_cast<double>(got);
 }
 
 double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t size, uint8_t* buf,
-               size_t cap) {
+               size_t cap, const Tally* tally) {
   const size_t hs = sizeof(fuse_out_header);
   if (cap < hs) return Fail(kStageFile, EINVAL);
   if (size > cap - hs) size = cap - hs;
@@ -169,12 +173,17 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
   h->error = 0;
   h->unique = unique;
   int refused = TakeFault(kFaultDevice);  // made, then reported refused (faults.h)
+  if (tally) tally->Add(got);
   ssize_t out = write(devfd, buf, hs + got);
   if (refused) {
     out = -1;
     errno = refused;
   }
-  if (out != static_cast<ssize_t>(hs + got)) return Fail(kStageDevice, out < 0 ? errno : EIO);
+  if (out != static_cast<ssize_t>(hs + got)) {
+    int e = out < 0 ? errno : EIO;
+    if (tally) tally->Undo(got);
+    return Fail(kStageDevice, e);
+  }
   return static_cast<double>(got);
 }
 

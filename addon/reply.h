@@ -9,6 +9,7 @@
 #include <linux/fuse.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -48,14 +49,35 @@ int DrainPipe(Pipe& p, int devnull, int bytes);
 // so a passing failure (EMFILE) does not turn splice off for good. 0 or -errno.
 int EnsurePipe(Pipe& p, int bytes);
 
+// Counters a reply is added to just BEFORE it goes into /dev/fuse, and taken back from if the
+// device refuses it: the reply wakes the reader, who may look at the counters at once, so
+// counting after the syscall would race with it (worker threads; the JavaScript path counts
+// on the same thread the reader's callback runs on). Null members are skipped.
+struct Tally {
+  std::atomic<uint64_t>* replies = nullptr;
+  std::atomic<uint64_t>* bytes = nullptr;
+  std::atomic<uint64_t>* extra = nullptr;  // a reason counter (small read, no splice_read)
+  void Add(size_t got) const {
+    if (replies) replies->fetch_add(1, std::memory_order_relaxed);
+    if (bytes) bytes->fetch_add(got, std::memory_order_relaxed);
+    if (extra) extra->fetch_add(1, std::memory_order_relaxed);
+  }
+  void Undo(size_t got) const {
+    if (replies) replies->fetch_sub(1, std::memory_order_relaxed);
+    if (bytes) bytes->fetch_sub(got, std::memory_order_relaxed);
+    if (extra) extra->fetch_sub(1, std::memory_order_relaxed);
+  }
+};
+
 // strategy 0 = patch (vmsplice header, patch its length after the data splice),
 //          1 = write (write a header announcing `expected` bytes; short data = kStageShort).
 double SpliceOne(Pipe& p, int devnull, int pipeBytesForReset, int devfd, uint64_t unique, int filefd,
-                 int64_t offset, size_t size, int strategy, size_t expected);
+                 int64_t offset, size_t size, int strategy, size_t expected,
+                 const Tally* tally = nullptr);
 
 // pread into buf + 16, header in buf[0, 16), one write. buf holds `cap` bytes.
 double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t size, uint8_t* buf,
-               size_t cap);
+               size_t cap, const Tally* tally = nullptr);
 
 // Pipe slots a reply needs: one for the header, one per page the data range touches.
 inline size_t SlotsNeeded(int64_t offset, size_t size) {

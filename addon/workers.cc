@@ -241,21 +241,15 @@ class Workers : public Napi::ObjectWrap<Workers> {
         expected = st.st_size > off ? static_cast<size_t>(st.st_size - off) : 0;
         if (expected > size) expected = size;
       }
-      r = SpliceOne(pipe, devnull, pipeBytes_, devfd, unique, plan.fd, off, size, plan.strategy, expected);
-      if (r >= 0) {
-        counters_[kSpliceReplies].fetch_add(1, std::memory_order_relaxed);
-        counters_[kSpliceBytes].fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
-        return 0;
-      }
+      // Counted as the reply goes in, not after: the reader it wakes may look at once.
+      Tally tally{&counters_[kSpliceReplies], &counters_[kSpliceBytes], nullptr};
+      r = SpliceOne(pipe, devnull, pipeBytes_, devfd, unique, plan.fd, off, size, plan.strategy, expected, &tally);
+      if (r >= 0) return 0;
     } else {
-      r = CopyOne(devfd, unique, plan.fd, off, size, copybuf.data(), copybuf.size());
-      if (r >= 0) {
-        counters_[kCopyReplies].fetch_add(1, std::memory_order_relaxed);
-        counters_[kCopyBytes].fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
-        if (plan.path == 2) counters_[kFallbackCopies].fetch_add(1, std::memory_order_relaxed);
-        if (small) counters_[kSmallCopies].fetch_add(1, std::memory_order_relaxed);
-        return 0;
-      }
+      Tally tally{&counters_[kCopyReplies], &counters_[kCopyBytes],
+                  plan.path == 2 ? &counters_[kFallbackCopies] : small ? &counters_[kSmallCopies] : nullptr};
+      r = CopyOne(devfd, unique, plan.fd, off, size, copybuf.data(), copybuf.size(), &tally);
+      if (r >= 0) return 0;
     }
     int code = static_cast<int>(-r);
     if ((code >> 12) == kStageDevice) {

@@ -257,9 +257,10 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
 
   let finished = false;
   const closed = session.closed.then((reason) => {
-    // Never leave a stale mount: if the session ended while still mounted (device error),
-    // detach before closing the device.
-    if (reason !== 'unmounted' && findMount(mnt)?.minor === connection) addon.umount(mnt, MNT_DETACH);
+    // Never leave a stale mount: if the session ended while our connection is still mounted
+    // (a device error, or an abort through fusectl, which reads as ENODEV like an unmount),
+    // detach it before closing the device.
+    if (findMount(mnt)?.minor === connection) addon.umount(mnt, MNT_DETACH);
     fs.closeAll();
     pool?.close();
     addon.close(devfd);

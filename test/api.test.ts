@@ -105,6 +105,21 @@ t.test('an external umount resolves closed', async (t) => {
   });
 });
 
+t.test('a connection aborted from outside (fusectl) leaves no stale mount', async (t) => {
+  await withMount(t, {}, {}, async ({ mnt, handle }) => {
+    const { dev } = await stat(mnt);
+    const dir = mkdtempSync(join(tmpdir(), 'fusectl-'));
+    t.teardown(async () => {
+      await run('umount', [dir]);
+      await run('rmdir', [dir]);
+    });
+    t.equal((await run('mount', ['-t', 'fusectl', 'none', dir])).code, 0, 'a private fusectl mount');
+    writeFileSync(join(dir, String(dev), 'abort'), '1');
+    t.same(await within(5000, 'closed', handle.closed), { reason: 'unmounted' }, 'the server ends');
+    t.notOk(isMounted(mnt), 'nothing left mounted at the mountpoint');
+  });
+});
+
 t.test('two mounts of one source at once', async (t) => {
   const src = freshDir('api-shared');
   const data = randomBytes(3 * MiB);
