@@ -29,7 +29,7 @@ options:
   --max-background N            readahead/async requests in flight before readers wait
                                 (default 64; kernel's: 12)
   --splice-min BYTES            READs asking for fewer bytes go by copy in splice modes
-                                (default 0: every READ splices)
+                                (default 8192: one-page READs are copied)
   --threads N                   worker threads serving READs on cloned /dev/fuse fds
                                 (default 1; 0 = the event loop serves everything)
   --spin-us US                  a worker polls this long for the next request before it

@@ -39,7 +39,12 @@ const DEFAULT_SPIN_US = 50;
  * limit; 64 gave splice 1.17x (2202-2333 against 2496-2622 MiB/s, 3 runs each, 4 x 512 MiB
  * files, the fio arguments of `npm run bench -- --workloads c`, the limit set through fusectl). */
 const DEFAULT_MAX_BACKGROUND = 64;
-const DEFAULT_SPLICE_MIN = 0;
+/** Measured: a one-page READ costs splice three syscalls (header, data, device) against
+ * copy's two, and saves nothing worth it; by copy, 4 KiB QD16 reads (e) went 428-468 to
+ * 524-649 MiB/s and QD1 (d) stayed at 130-134 (`npm run bench -- --workloads b1M,b128k,d,e
+ * --systems splicefs-copy,splicefs-splice --runs 3 --runtime 5 --file-gib 1
+ * --splicefs-args="--splice-min N"`, N = 0, 8192, 65536, twice each for 0 and 8192). */
+const DEFAULT_SPLICE_MIN = 8192;
 const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;

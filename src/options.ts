@@ -43,7 +43,7 @@ export interface MountOptions {
    * readers wait (default 64; the kernel's own is 12). The congestion threshold is 3/4 of it.
    */
   maxBackground?: number;
-  /** READs asking for fewer bytes than this go by copy even in splice modes (default 0: none). */
+  /** READs asking for fewer bytes than this go by copy even in splice modes (default 8192; 0: none). */
   spliceMin?: number;
   /** How long mount() waits for the kernel's INIT before it unmounts and rejects (ms, default 10000). */
   initTimeoutMs?: number;

@@ -163,7 +163,7 @@ t.test('readaheadKb 1024: 1 MiB buffered READs still fit the pipe', async (t) =>
   const data = randomBytes(16 * MiB);
   await withMount(
     t,
-    { readaheadKb: 1024, readMode: 'splice' },
+    { readaheadKb: 1024, readMode: 'splice', spliceMin: 0 },
     { populate: (s) => writeFileSync(join(s, 'f'), data) },
     async ({ mnt, handle, stats }) => {
       t.equal(handle.info.readaheadKb, 1024, 'the bdi readahead is 1024 KiB');
@@ -254,7 +254,7 @@ t.test('tiny pipes: every reply that does not fit goes by copy, exact', async (t
     [1, 4096],
     [3, 16384], // F_SETPIPE_SZ rounds up to a power of two pages
   ]) {
-    await withMount(t, { pipePages: pages, directIo: true }, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, handle, stats }) => {
+    await withMount(t, { pipePages: pages, directIo: true, spliceMin: 0 }, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, handle, stats }) => {
       t.equal(handle.info.pipeBytes, bytes, `pipePages ${pages}: a pipe of ${bytes} bytes`);
       const fh = await open(join(mnt, 'f'));
       try {

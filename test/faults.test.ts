@@ -19,6 +19,10 @@ import { addon, type FaultSite } from '../src/addon.js';
 import { mount, SplicefsError, type MountOptions, type Stats } from '../src/index.js';
 import { freshDir, isMounted, leftoverCheck, mountsAt, quietLogger, readDelta, run, within, withMount, type Mounted } from './helpers/mount.js';
 
+// These tests are about the splice machinery at every READ size, so spliceMin is 0 (even a
+// one-page READ splices) unless a test sets it: the default copies one-page READs.
+const withAllSplice: typeof withMount = (t, opts, fx, fn) => withMount(t, { spliceMin: 0, ...opts }, fx, fn);
+
 const E = constants.errno;
 const P = 4096;
 const MiB = 1024 * 1024;
@@ -243,7 +247,7 @@ const THREADS: Array<[string, MountOptions]> = [
 for (const [tname, topts] of THREADS) {
   for (const headerMode of ['patch', 'write'] as const) {
     t.test(`splice faults, header ${headerMode}, direct-io, ${tname}`, async (t) => {
-      await withMount(t, { ...topts, directIo: true, readMode: 'splice', headerMode }, { populate }, async (m) => {
+      await withAllSplice(t, { ...topts, directIo: true, readMode: 'splice', headerMode }, { populate }, async (m) => {
         t.equal(m.handle.info.threads, topts.threads ?? 1, `${m.handle.info.threads} worker threads`);
         t.equal(m.handle.info.headerMode, headerMode, `header strategy ${headerMode}`);
         const fh = await open(join(m.mnt, 'f'));
@@ -258,7 +262,7 @@ for (const [tname, topts] of THREADS) {
   }
 
   t.test(`copy-mode faults, direct-io, ${tname}`, async (t) => {
-    await withMount(t, { ...topts, directIo: true, readMode: 'copy' }, { populate }, async (m) => {
+    await withAllSplice(t, { ...topts, directIo: true, readMode: 'copy' }, { populate }, async (m) => {
       const fh = await open(join(m.mnt, 'f'));
       try {
         await healthy(t, m, fh, false, 'before any fault');
@@ -270,7 +274,7 @@ for (const [tname, topts] of THREADS) {
   });
 
   t.test(`faults under buffered readahead (async READs), ${tname}`, async (t) => {
-    await withMount(t, { ...topts, readMode: 'splice' }, { populate }, async (m) => {
+    await withAllSplice(t, { ...topts, readMode: 'splice' }, { populate }, async (m) => {
       const faults: Fault[] = [
         ['data', E.EAGAIN],
         ['header', E.ENOMEM],
@@ -328,7 +332,7 @@ async function failingMount(t: Test, opts: MountOptions, what: string): Promise<
   t.same(mountsAt(mnt), [], `${what}: no mount left at the mountpoint`);
   t.equal(openFds(), fds, `${what}: no file descriptor left open`);
   // The same mountpoint mounts and serves normally afterwards.
-  await withMount(t, opts.threads === undefined ? {} : { threads: opts.threads }, { source: src }, async (m) => {
+  await withAllSplice(t, opts.threads === undefined ? {} : { threads: opts.threads }, { source: src }, async (m) => {
     const got = await within(30_000, 'read after the failed mount', readFile(join(m.mnt, 'f')));
     t.ok(got.equals(data), `${what}: afterwards, a new mount serves the file exact`);
   });

@@ -10,6 +10,10 @@ import t, { type Test } from 'tap';
 import type { MountOptions } from '../src/index.js';
 import { leftoverCheck, readDelta, run, within, withMount } from './helpers/mount.js';
 
+// These tests are about the splice machinery at every READ size, so spliceMin is 0 (even a
+// one-page READ splices) unless a test sets it: the default copies one-page READs.
+const withAllSplice: typeof withMount = (t, opts, fx, fn) => withMount(t, { spliceMin: 0, ...opts }, fx, fn);
+
 const P = 4096;
 const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -89,7 +93,7 @@ for (const where of ['shm', 'tmp'] as const) {
   for (const [name, opts] of SPARSE_MODES) {
     t.test(`sparse files (${where === 'shm' ? 'tmpfs' : 'disk'} source), ${name}`, async (t) => {
       let files: Record<string, Buffer> = {};
-      await withMount(t, opts, { where, populate: (s) => (files = makeSparse(s)) }, async ({ src, mnt, stats }) => {
+      await withAllSplice(t, opts, { where, populate: (s) => (files = makeSparse(s)) }, async ({ src, mnt, stats }) => {
         t.ok(statSync(join(src, 'sparse')).blocks * 512 < 1 * MiB, 'the source file really is sparse');
         for (const [f, want] of Object.entries(files)) {
           const before = stats();
@@ -154,7 +158,7 @@ for (const [name, opts] of [
       for (const [off, b] of chunks) writeSync(fd, b, 0, b.length, off);
       closeSync(fd);
     };
-    await withMount(t, opts, { populate }, async ({ src, mnt, stats }) => {
+    await withAllSplice(t, opts, { populate }, async ({ src, mnt, stats }) => {
       t.equal(statSync(join(src, 'big')).size, size, 'an 8 GiB sparse file');
       t.equal((await stat(join(mnt, 'big'))).size, size, 'its size through the mount');
       const fh = await open(join(mnt, 'big'));
@@ -197,7 +201,7 @@ for (const [name, opts] of [
 ] as Array<[string, MountOptions]>) {
   t.test(`file truncated in the source while open: ${name}`, async (t) => {
     const data = randomBytes(MiB);
-    await withMount(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ src, mnt, stats }) => {
+    await withAllSplice(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ src, mnt, stats }) => {
       const fh = await open(join(mnt, 'f'));
       try {
         const buf = Buffer.alloc(MiB);
@@ -234,7 +238,7 @@ for (const [name, opts] of [
 t.test('file truncated in the source while open, buffered with a long attribute cache', async (t) => {
   const data = randomBytes(MiB);
   for (const headerMode of ['patch', 'write'] as const) {
-    await withMount(t, { timeout: 60, headerMode }, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ src, mnt }) => {
+    await withAllSplice(t, { timeout: 60, headerMode }, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ src, mnt }) => {
       const fh = await open(join(mnt, 'f'));
       try {
         t.equal((await fh.stat()).size, MiB, `${headerMode}: the kernel caches the old size`);
@@ -274,7 +278,7 @@ for (const [name, opts] of [
 ] as Array<[string, MountOptions]>) {
   t.test(`reads while the source shrinks and regrows (direct-io, ${name})`, async (t) => {
     const data = randomBytes(2 * MiB);
-    await withMount(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ src, mnt, stats }) => {
+    await withAllSplice(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ src, mnt, stats }) => {
       const writer = python(t, CHURN, [join(src, 'f'), '2']);
       const fh = await open(join(mnt, 'f'));
       let reads = 0;
@@ -330,7 +334,7 @@ for (const [name, opts] of [
   t.test(`4 concurrent readers (${name})`, async (t) => {
     const files = [0, 1, 2, 3].map((i) => randomBytes(6 * MiB + i * 4099));
     const populate = (s: string) => files.forEach((b, i) => writeFileSync(join(s, `f${i}`), b));
-    await withMount(t, opts, { populate }, async ({ mnt, stats }) => {
+    await withAllSplice(t, opts, { populate }, async ({ mnt, stats }) => {
       // Same file, four readers (cat, dd with two block sizes, python).
       const same = join(mnt, 'f0');
       const readers = [
@@ -390,7 +394,7 @@ for (const [name, opts] of [
 ] as Array<[string, MountOptions]>) {
   t.test(`mmap reads (${name})`, async (t) => {
     const data = randomBytes(5 * MiB + 123);
-    await withMount(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, stats }) => {
+    await withAllSplice(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, stats }) => {
       const before = stats();
       const out = await python(t, MMAP_SCRIPT, [join(mnt, 'f')]);
       const got = JSON.parse(out || '{}') as Record<string, string | string[]>;
@@ -453,7 +457,7 @@ for (const [name, opts] of [
 ] as Array<[string, MountOptions]>) {
   t.test(`O_DIRECT reads (${name})`, async (t) => {
     const data = randomBytes(9 * MiB + 1234);
-    await withMount(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, stats }) => {
+    await withAllSplice(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, stats }) => {
       const f = join(mnt, 'f');
       const before = stats();
       for (const bs of ['1M', '4096', '256K']) {
@@ -496,7 +500,7 @@ t.test('sysfs: st_size 4096, fewer bytes (short data)', async (t) => {
   });
   t.ok(present.length >= 2, `sysfs files with st_size 4096 exist in ${SYSFS_DIR}: ${present.join(' ')}`);
   for (const headerMode of ['write', 'patch'] as const) {
-    await withMount(t, { headerMode }, { source: SYSFS_DIR }, async ({ mnt, stats }) => {
+    await withAllSplice(t, { headerMode }, { source: SYSFS_DIR }, async ({ mnt, stats }) => {
       for (const f of present) {
         const want = readFileSync(join(SYSFS_DIR, f));
         t.ok(want.length > 0 && want.length < 4096, `${f}: the source holds ${want.length} bytes, not 4096`);
@@ -553,7 +557,7 @@ for (const [readMode, threads] of [
     const dir = `/proc/${pid}`;
     const probe = (await python(t, PROBE_SPLICE, [`${dir}/cmdline`])).trim();
     t.equal(probe, 'E22', 'splice(2) from /proc/PID/cmdline fails with EINVAL on this kernel');
-    await withMount(t, { directIo: true, readMode, threads }, { source: dir }, async ({ mnt, stats }) => {
+    await withAllSplice(t, { directIo: true, readMode, threads }, { source: dir }, async ({ mnt, stats }) => {
       for (const [i, f] of ['cmdline', 'environ', 'cmdline', 'environ'].entries()) {
         const again = i >= 2 ? ' (again, a new open)' : '';
         const want = readFileSync(join(dir, f));
@@ -588,7 +592,7 @@ for (const [headerMode, threads] of [
   ['patch', 0],
 ] as const) {
   t.test(`st_size 0 files with data (${PROC_SYS}), direct-io, header ${headerMode}, threads ${threads}`, async (t) => {
-    await withMount(t, { directIo: true, headerMode, threads }, { source: PROC_SYS }, async ({ mnt, stats }) => {
+    await withAllSplice(t, { directIo: true, headerMode, threads }, { source: PROC_SYS }, async ({ mnt, stats }) => {
       for (const f of ['ostype', 'osrelease', 'hostname']) {
         t.equal(statSync(join(PROC_SYS, f)).size, 0, `${f}: st_size 0 in the source`);
         const want = readFileSync(join(PROC_SYS, f));
@@ -622,7 +626,7 @@ for (const [name, opts] of [
 ] as Array<[string, MountOptions]>) {
   t.test(`readers killed mid-read leave the server serving (${name})`, async (t) => {
     const data = randomBytes(32 * MiB);
-    await withMount(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, stats }) => {
+    await withAllSplice(t, opts, { populate: (s) => writeFileSync(join(s, 'f'), data) }, async ({ mnt, stats }) => {
       for (let round = 0; round < 5; round++) {
         const child = spawn('python3', ['-c', READ_FOREVER, join(mnt, 'f')], { stdio: ['ignore', 'pipe', 'ignore'] });
         const exited = new Promise((res) => child.on('exit', res));

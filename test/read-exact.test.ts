@@ -28,28 +28,30 @@ interface Mode {
   path: Path;
   where?: 'shm' | 'tmp';
 }
+// spliceMin 0 where a mode tests the splice machinery itself: then even a 1-byte READ splices.
+// The modes with default options keep the default, where one-page READs go by copy (smallCopies).
 const MODES: Mode[] = [
   { name: 'copy', opts: { readMode: 'copy' }, path: 'copy' },
-  { name: 'splice', opts: { readMode: 'splice' }, path: 'splice' },
+  { name: 'splice', opts: { spliceMin: 0, readMode: 'splice' }, path: 'splice' },
   { name: 'auto (default options)', opts: {}, path: 'splice' },
-  { name: 'splice, 16-page pipe', opts: { readMode: 'splice', pipePages: 16 }, path: 'pipe16' },
-  { name: 'splice, header write', opts: { readMode: 'splice', headerMode: 'write' }, path: 'splice' },
-  { name: 'splice, header patch', opts: { readMode: 'splice', headerMode: 'patch' }, path: 'splice' },
+  { name: 'splice, 16-page pipe', opts: { spliceMin: 0, readMode: 'splice', pipePages: 16 }, path: 'pipe16' },
+  { name: 'splice, header write', opts: { spliceMin: 0, readMode: 'splice', headerMode: 'write' }, path: 'splice' },
+  { name: 'splice, header patch', opts: { spliceMin: 0, readMode: 'splice', headerMode: 'patch' }, path: 'splice' },
   { name: 'direct-io (auto)', opts: { directIo: true }, path: 'splice' },
   { name: 'direct-io, copy', opts: { directIo: true, readMode: 'copy' }, path: 'copy' },
-  { name: 'direct-io, 16-page pipe', opts: { directIo: true, pipePages: 16 }, path: 'pipe16' },
-  { name: 'direct-io, header write', opts: { directIo: true, headerMode: 'write' }, path: 'splice' },
-  { name: 'direct-io, header patch', opts: { directIo: true, headerMode: 'patch' }, path: 'splice' },
-  { name: 'splice, source on a disk filesystem', opts: { readMode: 'splice' }, path: 'splice', where: 'tmp' },
+  { name: 'direct-io, 16-page pipe', opts: { spliceMin: 0, directIo: true, pipePages: 16 }, path: 'pipe16' },
+  { name: 'direct-io, header write', opts: { spliceMin: 0, directIo: true, headerMode: 'write' }, path: 'splice' },
+  { name: 'direct-io, header patch', opts: { spliceMin: 0, directIo: true, headerMode: 'patch' }, path: 'splice' },
+  { name: 'splice, source on a disk filesystem', opts: { spliceMin: 0, readMode: 'splice' }, path: 'splice', where: 'tmp' },
   // threads 0: the event loop serves every READ itself (the other serving path).
-  { name: 'threads 0, splice', opts: { threads: 0, readMode: 'splice' }, path: 'splice' },
+  { name: 'threads 0, splice', opts: { spliceMin: 0, threads: 0, readMode: 'splice' }, path: 'splice' },
   { name: 'threads 0, copy', opts: { threads: 0, readMode: 'copy' }, path: 'copy' },
-  { name: 'threads 0, 16-page pipe', opts: { threads: 0, pipePages: 16 }, path: 'pipe16' },
-  { name: 'threads 0, direct-io, header write', opts: { threads: 0, directIo: true, headerMode: 'write' }, path: 'splice' },
-  { name: 'threads 0, direct-io, header patch', opts: { threads: 0, directIo: true, headerMode: 'patch' }, path: 'splice' },
+  { name: 'threads 0, 16-page pipe', opts: { spliceMin: 0, threads: 0, pipePages: 16 }, path: 'pipe16' },
+  { name: 'threads 0, direct-io, header write', opts: { spliceMin: 0, threads: 0, directIo: true, headerMode: 'write' }, path: 'splice' },
+  { name: 'threads 0, direct-io, header patch', opts: { spliceMin: 0, threads: 0, directIo: true, headerMode: 'patch' }, path: 'splice' },
   { name: 'threads 2, direct-io', opts: { threads: 2, directIo: true }, path: 'splice' },
   // spinUs 0: workers sleep in a blocking read(2) instead of spinning, then poll.
-  { name: 'spin 0, splice', opts: { spinUs: 0, readMode: 'splice' }, path: 'splice' },
+  { name: 'spin 0, splice', opts: { spliceMin: 0, spinUs: 0, readMode: 'splice' }, path: 'splice' },
   { name: 'spin 0, threads 2, copy, direct-io', opts: { spinUs: 0, threads: 2, readMode: 'copy', directIo: true }, path: 'copy' },
 ];
 
@@ -106,8 +108,11 @@ for (const mode of MODES) {
           t.equal(d.spliceReplies, 0, `size ${size}: copy mode never splices`);
           if (size > 0) t.ok(d.copyReplies > 0, `size ${size}: copy replies counted`);
         } else if (mode.path === 'splice') {
-          if (size > 0) t.ok(d.spliceReplies > 0, `size ${size}: splice replies counted (${d.spliceReplies})`);
-          t.equal(d.copyReplies, 0, `size ${size}: nothing went by copy`);
+          if (size > 0 && (info.spliceMin === 0 || size >= 2 * info.spliceMin))
+            t.ok(d.spliceReplies > 0, `size ${size}: splice replies counted (${d.spliceReplies})`);
+          if (!direct && size > 0 && size <= P && info.spliceMin > P)
+            t.ok(d.smallCopies > 0 && d.spliceReplies === 0, `size ${size}: a one-page READ went by copy as small`);
+          t.equal(d.copyReplies, d.smallCopies, `size ${size}: nothing went by copy but small READs (${d.smallCopies})`);
           t.same(
             [d.noSpliceRead, d.pipeTooSmall, d.shortData, d.pipeFull, d.spliceError],
             [0, 0, 0, 0, 0],
@@ -156,7 +161,7 @@ for (const mode of MODES) {
             // An unaligned read of max_pages touches one page more than the pipe holds: that
             // (and only that) may go by copy.
             t.same([d.noSpliceRead, d.shortData, d.pipeFull, d.spliceError], [0, 0, 0, 0], `size ${size}: offsets: no other fallback`);
-            t.equal(d.copyReplies, d.pipeTooSmall, `size ${size}: offsets: copies only where the pipe was too small`);
+            t.equal(d.copyReplies, d.pipeTooSmall + d.smallCopies, `size ${size}: offsets: copies only where the pipe was too small or the READ small`);
           }
           if (mode.path === 'pipe16') {
             t.ok(d.spliceReplies > 0, `size ${size}: offsets: small reads spliced through 16 slots`);
@@ -175,7 +180,8 @@ for (const mode of MODES) {
       );
       if (mode.path === 'copy') t.equal(s.spliceReplies, 0, 'copy mode: no splice reply at all');
       else t.ok(s.spliceReplies > 0, 'spliced replies sent');
-      if (mode.path === 'splice' && !direct) t.equal(s.copyReplies, 0, 'buffered splice mode: no copy reply at all');
+      if (mode.path === 'splice' && !direct) t.equal(s.copyReplies, s.smallCopies, 'buffered splice mode: no copy reply but small READs');
+      if (info.spliceMin === 0) t.equal(s.smallCopies, 0, 'spliceMin 0: no small copies');
     });
   });
 }
