@@ -81,6 +81,8 @@ enum Counter {
   kForwarded,
   kFallbackCopies,  // path 2 replies: copies of files that cannot be spliced
   kSmallCopies,     // path 0 READs under the plan's spliceMin, sent by copy
+  kSpinHits,        // waits ended by a request while spinning
+  kSpinMisses,      // spins that ran out (then the worker slept)
   kCounters
 };
 
@@ -167,26 +169,47 @@ class Workers : public Napi::ObjectWrap<Workers> {
     std::vector<uint8_t> copybuf(sizeof(fuse_out_header) + maxRead_);
 
     struct pollfd pfd = {fd, POLLIN, 0};
-    struct timespec spinStart = {0, 0};
-    bool spinning = false;
+    // Spin before sleeping (spinUs_ > 0 only): keep trying for spinUs_ so that a request that
+    // follows closely finds the worker awake (a wake-up costs tens of µs on a VM). Spinning
+    // only pays while requests do follow closely: a spin that runs out burns spinUs_ of CPU
+    // for nothing (1 MiB readahead READs come hundreds of µs apart). So `credit` counts recent
+    // spins that caught a request, less those that ran out; at 0 the worker sleeps at once,
+    // except every kProbeEvery-th wait, which spins to find out whether requests come close
+    // together again.
+    const int kCreditMax = 4;
+    const unsigned kProbeEvery = 8;
+    int credit = kCreditMax;
+    unsigned waits = 0;
+    struct timespec waitStart = {0, 0};
+    bool waiting = false;
+    bool spinThisWait = false;
     while (!stopping_.load(std::memory_order_acquire)) {
       ssize_t n = read(fd, req.data(), req.size());
       if (n < 0 && errno == EAGAIN) {
-        // spinUs_ > 0 only: keep trying for that long before sleeping in poll, so a request
-        // that follows closely finds the worker awake (a wake-up costs tens of µs on a VM).
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (!spinning) {
-          spinning = true;
-          spinStart = now;
+        if (!waiting) {
+          waiting = true;
+          waitStart = now;
+          spinThisWait = credit > 0 || (++waits % kProbeEvery) == 0;
         }
-        long elapsedUs = (now.tv_sec - spinStart.tv_sec) * 1000000L + (now.tv_nsec - spinStart.tv_nsec) / 1000;
-        if (elapsedUs < spinUs_) continue;
-        spinning = false;
+        long elapsedUs = (now.tv_sec - waitStart.tv_sec) * 1000000L + (now.tv_nsec - waitStart.tv_nsec) / 1000;
+        if (spinThisWait && elapsedUs < spinUs_) continue;
+        if (spinThisWait) {
+          // The spin ran out: that one was wasted.
+          spinThisWait = false;
+          if (credit > 0) credit--;
+          counters_[kSpinMisses].fetch_add(1, std::memory_order_relaxed);
+        }
         poll(&pfd, 1, -1);  // EINTR from the wake signal: the loop checks the stop flag
         continue;
       }
-      spinning = false;
+      if (waiting && spinThisWait) {
+        // A request came while spinning: the spin saved a wake-up.
+        if (credit < kCreditMax) credit++;
+        counters_[kSpinHits].fetch_add(1, std::memory_order_relaxed);
+      }
+      waiting = false;
       if (n < 0) {
         if (errno == EINTR || errno == ENOENT) continue;  // ENOENT: aborted request
         break;  // ENODEV: the connection is gone
@@ -316,8 +339,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     return Result(info.Env(), static_cast<double>(n));
   }
 
-  // counters(out: Float64Array(8)): spliceReplies, spliceBytes, copyReplies, copyBytes,
-  // interrupted, forwarded, fallbackCopies, smallCopies.
+  // counters(out: Float64Array(10)): spliceReplies, spliceBytes, copyReplies, copyBytes,
+  // interrupted, forwarded, fallbackCopies, smallCopies, spinHits, spinMisses.
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     auto out = info[0].As<Napi::Float64Array>();
     for (size_t i = 0; i < kCounters && i < out.ElementLength(); i++)

@@ -33,7 +33,7 @@ export interface Workers {
   unregister(fh: number): void;
   /** Next forwarded request into buf (0 = none left); meta = [reply fd, failure code or 0]. */
   take(buf: Uint8Array, meta: Float64Array): number;
-  /** spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies, smallCopies */
+  /** spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies, smallCopies, spinHits, spinMisses */
   counters(out: Float64Array): void;
   stop(): void;
   readonly threads: number;

@@ -353,6 +353,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
         },
         interrupted: session.interrupted + w[4],
         forwarded: w[5],
+        spin: { hits: w[8], misses: w[9] },
         nodes: fs.inodes.size,
         openFiles: fs.files.size,
         openDirs: fs.dirs.size,

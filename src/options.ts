@@ -105,6 +105,11 @@ export interface Stats {
    * serve themselves, and each READ whose plan failed there (0 with threads 0).
    */
   forwarded: number;
+  /**
+   * Worker waits for the next request: spins that caught one (a wake-up saved) and spins that
+   * ran out (CPU spent for nothing; after a few in a row the workers sleep at once).
+   */
+  spin: { hits: number; misses: number };
   nodes: number;
   openFiles: number;
   openDirs: number;

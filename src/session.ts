@@ -99,12 +99,12 @@ export class Session {
     return this.workers;
   }
 
-  /** Counters of the worker threads: spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies, smallCopies. */
+  /** Counters of the worker threads: spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies, smallCopies, spinHits, spinMisses. */
   workerCounters(): Float64Array {
     this.workers?.counters(this.lastCounters);
     return this.lastCounters.slice();
   }
-  private readonly lastCounters = new Float64Array(8);
+  private readonly lastCounters = new Float64Array(10);
 
   /** Resolves once INIT has been answered (or rejects if the session ends first). */
   waitInit(): Promise<Negotiated> {
