@@ -31,7 +31,7 @@ options:
   --splice-min BYTES            READs asking for fewer bytes go by copy in splice modes
                                 (default 8192: one-page READs are copied)
   --threads N                   worker threads serving READs on cloned /dev/fuse fds
-                                (default 1; 0 = the event loop serves everything)
+                                (default 2; 0 = the event loop serves everything)
   --spin-us US                  a worker polls this long for the next request before it
                                 sleeps (default 50; 0: sleep at once)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server

@@ -29,7 +29,13 @@ const MS_RDONLY = 1;
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const DEFAULT_MAX_READ = 1024 * 1024;
-const DEFAULT_THREADS = 1;
+/** Measured on 2 cores, one run each with `node benchmarks/bench.js --workloads c` (and
+ * `--workloads a,d,e --runs 3 --runtime 5 --file-gib 1`) `--systems splicefs-splice[,bindfs]
+ * --splicefs-args="--threads N"`: 2 against 1 gave c 2216 vs 972 MiB/s (bindfs in the same runs
+ * 1691 and 1013), a 2504 vs 1819, d 155 vs 131, e 587 vs 560. Buffered readers need the copy into
+ * their fresh page-cache pages, which the splice into /dev/fuse does on the worker, on both cores;
+ * since the spin adapts, the second worker no longer costs the 4 KiB QD1 case. */
+const DEFAULT_THREADS = 2;
 const DEFAULT_READAHEAD_KB = 1024;
 /** Measured: a worker that waits 50 µs awake before sleeping answers the next request without a
  * wake-up (tens of µs on this VM): 4 KiB QD1 reads 3x, 128 KiB O_DIRECT 1.5x, measured with

@@ -31,7 +31,7 @@ export interface MountOptions {
   timeout?: number;
   /**
    * Worker threads that read the connection on cloned /dev/fuse fds and execute READ replies
-   * end to end (0: the event loop serves everything itself). Default 1.
+   * end to end (0: the event loop serves everything itself). Default 2.
    */
   threads?: number;
   /** Microseconds a worker keeps polling for the next request before sleeping (default 50; 0 = sleep at once). */

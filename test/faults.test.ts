@@ -241,14 +241,16 @@ async function runScenario(t: Test, m: Mounted, fh: FileHandle, s: Scenario, spl
 
 const THREADS: Array<[string, MountOptions]> = [
   ['threads 0', { threads: 0 }],
-  ['default threads (a worker serves READs)', {}],
+  // One worker: a scenario that leaves a pipe broken for the next READs needs them all to meet
+  // the same worker's pipe (with two, the other worker's pipe would serve some).
+  ['threads 1 (a worker serves READs)', { threads: 1 }],
 ];
 
 for (const [tname, topts] of THREADS) {
   for (const headerMode of ['patch', 'write'] as const) {
     t.test(`splice faults, header ${headerMode}, direct-io, ${tname}`, async (t) => {
       await withAllSplice(t, { ...topts, directIo: true, readMode: 'splice', headerMode }, { populate }, async (m) => {
-        t.equal(m.handle.info.threads, topts.threads ?? 1, `${m.handle.info.threads} worker threads`);
+        t.equal(m.handle.info.threads, topts.threads, `${m.handle.info.threads} worker threads`);
         t.equal(m.handle.info.headerMode, headerMode, `header strategy ${headerMode}`);
         const fh = await open(join(m.mnt, 'f'));
         try {
