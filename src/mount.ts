@@ -92,21 +92,19 @@ function validate(opts: MountOptions): void {
     throw new SplicefsError(`read mode must be one of ${READ_MODES.join(', ')}`, 2);
   if (opts.headerMode !== undefined && !HEADER_MODES.includes(opts.headerMode))
     throw new SplicefsError(`header mode must be one of ${HEADER_MODES.join(', ')}`, 2);
-  const positive = (v: number | undefined, what: string, max: number) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max))
-      throw new SplicefsError(`${what} must be an integer from 1 to ${max}`, 2);
+  // Whole numbers in [min, max]; the message names the CLI option.
+  const whole = (v: number | undefined, what: string, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max))
+      throw new SplicefsError(`${what} must be an integer from ${min} to ${max}`, 2);
   };
-  positive(opts.maxRead, 'max-read', 2 ** 30);
-  positive(opts.pipePages, 'pipe-pages', 2 ** 18);
-  positive(opts.readaheadKb, 'readahead-kb', 2 ** 20);
-  positive(opts.maxBackground, 'max-background', 65535);
-  if (opts.spliceMin !== undefined && (!Number.isInteger(opts.spliceMin) || opts.spliceMin < 0 || opts.spliceMin > 2 ** 30))
-    throw new SplicefsError('splice-min must be a number of bytes from 0 to 1073741824', 2);
-  positive(opts.initTimeoutMs, 'initTimeoutMs', 2 ** 31 - 1);
-  if (opts.spinUs !== undefined && (!Number.isInteger(opts.spinUs) || opts.spinUs < 0 || opts.spinUs > 1_000_000))
-    throw new SplicefsError('spin-us must be an integer from 0 to 1000000', 2);
-  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 0 || opts.threads > 64))
-    throw new SplicefsError('threads must be an integer from 0 to 64', 2);
+  whole(opts.maxRead, 'max-read', 1, 2 ** 30);
+  whole(opts.pipePages, 'pipe-pages', 1, 2 ** 18);
+  whole(opts.readaheadKb, 'readahead-kb', 1, 2 ** 20);
+  whole(opts.maxBackground, 'max-background', 1, 65535);
+  whole(opts.spliceMin, 'splice-min', 0, 2 ** 30);
+  whole(opts.initTimeoutMs, 'initTimeoutMs', 1, 2 ** 31 - 1);
+  whole(opts.spinUs, 'spin-us', 0, 1_000_000);
+  whole(opts.threads, 'threads', 0, 64);
   if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))
     throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
 }

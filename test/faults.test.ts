@@ -17,11 +17,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { addon, type FaultSite } from '../src/addon.js';
 import { mount, SplicefsError, type MountOptions, type Stats } from '../src/index.js';
-import { freshDir, isMounted, leftoverCheck, mountsAt, quietLogger, readDelta, run, within, withMount, type Mounted } from './helpers/mount.js';
-
-// These tests are about the splice machinery at every READ size, so spliceMin is 0 (even a
-// one-page READ splices) unless a test sets it: the default copies one-page READs.
-const withAllSplice: typeof withMount = (t, opts, fx, fn) => withMount(t, { spliceMin: 0, ...opts }, fx, fn);
+import { freshDir, isMounted, leftoverCheck, mountsAt, quietLogger, readDelta, run, withAllSplice, within, type Mounted } from './helpers/mount.js';
 
 const E = constants.errno;
 const P = 4096;

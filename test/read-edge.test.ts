@@ -8,11 +8,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { MountOptions } from '../src/index.js';
-import { leftoverCheck, readDelta, run, within, withMount } from './helpers/mount.js';
-
-// These tests are about the splice machinery at every READ size, so spliceMin is 0 (even a
-// one-page READ splices) unless a test sets it: the default copies one-page READs.
-const withAllSplice: typeof withMount = (t, opts, fx, fn) => withMount(t, { spliceMin: 0, ...opts }, fx, fn);
+import { leftoverCheck, readDelta, run, withAllSplice, within } from './helpers/mount.js';
 
 const P = 4096;
 const MiB = 1024 * 1024;
