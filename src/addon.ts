@@ -1,58 +1,122 @@
-// Typed view of the native addon (addon/*.cc). Every function returns >= 0 on success or
-// -errno; none throws for a failed syscall. Loaded once, from build/Release.
+// Typed view of the native addon (addon/*.cc), the syscall layer. Every function returns >= 0
+// on success or -errno; none throws for a failed syscall. Loaded once, from build/Release.
+//
+// The addon decides nothing: TypeScript hands it a READ plan (datapath/read.ts) and it executes
+// the plan's numbers and reports what happened. Its enumerations (plan fields, failure stages,
+// counter names) are exported by the addon itself in `addon.constants`, so nothing on this side
+// mirrors them by hand.
 import { createRequire } from 'node:module';
 
+/** A uv_poll watcher on an fd: callback(status) on the event loop when it is readable. */
 export interface Watcher {
   stop(): void;
 }
-export interface PipePool {
-  /** Data bytes sent, or -(stage << 12 | errno); see SpliceStage. */
-  spliceReply(
-    index: number,
-    devfd: number,
-    unique: number,
-    filefd: number,
-    offset: number,
-    size: number,
-    strategy: 0 | 1,
-    expected: number,
-  ): number;
-  close(): void;
-  readonly count: number;
-  readonly pipeBytes: number;
-  readonly sizeError: number;
+
+/**
+ * A READ plan as the executor reads it: an Int32Array whose fields are named by
+ * `constants.planFields` (fd, path, header, spliceMin, maxSize, countAs). Built by
+ * datapath/read.ts only.
+ */
+export type PlanArray = Int32Array;
+
+/**
+ * Counters shared by every READ executor of a session (the event loop's and the workers'),
+ * named by `constants.readCounters`. Counted just before a reply goes into /dev/fuse, so a
+ * reader that looks right after its read sees its own reply counted.
+ */
+export interface ReadCounters {
+  /** Copy the current values into out, in the order of constants.readCounters. */
+  snapshot(out: Float64Array): void;
 }
 
-/** Native worker threads: READ plans executed end to end, the rest forwarded (addon/workers.cc). */
-export interface Workers {
+/**
+ * The READ executor of the thread that calls it (the event loop): owns one pipe (with its native
+ * header page), /dev/null for draining, and a copy buffer of 16 + maxRead bytes. The same C++
+ * routine (addon/reply.cc ExecuteRead) runs inside every worker thread.
+ */
+export interface ReadExecutor {
   /**
-   * path: 0 splice, 1 copy, 2 copy standing in for splice (counted as a fallback);
-   * spliceMin: under path 0, READs asking for fewer bytes go by copy (counted as smallCopies).
+   * Answer READ `unique` on `devfd` by `plan`: at most plan.maxSize bytes at `offset`.
+   * Returns the data bytes sent (>= 0), or a failure code -(stage << 12 | errno) (see
+   * decodeFailure); on every failure but stage DEVICE nothing reached the device and the pipe
+   * is clean (drained or replaced).
    */
-  register(fh: number, fd: number, path: 0 | 1 | 2, strategy: 0 | 1, spliceMin: number): void;
+  read(devfd: number, unique: bigint, plan: PlanArray, offset: bigint, size: number): number;
+  /** Bytes the executor's pipe holds (F_GETPIPE_SZ), 0 when it has none (copy only). */
+  readonly pipeBytes: number;
+  /** errno of a refused F_SETPIPE_SZ (the pipe kept its default size), else 0. */
+  readonly sizeError: number;
+  close(): void;
+}
+
+/**
+ * Native worker threads on cloned /dev/fuse fds (addon/workers.cc): each reads requests into a
+ * slot of a fixed set of request buffers, executes a READ whose fh has a registered plan, and
+ * hands every other request to the event loop by slot, with no copy.
+ */
+export interface Workers {
+  /** Register or replace the plan for file handle fh (a copy of the array is kept). */
+  register(fh: number, plan: PlanArray): void;
   unregister(fh: number): void;
-  /** Next forwarded request into buf (0 = none left); meta = [reply fd, failure code or 0]. */
-  take(buf: Uint8Array, meta: Float64Array): number;
-  /** spliceReplies, spliceBytes, copyReplies, copyBytes, interrupted, forwarded, fallbackCopies, smallCopies, spinHits, spinMisses */
+  /**
+   * The next handed-over request: its slot index, or -1 when none is left. meta receives
+   * [length, reply fd, failure code of the plan a worker tried or 0]. The slot belongs to the
+   * caller until release(slot).
+   */
+  take(meta: Float64Array): number;
+  /** Give a slot back to the workers (after the request in it has been dispatched). */
+  release(slot: number): void;
+  /** The request buffers, one per slot (external Buffers over native memory; made once). */
+  readonly slots: Buffer[];
+  /** Copy the transport counters into out, in the order of constants.workerCounters. */
   counters(out: Float64Array): void;
+  /** Stop and join every thread, close the cloned fds. Idempotent. */
   stop(): void;
   readonly threads: number;
   readonly pipeBytes: number;
 }
 
+/** Enumerations owned by the addon (addon/reply.h, addon/workers.cc). */
+export interface AddonConstants {
+  /** Names of a PlanArray's fields, in order. */
+  readonly planFields: readonly string[];
+  /** plan.path */
+  readonly readPath: { readonly SPLICE: number; readonly COPY: number };
+  /** plan.header: how a spliced reply's header gets its length */
+  readonly header: { readonly PATCH: number; readonly WRITE: number };
+  /** plan.countAs: NO_SPLICE = a copy plan standing in for splice (counted as noSpliceCopies) */
+  readonly countAs: { readonly NONE: number; readonly NO_SPLICE: number };
+  /** Failure stages of a READ reply (the code is -(stage << 12 | errno)). */
+  readonly stage: {
+    readonly FILE: number;
+    readonly DEVICE: number;
+    readonly SHORT: number;
+    readonly PIPE_FULL: number;
+    readonly HEADER: number;
+    readonly PIPE: number;
+    readonly PIPE_TOO_SMALL: number;
+  };
+  /** Names of the ReadCounters values, in order. */
+  readonly readCounters: readonly string[];
+  /** Names of the Workers.counters values, in order. */
+  readonly workerCounters: readonly string[];
+}
+
 export interface Addon {
+  readonly constants: AddonConstants;
+
   openDevice(): number;
-  cloneDevice(fd: number): number;
-  mount(source: string, target: string, fstype: string, flags: number, data: string): number;
-  umount(target: string, flags: number): number;
+  mount(source: string | Uint8Array, target: string | Uint8Array, fstype: string, flags: number, data: string): number;
+  umount(target: string | Uint8Array, flags: number): number;
   read(fd: number, buf: Uint8Array): number;
   write(fd: number, buf: Uint8Array, length: number): number;
-  writev(fd: number, head: Uint8Array, headLength: number, body: Uint8Array, bodyLength: number): number;
   close(fd: number): number;
   Watcher: new (fd: number, callback: (status: number) => void) => Watcher;
 
-  PipePool: new (count: number, bytes: number) => PipePool;
-  copyReply(devfd: number, unique: number, filefd: number, offset: number, size: number, buf: Uint8Array): number;
+  ReadCounters: new () => ReadCounters;
+  /** pipeBytes 0: no pipe (copy only); else what F_SETPIPE_SZ is asked for. maxRead: copy buffer. */
+  ReadExecutor: new (counters: ReadCounters, pipeBytes: number, maxRead: number) => ReadExecutor;
+  /** 1 when vmsplice hands the pipe a reference to user memory (the `patch` header works), 0 when it copies, or -errno. */
   probeVmspliceAlias(): number;
   Workers: new (
     masterFd: number,
@@ -60,19 +124,24 @@ export interface Addon {
     pipeBytes: number,
     maxRead: number,
     requestBufferSize: number,
+    slots: number,
+    counters: ReadCounters,
     onWake: (ended: boolean) => void,
     spinUs: number,
   ) => Workers;
 
   openat(dirfd: number, name: string | Uint8Array, flags: number, mode: number): number;
   openProc(fd: number, flags: number): number;
-  fstatat(dirfd: number, name: string | Uint8Array, flags: number, out: Float64Array): number;
+  /** out: BigUint64Array(16), raw 64-bit values in the order of passthrough/stat.ts. */
+  fstatat(dirfd: number, name: string | Uint8Array, flags: number, out: BigUint64Array): number;
   readlinkat(dirfd: number, name: string | Uint8Array, buf: Uint8Array): number;
   getdents(fd: number, buf: Uint8Array): number;
-  lseek(fd: number, offset: number, whence: number): number;
+  /** 0 or -errno; the resulting offset in out[0] (exact 64-bit). */
+  lseek(fd: number, offset: bigint, whence: number, out: BigInt64Array): number;
   getxattr(fd: number, name: string | Uint8Array, buf: Uint8Array): number;
   listxattr(fd: number, buf: Uint8Array): number;
-  fstatvfs(fd: number, out: Float64Array): number;
+  /** out: BigUint64Array(8): bsize, frsize, blocks, bfree, bavail, files, ffree, namemax. */
+  fstatvfs(fd: number, out: BigUint64Array): number;
   access(fd: number, mode: number): number;
 
   /**
@@ -95,21 +164,18 @@ export interface Addon {
  */
 export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init';
 
-/** Stages of a failed READ reply, encoded by the addon as -(stage << 12 | errno). */
-export const SpliceStage = {
-  FILE: 1,
-  DEVICE: 2,
-  SHORT: 3,
-  PIPE_FULL: 4,
-  HEADER: 5,
-  PIPE: 6,
-  /** from a worker: the reply needs more pipe slots than the pipe has (nothing attempted) */
-  PIPE_TOO_SMALL: 7,
-} as const;
+const require = createRequire(import.meta.url);
+export const addon: Addon = require('../build/Release/splicefs.node') as Addon;
+
+/** A READ failure code -(stage << 12 | errno) split into its parts. */
 export function decodeFailure(r: number): { stage: number; errno: number } {
   const code = -r;
   return { stage: code >> 12, errno: code & 0xfff };
 }
 
-const require = createRequire(import.meta.url);
-export const addon: Addon = require('../build/Release/splicefs.node') as Addon;
+/** Name -> value of a counter block, given its names in order (constants.readCounters, ...). */
+export function countersByName(names: readonly string[], values: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  names.forEach((name, i) => (out[name] = values[i] ?? 0));
+  return out;
+}

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { SplicefsError } from './errors.js';
 import { createLogger, LOG_LEVELS } from './log.js';
 import { mount, type MountHandle } from './mount.js';
-import { unmountPath } from './mounts.js';
+import { unmountPath } from './mnt/kernel.js';
 import type { HeaderMode, MountOptions, ReadMode } from './options.js';
 
 const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]

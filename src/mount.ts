@@ -10,15 +10,8 @@ import { errnoName, SplicefsError } from './errors.js';
 import { InitFlag, PAGE_SIZE } from './kernel/abi.js';
 import { Reply, requestBufferSize } from './kernel/codec.js';
 import { createLogger } from './log.js';
-import {
-  abortConnection,
-  findMount,
-  MNT_DETACH,
-  readReadahead,
-  readSysctl,
-  unmountPath,
-  writeReadahead,
-} from './mounts.js';
+import { MNT_DETACH, unmountPath } from './mnt/kernel.js';
+import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from './mnt/mountinfo.js';
 import type { MountInfo, MountOptions, ReadMode, HeaderMode, Stats } from './options.js';
 import { PassthroughFs } from './passthrough/fs.js';
 import { ReadPath } from './read-path.js';

@@ -26,7 +26,7 @@ export const RUN_PREFIX = `splicefs-test-${process.pid}-`;
 let seq = 0;
 
 // The server's own /proc/self/mountinfo parser (never touches a FUSE path).
-import { readMountinfo as mountinfo, type MountEntry } from '../../src/mounts.js';
+import { readMountinfo as mountinfo, type MountEntry } from '../../src/mnt/mountinfo.js';
 export type { MountEntry };
 export { mountinfo };
 

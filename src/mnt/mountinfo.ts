@@ -1,13 +1,9 @@
-// The system side of a mount: /proc/self/mountinfo look-ups, unmounting (including a stale
-// mount left by a killed server), the connection's abort switch and the bdi readahead knob.
+// What the system says about mounts: /proc/self/mountinfo look-ups, a FUSE connection's abort
+// switch (fusectl) and its bdi readahead knob, and /proc/sys values. Reads and writes of
+// /proc and /sys only; mount(2) and umount2(2) are kernel.ts's.
 // Nothing here ever touches a path inside a FUSE mount we serve (that would deadlock the loop).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
-import { addon } from './addon.js';
-import { errnoName, SplicefsError } from './errors.js';
-
-const E = constants.errno;
-export const MNT_DETACH = 2;
+import { SplicefsError } from '../errors.js';
 
 export interface MountEntry {
   /** st_dev of the mount as "major:minor". */
@@ -40,30 +36,6 @@ export function readMountinfo(): MountEntry[] {
 export function findMount(mountpoint: string): MountEntry | undefined {
   const all = readMountinfo().filter((m) => m.mountpoint === mountpoint);
   return all[all.length - 1];
-}
-
-/**
- * Unmount `mountpoint`: a plain umount, or a lazy detach when it is busy (open files keep the
- * connection until they close). Returns 'unmounted' | 'detached'. Works on a stale mount whose
- * server died (ENOTCONN), which is what `splicefs umount` is for.
- */
-export function unmountPath(mountpoint: string): 'unmounted' | 'detached' {
-  let r = addon.umount(mountpoint, 0);
-  if (r === 0) return 'unmounted';
-  if (r === -E.EBUSY) {
-    r = addon.umount(mountpoint, MNT_DETACH);
-    if (r === 0) return 'detached';
-  }
-  switch (-r) {
-    case E.EINVAL:
-      throw new SplicefsError(`${mountpoint} is not a mount point`);
-    case E.ENOENT:
-      throw new SplicefsError(`${mountpoint} does not exist`);
-    case E.EPERM:
-      throw new SplicefsError(`cannot unmount ${mountpoint}: permission denied (unmounting needs root)`);
-    default:
-      throw new SplicefsError(`cannot unmount ${mountpoint}: ${errnoName(r)}`);
-  }
 }
 
 /**
