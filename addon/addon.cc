@@ -1,10 +1,10 @@
-// Module entry: registers the syscall groups (device, splice, fsops, workers) and the
+// Module entry: registers the syscall groups (device, executor, fsops, workers) and the
 // fault-injection test hook (faults.h).
 #include "common.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitDevice(env, exports);
-  splicefs::InitSplice(env, exports);
+  splicefs::InitExecutor(env, exports);
   splicefs::InitFsops(env, exports);
   splicefs::InitWorkers(env, exports);
   splicefs::InitFaults(env, exports);

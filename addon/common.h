@@ -29,14 +29,57 @@ inline uint32_t ArgU32(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Uint32Value();
 }
 
-// Path-like argument: a JS string (UTF-8) or a Buffer of raw bytes (file names need not be
-// UTF-8). A trailing NUL inside a Buffer ends the name, as in a FUSE request.
+// 64-bit arguments travel as BigInt: a double would round anything above 2^53 (FUSE uniques,
+// file offsets, inode numbers) without a word. A BigInt that does not fit is a caller's bug.
+inline uint64_t ArgBigU64(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsBigInt()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a bigint");
+  bool lossless = false;
+  uint64_t v = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throw Napi::RangeError::New(info.Env(), std::string(what) + " must fit in 64 unsigned bits");
+  return v;
+}
+inline int64_t ArgBigI64(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsBigInt()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a bigint");
+  bool lossless = false;
+  int64_t v = info[i].As<Napi::BigInt>().Int64Value(&lossless);
+  if (!lossless) throw Napi::RangeError::New(info.Env(), std::string(what) + " must fit in 64 signed bits");
+  return v;
+}
+
+// The typed array kind of element type T (node-addon-api keeps its own mapping protected).
+template <typename T> constexpr napi_typedarray_type kTypedArrayOf = napi_int8_array;
+template <> constexpr napi_typedarray_type kTypedArrayOf<int32_t> = napi_int32_array;
+template <> constexpr napi_typedarray_type kTypedArrayOf<double> = napi_float64_array;
+template <> constexpr napi_typedarray_type kTypedArrayOf<int64_t> = napi_bigint64_array;
+template <> constexpr napi_typedarray_type kTypedArrayOf<uint64_t> = napi_biguint64_array;
+
+// A typed array argument of element type T and at least minLength elements. Checked, because
+// node-addon-api's As<> does not check, and an 8-byte array of the wrong kind (a Float64Array
+// where a BigUint64Array is expected) would be filled with meaningless bits.
+template <typename T>
+Napi::TypedArrayOf<T> ArgTyped(const Napi::CallbackInfo& info, size_t i, size_t minLength, const char* what) {
+  static_assert(kTypedArrayOf<T> != napi_int8_array, "add the element type to kTypedArrayOf");
+  bool ok = info[i].IsTypedArray();
+  if (ok) {
+    auto a = info[i].As<Napi::TypedArray>();
+    ok = a.TypedArrayType() == kTypedArrayOf<T> && a.ElementLength() >= minLength;
+  }
+  if (!ok)
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a typed array of the documented kind and length");
+  return info[i].As<Napi::TypedArrayOf<T>>();
+}
+
+// Path-like argument: a JS string (UTF-8), or a Buffer / Uint8Array of raw bytes (file names
+// need not be UTF-8). A NUL inside the bytes ends the name, as in a FUSE request.
 inline std::string ArgName(const Napi::CallbackInfo& info, size_t i) {
-  if (info[i].IsBuffer()) {
-    auto b = info[i].As<Napi::Buffer<char>>();
+  if (info[i].IsTypedArray()) {
+    auto a = info[i].As<Napi::TypedArray>();
+    if (a.TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(info.Env(), "a name must be a string or a Uint8Array");
+    auto b = info[i].As<Napi::Uint8Array>();
+    const char* p = reinterpret_cast<const char*>(b.Data());
     size_t n = 0;
-    while (n < b.Length() && b.Data()[n] != '\0') n++;
-    return std::string(b.Data(), n);
+    while (n < b.ElementLength() && p[n] != '\0') n++;
+    return std::string(p, n);
   }
   return info[i].As<Napi::String>().Utf8Value();
 }
@@ -56,7 +99,7 @@ inline Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i) {
 inline std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 void InitDevice(Napi::Env env, Napi::Object exports);
-void InitSplice(Napi::Env env, Napi::Object exports);
+void InitExecutor(Napi::Env env, Napi::Object exports);  // ReadCounters, ReadExecutor, constants
 void InitFsops(Napi::Env env, Napi::Object exports);
 void InitWorkers(Napi::Env env, Napi::Object exports);
 void InitFaults(Napi::Env env, Napi::Object exports);  // test hook (faults.h)

@@ -1,14 +1,10 @@
-// /dev/fuse: open, clone, mount(2), umount2, request reads, reply writes, and a uv_poll
+// /dev/fuse: open, mount(2), umount2, request reads, reply writes, and a uv_poll
 // watcher so the event loop learns when requests are pending without ever blocking on the
 // device (it is opened O_NONBLOCK: a read returns one request, or EAGAIN when none is left).
 #include "common.h"
-#include "faults.h"
 
 #include <fcntl.h>
-#include <linux/fuse.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -21,22 +17,8 @@ Napi::Value OpenDevice(const Napi::CallbackInfo& info) {
   return fd < 0 ? Errno(info.Env()) : Result(info.Env(), fd);
 }
 
-// cloneDevice(fd): a second /dev/fuse fd attached to the same connection
-// (FUSE_DEV_IOC_CLONE), so the kernel can hand requests to several readers.
-Napi::Value CloneDevice(const Napi::CallbackInfo& info) {
-  uint32_t master = ArgU32(info, 0);
-  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return Errno(info.Env());
-  int injected = TakeFault(kFaultClone);
-  if (injected || ioctl(fd, FUSE_DEV_IOC_CLONE, &master) < 0) {
-    int e = injected ? injected : errno;
-    close(fd);
-    return Result(info.Env(), -e);
-  }
-  return Result(info.Env(), fd);
-}
-
-// mount(source, target, fstype, flags, data): mount(2) as is. The caller (TypeScript) builds
+// mount(source, target, fstype, flags, data): mount(2) as is. source and target are strings or
+// Uint8Arrays of raw bytes (a mountpoint path need not be UTF-8). The caller (TypeScript) builds
 // the "fd=N,rootmode=...,user_id=...,group_id=..." data string. A later fusermount3 path
 // would hand us an fd instead; everything after the mount works on the fd alone.
 Napi::Value Mount(const Napi::CallbackInfo& info) {
@@ -47,7 +29,7 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   return r < 0 ? Errno(info.Env()) : Result(info.Env(), 0);
 }
 
-// umount(target, flags): umount2(2).
+// umount(target, flags): umount2(2); target a string or a Uint8Array of raw bytes.
 Napi::Value Umount(const Napi::CallbackInfo& info) {
   std::string target = ArgName(info, 0);
   int r = umount2(target.c_str(), ArgInt(info, 1));
@@ -69,20 +51,6 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   size_t len = static_cast<size_t>(ArgI64(info, 2));
   if (len > b.length) len = b.length;
   ssize_t n = write(fd, b.data, len);
-  return n < 0 ? Errno(info.Env()) : Result(info.Env(), n);
-}
-
-// writev(fd, head, headLength, body, bodyLength): one writev(2) of two pieces, so a reply
-// whose payload lives in another buffer needs no copy into the header's buffer.
-Napi::Value Writev(const Napi::CallbackInfo& info) {
-  int fd = ArgInt(info, 0);
-  Bytes h = ArgBytes(info, 1);
-  Bytes d = ArgBytes(info, 3);
-  size_t hl = static_cast<size_t>(ArgI64(info, 2)), dl = static_cast<size_t>(ArgI64(info, 4));
-  if (hl > h.length) hl = h.length;
-  if (dl > d.length) dl = d.length;
-  struct iovec iov[2] = {{h.data, hl}, {d.data, dl}};
-  ssize_t n = writev(fd, iov, dl ? 2 : 1);
   return n < 0 ? Errno(info.Env()) : Result(info.Env(), n);
 }
 
@@ -152,12 +120,10 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
 
 void InitDevice(Napi::Env env, Napi::Object exports) {
   exports.Set("openDevice", Napi::Function::New(env, OpenDevice));
-  exports.Set("cloneDevice", Napi::Function::New(env, CloneDevice));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount", Napi::Function::New(env, Umount));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("write", Napi::Function::New(env, Write));
-  exports.Set("writev", Napi::Function::New(env, Writev));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("Watcher", Watcher::Define(env));
 }

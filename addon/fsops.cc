@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <dirent.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -31,32 +32,28 @@ Napi::Value OpenProc(const Napi::CallbackInfo& info) {
   return fd < 0 ? Errno(info.Env()) : Result(info.Env(), fd);
 }
 
-// fstatat(dirfd, name, flags, out: Float64Array(16)) -> 0. With name "" pass AT_EMPTY_PATH.
+// fstatat(dirfd, name, flags, out: BigUint64Array(16)) -> 0. With name "" pass AT_EMPTY_PATH.
 // out = dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks,
 //       atime s, ns, mtime s, ns, ctime s, ns
+// Raw 64-bit values, since inode numbers near 2^63 exist (overlayfs xino) and a double would
+// round them; the signed ones (size, blocks, times) as their two's-complement bits, which
+// BigInt.asIntN(64, v) reads back.
 Napi::Value Fstatat(const Napi::CallbackInfo& info) {
   std::string name = ArgName(info, 1);
-  auto out = info[3].As<Napi::Float64Array>();
-  if (out.ElementLength() < 16) return Result(info.Env(), -EINVAL);
+  auto out = ArgTyped<uint64_t>(info, 3, 16, "fstatat(out)");
   struct stat st;
   if (fstatat(ArgInt(info, 0), name.c_str(), &st, ArgInt(info, 2)) < 0) return Errno(info.Env());
-  double* o = out.Data();
-  o[0] = static_cast<double>(st.st_dev);
-  o[1] = static_cast<double>(st.st_ino);
-  o[2] = st.st_mode;
-  o[3] = static_cast<double>(st.st_nlink);
-  o[4] = st.st_uid;
-  o[5] = st.st_gid;
-  o[6] = static_cast<double>(st.st_rdev);
-  o[7] = static_cast<double>(st.st_size);
-  o[8] = static_cast<double>(st.st_blksize);
-  o[9] = static_cast<double>(st.st_blocks);
-  o[10] = static_cast<double>(st.st_atim.tv_sec);
-  o[11] = static_cast<double>(st.st_atim.tv_nsec);
-  o[12] = static_cast<double>(st.st_mtim.tv_sec);
-  o[13] = static_cast<double>(st.st_mtim.tv_nsec);
-  o[14] = static_cast<double>(st.st_ctim.tv_sec);
-  o[15] = static_cast<double>(st.st_ctim.tv_nsec);
+  const uint64_t v[16] = {
+      static_cast<uint64_t>(st.st_dev),          static_cast<uint64_t>(st.st_ino),
+      static_cast<uint64_t>(st.st_mode),         static_cast<uint64_t>(st.st_nlink),
+      static_cast<uint64_t>(st.st_uid),          static_cast<uint64_t>(st.st_gid),
+      static_cast<uint64_t>(st.st_rdev),         static_cast<uint64_t>(st.st_size),
+      static_cast<uint64_t>(st.st_blksize),      static_cast<uint64_t>(st.st_blocks),
+      static_cast<uint64_t>(st.st_atim.tv_sec),  static_cast<uint64_t>(st.st_atim.tv_nsec),
+      static_cast<uint64_t>(st.st_mtim.tv_sec),  static_cast<uint64_t>(st.st_mtim.tv_nsec),
+      static_cast<uint64_t>(st.st_ctim.tv_sec),  static_cast<uint64_t>(st.st_ctim.tv_nsec),
+  };
+  memcpy(out.Data(), v, sizeof v);
   return Result(info.Env(), 0);
 }
 
@@ -75,10 +72,15 @@ Napi::Value Getdents(const Napi::CallbackInfo& info) {
   return n < 0 ? Errno(info.Env()) : Result(info.Env(), n);
 }
 
-// lseek(fd, offset, whence) -> new offset (SEEK_DATA / SEEK_HOLE included).
+// lseek(fd, offset: bigint, whence, out: BigInt64Array(1)) -> 0, the new offset in out[0]
+// (SEEK_DATA / SEEK_HOLE included). An offset is 64-bit: it travels as a BigInt both ways.
 Napi::Value Lseek(const Napi::CallbackInfo& info) {
-  off_t r = lseek(ArgInt(info, 0), static_cast<off_t>(ArgI64(info, 1)), ArgInt(info, 2));
-  return r < 0 ? Errno(info.Env()) : Result(info.Env(), static_cast<double>(r));
+  int64_t offset = ArgBigI64(info, 1, "offset");
+  auto out = ArgTyped<int64_t>(info, 3, 1, "lseek(out)");
+  off_t r = lseek(ArgInt(info, 0), static_cast<off_t>(offset), ArgInt(info, 2));
+  if (r < 0) return Errno(info.Env());
+  out[0] = static_cast<int64_t>(r);
+  return Result(info.Env(), 0);
 }
 
 // getxattr(fd, name, buffer) -> value length (buffer of length 0 asks for the size only).
@@ -99,22 +101,15 @@ Napi::Value Listxattr(const Napi::CallbackInfo& info) {
   return n < 0 ? Errno(info.Env()) : Result(info.Env(), n);
 }
 
-// fstatvfs(fd, out: Float64Array(8)) -> 0.
-// out = bsize, frsize, blocks, bfree, bavail, files, ffree, namemax
+// fstatvfs(fd, out: BigUint64Array(8)) -> 0.
+// out = bsize, frsize, blocks, bfree, bavail, files, ffree, namemax (64-bit block and file
+// counts of a large filesystem exceed 2^53).
 Napi::Value Fstatvfs(const Napi::CallbackInfo& info) {
-  auto out = info[1].As<Napi::Float64Array>();
-  if (out.ElementLength() < 8) return Result(info.Env(), -EINVAL);
+  auto out = ArgTyped<uint64_t>(info, 1, 8, "fstatvfs(out)");
   struct statvfs s;
   if (fstatvfs(ArgInt(info, 0), &s) < 0) return Errno(info.Env());
-  double* o = out.Data();
-  o[0] = static_cast<double>(s.f_bsize);
-  o[1] = static_cast<double>(s.f_frsize);
-  o[2] = static_cast<double>(s.f_blocks);
-  o[3] = static_cast<double>(s.f_bfree);
-  o[4] = static_cast<double>(s.f_bavail);
-  o[5] = static_cast<double>(s.f_files);
-  o[6] = static_cast<double>(s.f_ffree);
-  o[7] = static_cast<double>(s.f_namemax);
+  const uint64_t v[8] = {s.f_bsize, s.f_frsize, s.f_blocks, s.f_bfree, s.f_bavail, s.f_files, s.f_ffree, s.f_namemax};
+  memcpy(out.Data(), v, sizeof v);
   return Result(info.Env(), 0);
 }
 

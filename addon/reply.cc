@@ -1,5 +1,5 @@
-// The READ reply executors (see reply.h). They execute a path TypeScript chose; they decide
-// nothing beyond keeping a pipe clean.
+// THE READ executor (see reply.h): ExecuteRead applies a plan's numbers and sends the reply by
+// SpliceOne or CopyOne. It decides nothing beyond keeping its pipe clean.
 #include "reply.h"
 
 #include "faults.h"
@@ -14,63 +14,6 @@
 
 namespace splicefs {
 
-int OpenPipe(Pipe& p, int bytes) {
-  if (!p.header) {
-    void* mem = nullptr;
-    if (posix_memalign(&mem, 4096, 4096) != 0) return -ENOMEM;
-    memset(mem, 0, 4096);
-    p.header = static_cast<fuse_out_header*>(mem);
-  }
-  int fds[2];
-  if (int e = TakeFault(kFaultPipe)) return -e;
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
-  p.rfd = fds[0];
-  p.wfd = fds[1];
-  int err = 0;
-  if (bytes > 0 && fcntl(p.wfd, F_SETPIPE_SZ, bytes) < 0) err = -errno;
-  p.bytes = fcntl(p.wfd, F_GETPIPE_SZ);
-  return err;
-}
-
-static void CloseFds(Pipe& p) {
-  if (p.rfd >= 0) close(p.rfd);
-  if (p.wfd >= 0) close(p.wfd);
-  p.rfd = p.wfd = -1;
-}
-
-void ClosePipe(Pipe& p) {
-  CloseFds(p);
-  free(p.header);
-  p.header = nullptr;
-}
-
-int DrainPipe(Pipe& p, int devnull, int bytes) {
-  for (;;) {
-    ssize_t n;
-    if (int e = TakeFault(kFaultDrain)) {
-      n = -1;
-      errno = e;
-    } else {
-      n = splice(p.rfd, nullptr, devnull, nullptr, 1 << 30, SPLICE_F_NONBLOCK);
-    }
-    if (n > 0) continue;
-    if (n == 0 || errno == EAGAIN) return 0;
-    if (errno == EINTR) continue;
-    break;
-  }
-  // Could not empty it: replace it, so a dirty pipe is never used again.
-  CloseFds(p);
-  int err = OpenPipe(p, bytes);
-  return p.rfd < 0 ? err : 0;
-}
-
-int EnsurePipe(Pipe& p, int bytes) {
-  if (p.rfd >= 0 && p.header) return 0;
-  int err = OpenPipe(p, bytes);
-  if (p.rfd >= 0) return 0;  // perhaps smaller than asked (F_SETPIPE_SZ refused): slots decide
-  return err < 0 ? err : -EBADF;
-}
-
 static double Drained(Pipe& p, int devnull, int bytes, int stage, int err) {
   int r = DrainPipe(p, devnull, bytes);
   return r < 0 ? Fail(kStagePipe, -r) : Fail(stage, err);
@@ -82,14 +25,14 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
   fuse_out_header* h = p.header;
   h->error = 0;
   h->unique = unique;
-  size_t want = strategy == 0 ? size : (expected < size ? expected : size);
+  size_t want = strategy == kHeaderPatch ? size : (expected < size ? expected : size);
   h->len = static_cast<uint32_t>(sizeof(fuse_out_header) + want);
 
   ssize_t hn;
   if (int e = TakeFault(kFaultHeader)) {
     hn = -1;
     errno = e;
-  } else if (strategy == 0) {
+  } else if (strategy == kHeaderPatch) {
     struct iovec iov = {h, sizeof(fuse_out_header)};
     hn = vmsplice(p.wfd, &iov, 1, SPLICE_F_NONBLOCK);
   } else {
@@ -117,7 +60,7 @@ double SpliceOne(Pipe& p, int devnull, int pipeBytes, int devfd, uint64_t unique
     if (errno == EAGAIN) return Drained(p, devnull, pipeBytes, kStagePipeFull, EAGAIN);
     return Drained(p, devnull, pipeBytes, kStageFile, errno);
   }
-  if (strategy == 1) {
+  if (strategy == kHeaderWrite) {
     if (got != want) return Drained(p, devnull, pipeBytes, kStageShort, EIO);
     // The header announced less than was asked because st_size says the file ends there.
     // Pseudo files (st_size 0 with content) lie about that: make sure it really is the end.
@@ -185,6 +128,81 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
     return Fail(kStageDevice, e);
   }
   return static_cast<double>(got);
+}
+
+bool PlanFromFields(const int32_t* f, ReadPlan* out) {
+  auto oneOf01 = [](int32_t v) { return v == 0 || v == 1; };
+  if (!oneOf01(f[kPlanPath]) || !oneOf01(f[kPlanHeader]) || !oneOf01(f[kPlanCountAs])) return false;
+  if (f[kPlanSpliceMin] < 0 || f[kPlanMaxSize] < 0) return false;
+  out->fd = f[kPlanFd];
+  out->path = f[kPlanPath];
+  out->header = f[kPlanHeader];
+  out->spliceMin = static_cast<uint32_t>(f[kPlanSpliceMin]);
+  out->maxSize = static_cast<uint32_t>(f[kPlanMaxSize]);
+  out->countAs = f[kPlanCountAs];
+  return true;
+}
+
+int OpenExecutor(ExecutorState& st, int pipeBytes, size_t maxRead) {
+  st.pipeBytes = pipeBytes > 0 ? pipeBytes : 0;
+  st.sizeError = 0;
+  st.copybuf.assign(sizeof(fuse_out_header) + maxRead, 0);
+  st.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (st.devnull < 0) return -errno;
+  if (st.pipeBytes == 0) return 0;
+  int err = OpenPipe(st.pipe, st.pipeBytes);
+  if (st.pipe.rfd < 0) return err < 0 ? err : -EBADF;
+  if (err < 0) st.sizeError = -err;
+  return 0;
+}
+
+void CloseExecutor(ExecutorState& st) {
+  ClosePipe(st.pipe);
+  if (st.devnull >= 0) close(st.devnull);
+  st.devnull = -1;
+  std::vector<uint8_t>().swap(st.copybuf);
+}
+
+// The splice half of ExecuteRead: the pipe checks the plan implies, then SpliceOne.
+static double SplicePlanned(const ReadPlan& plan, ExecutorState& st, int devfd, uint64_t unique, int64_t off,
+                            size_t size, ReadCounters& c) {
+  // A copy-only executor has no pipe: zero slots, so the reply does not fit (nothing tried).
+  if (st.pipeBytes == 0) return Fail(kStagePipeTooSmall, 0);
+  if (int e = EnsurePipe(st.pipe, st.pipeBytes)) return Fail(kStagePipe, -e);
+  if (SlotsNeeded(static_cast<uint64_t>(off), size) > PipeSlots(st.pipe)) return Fail(kStagePipeTooSmall, 0);
+  size_t expected = size;
+  if (plan.header == kHeaderWrite) {
+    // The written header is a copy in the pipe, so its length must be right before the data
+    // is there: announce what the file holds now; a change under us is caught as kStageShort.
+    struct stat sb;
+    if (fstat(plan.fd, &sb) < 0) return Fail(kStageFile, errno);
+    expected = sb.st_size > off ? static_cast<size_t>(sb.st_size - off) : 0;
+    if (expected > size) expected = size;
+  }
+  Tally tally{&c.v[kSpliceReplies], &c.v[kSpliceBytes], nullptr};
+  return SpliceOne(st.pipe, st.devnull, st.pipeBytes, devfd, unique, plan.fd, off, size, plan.header, expected,
+                   &tally);
+}
+
+double ExecuteRead(const ReadPlan& plan, ExecutorState& st, int devfd, uint64_t unique, uint64_t offset,
+                   uint32_t size, ReadCounters& c) {
+  if (size > plan.maxSize) size = plan.maxSize;
+  // The kernel's READ offsets are loff_t (below 2^63); the JavaScript entry checks its own.
+  const int64_t off = static_cast<int64_t>(offset);
+  const bool small = plan.path == kPathSplice && size < plan.spliceMin;
+  double r;
+  if (plan.path == kPathSplice && !small) {
+    r = SplicePlanned(plan, st, devfd, unique, off, size, c);
+  } else {
+    std::atomic<uint64_t>* extra = small                            ? &c.v[kSmallCopies]
+                                   : plan.countAs == kCountNoSplice ? &c.v[kNoSpliceCopies]
+                                                                    : nullptr;
+    Tally tally{&c.v[kCopyReplies], &c.v[kCopyBytes], extra};
+    r = CopyOne(devfd, unique, plan.fd, off, size, st.copybuf.data(), st.copybuf.size(), &tally);
+  }
+  if (r < 0 && FailStage(r) == kStageDevice && FailErrno(r) == ENOENT)
+    c.v[kInterrupted].fetch_add(1, std::memory_order_relaxed);
+  return r;
 }
 
 }  // namespace splicefs

@@ -1,17 +1,24 @@
-// The READ reply executors, shared by the JavaScript-driven path (splice.cc) and the worker
-// threads (workers.cc). Plain C++: no N-API here, so worker threads can call them.
+// THE READ executor: the one routine that answers a READ by a plan, run by the event loop's
+// ReadExecutor (executor.cc) and by every worker thread (workers.cc). Plain C++: no N-API here,
+// so worker threads can call it.
 //
-// Both return the data bytes sent (>= 0) or a failure code -(stage << 12 | errno). On any
-// failure nothing has reached /dev/fuse, except a kStageDevice failure (the device refused the
-// reply: ENOENT = the request was interrupted, ENODEV = the connection is gone).
+// A plan is numbers TypeScript chose (datapath/read.ts); the executor applies them and decides
+// nothing else. Its enumerations are exported to TypeScript as addon.constants (executor.cc),
+// so they are written down here only.
+//
+// Everything returns the data bytes sent (>= 0) or a failure code -(stage << 12 | errno). On
+// any failure nothing has reached /dev/fuse, except a kStageDevice failure (the device refused
+// the reply: ENOENT = the request was interrupted, ENODEV = the connection is gone).
 #pragma once
 
-#include <linux/fuse.h>
+#include "pipe.h"
+
 #include <sys/types.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace splicefs {
 
@@ -21,33 +28,61 @@ enum Stage {
   kStageShort = 3,        // `write` strategy: data shorter than the header announced
   kStagePipeFull = 4,     // the pipe had no room for the data (slots)
   kStageHeader = 5,       // putting the header into the pipe failed
-  kStagePipe = 6,         // the pipe could not be emptied or recreated
+  kStagePipe = 6,         // the pipe could not be made, emptied or recreated
   kStagePipeTooSmall = 7, // the reply needs more slots than the pipe has (not attempted)
 };
 
 inline double Fail(int stage, int err) {
   return -static_cast<double>((stage << 12) | (err & 0xfff));
 }
+inline int FailStage(double r) { return static_cast<int>(-r) >> 12; }
+inline int FailErrno(double r) { return static_cast<int>(-r) & 0xfff; }
 
-// A pipe and the page of memory its reply header lives in. The header memory stays put until
-// the pipe is drained: under the `patch` strategy the pipe references it (vmsplice).
-struct Pipe {
-  int rfd = -1;
-  int wfd = -1;
-  int bytes = 0;  // what F_GETPIPE_SZ reports
-  fuse_out_header* header = nullptr;
+// ---- the plan -------------------------------------------------------------------------------
+
+enum ReadPath { kPathSplice = 0, kPathCopy = 1 };
+// How a spliced reply's header gets its length: patched after the data splice (the pipe
+// references the header page), or written with the length the file holds (fstat) beforehand.
+enum HeaderMode { kHeaderPatch = 0, kHeaderWrite = 1 };
+// What a copy reply is counted as besides copyReplies: NO_SPLICE = a copy plan standing in for
+// splice (a file without splice_read).
+enum CountAs { kCountNone = 0, kCountNoSplice = 1 };
+
+// A plan arrives from JavaScript as an Int32Array with these fields, in this order.
+enum PlanField { kPlanFd, kPlanPath, kPlanHeader, kPlanSpliceMin, kPlanMaxSize, kPlanCountAs, kPlanFields };
+inline constexpr const char* kPlanFieldNames[kPlanFields] = {"fd", "path", "header", "spliceMin", "maxSize", "countAs"};
+
+struct ReadPlan {
+  int fd = -1;             // the backing file
+  int path = kPathCopy;    // ReadPath
+  int header = kHeaderWrite;  // HeaderMode (splice only)
+  uint32_t spliceMin = 0;  // splice path: a READ of fewer bytes goes by copy (counted smallCopies)
+  uint32_t maxSize = 0;    // a READ is cut to this many bytes
+  int countAs = kCountNone;
 };
 
-// Make a pipe of `bytes` (0 = default size). Returns 0, or -errno of F_SETPIPE_SZ (the pipe
-// exists with its default size), or -errno of pipe2/alloc (no pipe: p.rfd < 0).
-int OpenPipe(Pipe& p, int bytes);
-void ClosePipe(Pipe& p);  // closes fds, frees the header page
-// Empty a pipe after a failure (splice to /dev/null); replace it if that fails. 0 or -errno
-// (-errno: no pipe now, p.rfd < 0).
-int DrainPipe(Pipe& p, int devnull, int bytes);
-// Make sure there is a pipe: one lost to a failed replacement is made again at its next use,
-// so a passing failure (EMFILE) does not turn splice off for good. 0 or -errno.
-int EnsurePipe(Pipe& p, int bytes);
+// The plan in `fields` (kPlanFields int32 values), or false when a value is out of range.
+bool PlanFromFields(const int32_t* fields, ReadPlan* out);
+
+// ---- counters -------------------------------------------------------------------------------
+
+enum ReadCounter {
+  kSpliceReplies,
+  kSpliceBytes,
+  kCopyReplies,
+  kCopyBytes,
+  kSmallCopies,     // splice plan, READ under spliceMin: sent by copy
+  kNoSpliceCopies,  // copy replies of a plan counted as NO_SPLICE
+  kInterrupted,     // replies the device refused with ENOENT (the request was interrupted)
+  kReadCounters
+};
+inline constexpr const char* kReadCounterNames[kReadCounters] = {
+    "spliceReplies", "spliceBytes", "copyReplies", "copyBytes", "smallCopies", "noSpliceCopies", "interrupted"};
+
+// One block per session, shared by the event loop's executor and every worker thread.
+struct ReadCounters {
+  std::atomic<uint64_t> v[kReadCounters] = {};
+};
 
 // Counters a reply is added to just BEFORE it goes into /dev/fuse, and taken back from if the
 // device refuses it: the reply wakes the reader, who may look at the counters at once, so
@@ -69,21 +104,35 @@ struct Tally {
   }
 };
 
-// strategy 0 = patch (vmsplice header, patch its length after the data splice),
-//          1 = write (write a header announcing `expected` bytes; short data = kStageShort).
+// ---- the executor ---------------------------------------------------------------------------
+
+// What one thread's executor owns. Never shared between threads: the pipe's header page is
+// referenced by the pipe until it is drained.
+struct ExecutorState {
+  Pipe pipe;
+  int devnull = -1;              // where a failed reply's pipe contents go
+  std::vector<uint8_t> copybuf;  // header + data of a copy reply
+  int pipeBytes = 0;             // asked of F_SETPIPE_SZ when a pipe is (re)made; 0 = no pipe
+  int sizeError = 0;             // errno of a refused F_SETPIPE_SZ at open, else 0
+};
+
+// Open /dev/null, the copy buffer (16 + maxRead) and, with pipeBytes > 0, the pipe. Returns 0
+// or -errno of what failed; a refused F_SETPIPE_SZ is not a failure (st.sizeError, default size).
+int OpenExecutor(ExecutorState& st, int pipeBytes, size_t maxRead);
+void CloseExecutor(ExecutorState& st);
+
+// Answer READ `unique` on `devfd` by `plan` (see the top of this file for the result).
+double ExecuteRead(const ReadPlan& plan, ExecutorState& st, int devfd, uint64_t unique, uint64_t offset,
+                   uint32_t size, ReadCounters& counters);
+
+// The two ways a reply travels (ExecuteRead picks by the plan).
+// strategy kHeaderPatch: vmsplice the header, patch its length after the data splice;
+//          kHeaderWrite: write a header announcing `expected` bytes (short data = kStageShort).
 double SpliceOne(Pipe& p, int devnull, int pipeBytesForReset, int devfd, uint64_t unique, int filefd,
                  int64_t offset, size_t size, int strategy, size_t expected,
                  const Tally* tally = nullptr);
-
 // pread into buf + 16, header in buf[0, 16), one write. buf holds `cap` bytes.
 double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t size, uint8_t* buf,
                size_t cap, const Tally* tally = nullptr);
-
-// Pipe slots a reply needs: one for the header, one per page the data range touches.
-inline size_t SlotsNeeded(int64_t offset, size_t size) {
-  if (size == 0) return 1;
-  size_t first = static_cast<size_t>(offset % 4096);
-  return 1 + (first + size + 4095) / 4096;
-}
 
 }  // namespace splicefs

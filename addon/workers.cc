@@ -1,60 +1,65 @@
-// Worker threads: several readers of the FUSE connection (cloned /dev/fuse fds), each able to
-// execute a READ reply end to end for a file handle TypeScript has registered a plan for.
+// Worker threads: several readers of the FUSE connection (cloned /dev/fuse fds), and the
+// hand-over of the requests they do not answer themselves to the event loop. Threads and the
+// hand-over queue only: a READ is answered by reply.cc ExecuteRead, the one executor.
 //
-// What the threads decide: nothing. TypeScript registers, per open file handle, "this fd, by
-// splice (with this header strategy) or by copy". A worker that reads a READ for a registered
-// handle executes that plan (reply.h). Everything else (every other opcode, READs of unknown
-// handles, and a READ whose plan failed before anything reached the device) is forwarded to
-// the JavaScript thread, with the failure code attached, and TypeScript decides what happens.
-// So a slow backing read blocks one worker, never the event loop.
+// What the threads decide: nothing. TypeScript registers, per open file handle, a READ plan
+// (reply.h). A worker that reads a READ for a registered handle executes that plan. Everything
+// else (every other opcode, READs of unknown handles, and a READ whose plan failed before
+// anything reached the device) is handed to the event loop, with the failure code attached,
+// and TypeScript decides what happens. So a slow backing read blocks one worker, never the
+// event loop.
 //
-// The JavaScript side drains forwarded requests with take(); a uv_async wakes it. A request's
-// reply must be written to the fd it was read from (each cloned fd has its own processing
-// list), so take() reports that fd.
+// Zero-copy hand-over: the requests live in a fixed set of native buffers ("slots"), exposed to
+// JavaScript once as external Buffers. A worker reads each request straight into a slot it
+// holds; a request it hands over is passed by slot index, and the worker takes another free
+// slot (waiting for one if JavaScript holds them all). JavaScript take()s a slot, dispatches
+// the request in it and release()s it. A uv_async wakes the event loop. A request's reply must
+// be written to the fd it was read from (each cloned fd has its own processing list), so take()
+// reports that fd.
 //
 // Workers block in read(2) on their fd: the kernel wakes exactly one waiting reader per request
 // (poll would wake them all, and cost a syscall more per request). To stop a worker that no
 // request will wake, it is sent kWakeSignal, whose handler does nothing and is installed without
 // SA_RESTART, so the read returns EINTR and the worker sees the stop flag.
 #include "common.h"
+#include "executor.h"
 #include "faults.h"
+#include "handover.h"
 #include "reply.h"
+#include "spin.h"
 
 #include <string.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
-#include <poll.h>
 #include <pthread.h>
-#include <time.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <atomic>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 namespace splicefs {
+
+// Transport counters (the READ counters are the session's ReadCounters).
+enum WorkerCounter {
+  kForwarded,   // requests handed over to the event loop
+  kSpinHits,    // waits ended by a request while spinning
+  kSpinMisses,  // spins that ran out (then the worker slept)
+  kWorkerCounters
+};
+const char* const kWorkerCounterNames[] = {"forwarded", "spinHits", "spinMisses"};
+const size_t kWorkerCounterCount = kWorkerCounters;
+static_assert(sizeof(kWorkerCounterNames) / sizeof(kWorkerCounterNames[0]) == kWorkerCounters,
+              "a name per worker counter");
+
 namespace {
-
-struct Plan {
-  int fd;
-  int path;      // 0 = splice, 1 = copy, 2 = copy standing in for splice (counted apart)
-  int strategy;  // splice header strategy: 0 = patch, 1 = write
-  size_t spliceMin;  // path 0: READs asking for fewer bytes go by copy (counted apart)
-};
-
-struct Forwarded {
-  int fd;
-  double failure;  // 0, or the failed plan's code -(stage << 12 | errno)
-  std::vector<uint8_t> data;
-};
 
 const int kWakeSignal = SIGRTMIN + 4;
 
@@ -72,20 +77,6 @@ void InstallWakeHandler() {
   sigaction(kWakeSignal, &sa, nullptr);
 }
 
-enum Counter {
-  kSpliceReplies,
-  kSpliceBytes,
-  kCopyReplies,
-  kCopyBytes,
-  kInterrupted,
-  kForwarded,
-  kFallbackCopies,  // path 2 replies: copies of files that cannot be spliced
-  kSmallCopies,     // path 0 READs under the plan's spliceMin, sent by copy
-  kSpinHits,        // waits ended by a request while spinning
-  kSpinMisses,      // spins that ran out (then the worker slept)
-  kCounters
-};
-
 class Workers : public Napi::ObjectWrap<Workers> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -93,29 +84,46 @@ class Workers : public Napi::ObjectWrap<Workers> {
                        {InstanceMethod("register", &Workers::Register),
                         InstanceMethod("unregister", &Workers::Unregister),
                         InstanceMethod("take", &Workers::Take),
+                        InstanceMethod("release", &Workers::Release),
                         InstanceMethod("counters", &Workers::Counters),
                         InstanceMethod("stop", &Workers::Stop),
+                        InstanceAccessor("slots", &Workers::Slots, nullptr),
                         InstanceAccessor("threads", &Workers::Threads, nullptr),
                         InstanceAccessor("pipeBytes", &Workers::PipeBytes, nullptr)});
   }
 
-  // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, onWake(ended), spinUs)
+  // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, slots, counters,
+  //             onWake(ended), spinUs). pipeBytes 0: no pipes (copy plans only).
   explicit Workers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Workers>(info) {
     Napi::Env env = info.Env();
     int master = ArgInt(info, 0);
     int n = ArgInt(info, 1);
     pipeBytes_ = ArgInt(info, 2);
-    maxRead_ = static_cast<size_t>(ArgI64(info, 3));
-    reqSize_ = static_cast<size_t>(ArgI64(info, 4));
-    onWake_ = Napi::Persistent(info[5].As<Napi::Function>());
-    spinUs_ = info.Length() > 6 ? ArgInt(info, 6) : 0;
+    int64_t maxRead = ArgI64(info, 3), reqSize = ArgI64(info, 4), slots = ArgI64(info, 5);
+    readCounters_ = ArgCounters(info, 6);
+    if (!info[7].IsFunction()) throw Napi::TypeError::New(env, "Workers: onWake must be a function");
+    spinUs_ = info.Length() > 8 && !info[8].IsUndefined() ? ArgInt(info, 8) : 0;
+    const int64_t kGiB = 1 << 30;
+    if (n < 1 || n > 1024 || pipeBytes_ < 0 || maxRead < 0 || maxRead > kGiB || spinUs_ < 0 ||
+        reqSize < static_cast<int64_t>(sizeof(fuse_in_header) + sizeof(fuse_read_in)) || reqSize > kGiB ||
+        slots < 1 || slots > 65536)
+      throw Napi::RangeError::New(env, "Workers: an argument is out of range");
+    maxRead_ = static_cast<size_t>(maxRead);
     for (auto& c : counters_) c.store(0);
 
+    mem_ = std::make_shared<SlotMemory>(static_cast<size_t>(slots), static_cast<size_t>(reqSize));
+    if (!mem_->ok()) throw Napi::Error::New(env, "Workers: cannot allocate the request slots");
+    handover_ = std::make_unique<HandOver>(static_cast<size_t>(slots));
+    slots_ = Napi::Persistent(SlotBuffers(env));
+    onWake_ = Napi::Persistent(info[7].As<Napi::Function>());
+
     // Measure the pipe size the threads will get, so plans can be checked against it.
-    Pipe probe;
-    OpenPipe(probe, pipeBytes_);
-    grantedPipeBytes_ = probe.bytes;
-    ClosePipe(probe);
+    if (pipeBytes_ > 0) {
+      Pipe probe;
+      OpenPipe(probe, pipeBytes_);
+      grantedPipeBytes_ = probe.rfd >= 0 ? probe.bytes : 0;
+      ClosePipe(probe);
+    }
 
     InstallWakeHandler();
     uv_loop_t* loop = nullptr;
@@ -124,6 +132,22 @@ class Workers : public Napi::ObjectWrap<Workers> {
     async_->data = this;
     uv_async_init(loop, async_, &Workers::OnAsync);
 
+    std::string err = CloneFds(master, n);
+    if (!err.empty()) {
+      Shutdown();
+      throw Napi::Error::New(env, err);
+    }
+    live_.store(n);
+    exited_ = std::vector<std::atomic<bool>>(n);
+    for (int i = 0; i < n; i++) exited_[i].store(false);
+    for (int i = 0; i < n; i++) threads_.emplace_back(&Workers::Run, this, i);
+  }
+
+  ~Workers() override { Shutdown(); }
+
+ private:
+  // One /dev/fuse fd per thread, cloned from the master. "" or what went wrong.
+  std::string CloneFds(int master, int n) {
     for (int i = 0; i < n; i++) {
       uint32_t m = static_cast<uint32_t>(master);
       // Blocking (see the top of this file), unless workers spin before sleeping.
@@ -136,109 +160,62 @@ class Workers : public Napi::ObjectWrap<Workers> {
         fd = -1;
         errno = e;
       }
-      if (fd < 0) {
-        std::string msg = std::string("cannot clone /dev/fuse: ") + strerror(errno);
-        Shutdown();
-        Napi::Error::New(env, msg).ThrowAsJavaScriptException();
-        return;
-      }
+      if (fd < 0) return std::string("cannot clone /dev/fuse: ") + strerror(errno);
       fds_.push_back(fd);
     }
-    live_.store(n);
-    exited_ = std::vector<std::atomic<bool>>(n);
-    for (int i = 0; i < n; i++) exited_[i].store(false);
-    for (int i = 0; i < n; i++) threads_.emplace_back(&Workers::Run, this, i);
+    return "";
   }
 
-  ~Workers() override { Shutdown(); }
+  // The slots as external Buffers, made once: each keeps the memory alive (SlotMemory).
+  Napi::Array SlotBuffers(Napi::Env env) {
+    Napi::Array a = Napi::Array::New(env, mem_->bufs.size());
+    for (size_t i = 0; i < mem_->bufs.size(); i++) {
+      auto keep = std::make_unique<std::shared_ptr<SlotMemory>>(mem_);
+      auto b = Napi::Buffer<uint8_t>::New(
+          env, mem_->bufs[i], mem_->size, [](Napi::Env, uint8_t*, std::shared_ptr<SlotMemory>* k) { delete k; },
+          keep.get());
+      keep.release();  // the Buffer's finalizer owns it now
+      a.Set(static_cast<uint32_t>(i), b);
+    }
+    a.Freeze();
+    return a;
+  }
 
- private:
   // ---- worker threads ------------------------------------------------------------------
 
   void Run(int index) {
-    int fd = fds_[index];
+    const int fd = fds_[index];
     // Only the wake signal may interrupt this thread; everything else stays with the main one.
     sigset_t set;
     sigfillset(&set);
     sigdelset(&set, kWakeSignal);
     pthread_sigmask(SIG_SETMASK, &set, nullptr);
-    Pipe pipe;
-    OpenPipe(pipe, pipeBytes_);
-    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    std::vector<uint8_t> req(reqSize_);
-    std::vector<uint8_t> copybuf(sizeof(fuse_out_header) + maxRead_);
-
-    struct pollfd pfd = {fd, POLLIN, 0};
-    // Spin before sleeping (spinUs_ > 0 only): keep trying for spinUs_ so that a request that
-    // follows closely finds the worker awake (a wake-up costs tens of µs on a VM). Spinning
-    // only pays while requests do follow closely: a spin that runs out burns spinUs_ of CPU
-    // for nothing (1 MiB readahead READs come hundreds of µs apart). So `credit` counts recent
-    // spins that caught a request, less those that ran out; at 0 the worker sleeps at once,
-    // except every kProbeEvery-th wait, which spins to find out whether requests come close
-    // together again.
-    const int kCreditMax = 4;
-    const unsigned kProbeEvery = 8;
-    int credit = kCreditMax;
-    unsigned waits = 0;
-    struct timespec waitStart = {0, 0};
-    bool waiting = false;
-    bool spinThisWait = false;
-    while (!stopping_.load(std::memory_order_acquire)) {
-      ssize_t n = read(fd, req.data(), req.size());
+    ExecutorState st;
+    OpenExecutor(st, pipeBytes_, maxRead_);  // a pipe that failed here is made at its first use
+    Waiter waiter(fd, spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
+    int slot = handover_->Acquire();
+    while (slot >= 0 && !stopping_.load(std::memory_order_acquire)) {
+      uint8_t* req = mem_->bufs[slot];
+      ssize_t n = read(fd, req, mem_->size);
       if (n < 0 && errno == EAGAIN) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (!waiting) {
-          waiting = true;
-          waitStart = now;
-          spinThisWait = credit > 0 || (++waits % kProbeEvery) == 0;
-        }
-        long elapsedUs = (now.tv_sec - waitStart.tv_sec) * 1000000L + (now.tv_nsec - waitStart.tv_nsec) / 1000;
-        if (spinThisWait && elapsedUs < spinUs_) continue;
-        if (spinThisWait) {
-          // The spin ran out: that one was wasted.
-          spinThisWait = false;
-          if (credit > 0) credit--;
-          counters_[kSpinMisses].fetch_add(1, std::memory_order_relaxed);
-        }
-        poll(&pfd, 1, -1);  // EINTR from the wake signal: the loop checks the stop flag
+        waiter.NothingYet();
         continue;
       }
-      if (waiting && spinThisWait) {
-        // A request came while spinning: the spin saved a wake-up.
-        if (credit < kCreditMax) credit++;
-        counters_[kSpinHits].fetch_add(1, std::memory_order_relaxed);
-      }
-      waiting = false;
+      waiter.Got();
       if (n < 0) {
         if (errno == EINTR || errno == ENOENT) continue;  // ENOENT: aborted request
-        break;  // ENODEV: the connection is gone
+        if (errno == ENODEV) handover_->Close();  // the connection is gone: all workers leave
+        break;
       }
       if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
-      auto* in = reinterpret_cast<fuse_in_header*>(req.data());
       double failure = 0;
-      if (in->opcode == FUSE_READ &&
-          static_cast<size_t>(n) >= sizeof(fuse_in_header) + sizeof(fuse_read_in)) {
-        auto* ri = reinterpret_cast<fuse_read_in*>(in + 1);
-        Plan plan;
-        bool found = false;
-        {
-          std::shared_lock<std::shared_mutex> lock(plansMu_);
-          auto it = plans_.find(ri->fh);
-          if (it != plans_.end()) {
-            plan = it->second;
-            found = true;
-          }
-        }
-        if (found) {
-          failure = Execute(plan, pipe, devnull, fd, in->unique, ri, copybuf);
-          if (failure >= 0) continue;  // replied (or interrupted): done
-        }
-      }
-      Forward(fd, failure, req.data(), static_cast<size_t>(n));
+      if (AnsweredHere(st, fd, req, static_cast<size_t>(n), &failure)) continue;  // slot reused
+      handover_->Hand(HandOver::Item{slot, fd, static_cast<uint32_t>(n), failure});
+      counters_[kForwarded].fetch_add(1, std::memory_order_relaxed);
+      uv_async_send(async_);
+      slot = handover_->Acquire();
     }
-    if (devnull >= 0) close(devnull);
-    ClosePipe(pipe);
+    CloseExecutor(st);
     exited_[index].store(true, std::memory_order_release);
     if (live_.fetch_sub(1) == 1) {
       ended_.store(true);
@@ -246,51 +223,25 @@ class Workers : public Napi::ObjectWrap<Workers> {
     }
   }
 
-  // Run a plan. Returns >= 0 when the request needs nothing more, or the failure code to
-  // forward with it.
-  double Execute(const Plan& plan, Pipe& pipe, int devnull, int devfd, uint64_t unique,
-                 const fuse_read_in* ri, std::vector<uint8_t>& copybuf) {
-    size_t size = ri->size < maxRead_ ? ri->size : maxRead_;
-    int64_t off = static_cast<int64_t>(ri->offset);
-    double r;
-    bool small = plan.path == 0 && size < plan.spliceMin;
-    if (plan.path == 0 && !small) {
-      if (int e = EnsurePipe(pipe, pipeBytes_)) return Fail(kStagePipe, -e);
-      if (SlotsNeeded(off, size) > static_cast<size_t>(pipe.bytes / 4096)) return Fail(kStagePipeTooSmall, 0);
-      size_t expected = size;
-      if (plan.strategy == 1) {
-        struct stat st;
-        if (fstat(plan.fd, &st) < 0) return Fail(kStageFile, errno);
-        expected = st.st_size > off ? static_cast<size_t>(st.st_size - off) : 0;
-        if (expected > size) expected = size;
-      }
-      // Counted as the reply goes in, not after: the reader it wakes may look at once.
-      Tally tally{&counters_[kSpliceReplies], &counters_[kSpliceBytes], nullptr};
-      r = SpliceOne(pipe, devnull, pipeBytes_, devfd, unique, plan.fd, off, size, plan.strategy, expected, &tally);
-      if (r >= 0) return 0;
-    } else {
-      Tally tally{&counters_[kCopyReplies], &counters_[kCopyBytes],
-                  plan.path == 2 ? &counters_[kFallbackCopies] : small ? &counters_[kSmallCopies] : nullptr};
-      r = CopyOne(devfd, unique, plan.fd, off, size, copybuf.data(), copybuf.size(), &tally);
-      if (r >= 0) return 0;
-    }
-    int code = static_cast<int>(-r);
-    if ((code >> 12) == kStageDevice) {
-      // The reply did not get in: interrupted (ENOENT), or the connection is gone (the next
-      // read says ENODEV). Either way there is nothing left to answer.
-      if ((code & 0xfff) == ENOENT) counters_[kInterrupted].fetch_add(1, std::memory_order_relaxed);
-      return 0;
-    }
-    return r;
-  }
-
-  void Forward(int fd, double failure, const uint8_t* data, size_t n) {
+  // A READ of a handle with a registered plan, executed here. True when the request needs
+  // nothing more: replied, or the device refused the reply (interrupted, counted by the
+  // executor; or the connection is gone, which the next read says). False: hand it over, with
+  // *failure = the plan's failure code (left 0 when there was no plan to try).
+  bool AnsweredHere(ExecutorState& st, int fd, const uint8_t* req, size_t n, double* failure) {
+    auto* in = reinterpret_cast<const fuse_in_header*>(req);
+    if (in->opcode != FUSE_READ || n < sizeof(fuse_in_header) + sizeof(fuse_read_in)) return false;
+    auto* ri = reinterpret_cast<const fuse_read_in*>(in + 1);
+    ReadPlan plan;
     {
-      std::lock_guard<std::mutex> lock(queueMu_);
-      queue_.push_back(Forwarded{fd, failure, std::vector<uint8_t>(data, data + n)});
+      std::shared_lock<std::shared_mutex> lock(plansMu_);
+      auto it = plans_.find(ri->fh);
+      if (it == plans_.end()) return false;
+      plan = it->second;
     }
-    counters_[kForwarded].fetch_add(1, std::memory_order_relaxed);
-    uv_async_send(async_);
+    double r = ExecuteRead(plan, st, fd, in->unique, ri->offset, ri->size, *readCounters_);
+    if (r >= 0 || FailStage(r) == kStageDevice) return true;
+    *failure = r;
+    return false;
   }
 
   // ---- JavaScript thread ---------------------------------------------------------------
@@ -304,12 +255,12 @@ class Workers : public Napi::ObjectWrap<Workers> {
     self->onWake_.MakeCallback(env.Global(), {Napi::Boolean::New(env, ended)});
   }
 
-  // register(fh, fd, path, strategy, spliceMin)
+  // register(fh, plan: Int32Array): a copy of the plan is kept.
   Napi::Value Register(const Napi::CallbackInfo& info) {
     uint64_t fh = static_cast<uint64_t>(ArgI64(info, 0));
-    Plan p{ArgInt(info, 1), ArgInt(info, 2), ArgInt(info, 3), static_cast<size_t>(ArgI64(info, 4))};
+    ReadPlan plan = ArgPlan(info, 1);
     std::unique_lock<std::shared_mutex> lock(plansMu_);
-    plans_[fh] = p;
+    plans_[fh] = plan;
     return info.Env().Undefined();
   }
 
@@ -320,31 +271,29 @@ class Workers : public Napi::ObjectWrap<Workers> {
     return info.Env().Undefined();
   }
 
-  // take(buffer, meta: Float64Array(2)) -> bytes of the next forwarded request copied into
-  // buffer (0 when none is left); meta = [fd to reply on, failure code or 0].
+  // take(meta: Float64Array(3)) -> slot of the next handed-over request, or -1 when none is
+  // left; meta = [length, fd to reply on, failure code or 0].
   Napi::Value Take(const Napi::CallbackInfo& info) {
-    Bytes b = ArgBytes(info, 0);
-    auto meta = info[1].As<Napi::Float64Array>();
-    Forwarded item;
-    {
-      std::lock_guard<std::mutex> lock(queueMu_);
-      if (queue_.empty()) return Result(info.Env(), 0);
-      item = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    size_t n = item.data.size() < b.length ? item.data.size() : b.length;
-    memcpy(b.data, item.data.data(), n);
-    meta.Data()[0] = item.fd;
-    meta.Data()[1] = item.failure;
-    return Result(info.Env(), static_cast<double>(n));
+    auto meta = ArgTyped<double>(info, 0, 3, "take(meta)");
+    HandOver::Item item;
+    if (!handover_->Take(&item)) return Result(info.Env(), -1);
+    meta[0] = item.length;
+    meta[1] = item.fd;
+    meta[2] = item.failure;
+    return Result(info.Env(), item.slot);
   }
 
-  // counters(out: Float64Array(10)): spliceReplies, spliceBytes, copyReplies, copyBytes,
-  // interrupted, forwarded, fallbackCopies, smallCopies, spinHits, spinMisses.
+  // release(slot): the request in it is dispatched; a worker may read into it again.
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    if (!handover_->Release(ArgInt(info, 0)))
+      throw Napi::RangeError::New(info.Env(), "release: not a slot taken and not yet released");
+    return info.Env().Undefined();
+  }
+
+  // counters(out: Float64Array(constants.workerCounters.length))
   Napi::Value Counters(const Napi::CallbackInfo& info) {
-    auto out = info[0].As<Napi::Float64Array>();
-    for (size_t i = 0; i < kCounters && i < out.ElementLength(); i++)
-      out.Data()[i] = static_cast<double>(counters_[i].load(std::memory_order_relaxed));
+    auto out = ArgTyped<double>(info, 0, kWorkerCounters, "counters(out)");
+    for (size_t i = 0; i < kWorkerCounters; i++) out[i] = static_cast<double>(counters_[i].load(std::memory_order_relaxed));
     return info.Env().Undefined();
   }
 
@@ -353,17 +302,19 @@ class Workers : public Napi::ObjectWrap<Workers> {
     return info.Env().Undefined();
   }
 
+  Napi::Value Slots(const Napi::CallbackInfo& info) { return slots_.Value(); }
   Napi::Value Threads(const Napi::CallbackInfo& info) { return Result(info.Env(), threads_.size()); }
   Napi::Value PipeBytes(const Napi::CallbackInfo& info) { return Result(info.Env(), grantedPipeBytes_); }
 
   // Stop the threads, join them, close what they used. Idempotent. Requests still queued are
-  // dropped: the connection is ending. A thread blocked in read(2) is woken by kWakeSignal;
-  // the signal is repeated until it has left, since one sent just before it entered read
-  // would be lost.
+  // dropped: the connection is ending. A thread waiting for a free slot is woken by the
+  // hand-over's stop; one blocked in read(2) by kWakeSignal, repeated until it has left, since
+  // one sent just before it entered read would be lost.
   void Shutdown() {
     if (shut_) return;
     shut_ = true;
     stopping_.store(true, std::memory_order_release);
+    if (handover_) handover_->Stop();
     for (size_t i = 0; i < threads_.size(); i++) {
       while (!exited_[i].load(std::memory_order_acquire)) {
         pthread_kill(threads_[i].native_handle(), kWakeSignal);
@@ -384,11 +335,14 @@ class Workers : public Napi::ObjectWrap<Workers> {
   int pipeBytes_ = 0;
   int grantedPipeBytes_ = 0;
   size_t maxRead_ = 0;
-  size_t reqSize_ = 0;
   int spinUs_ = 0;
   bool shut_ = false;
   uv_async_t* async_ = nullptr;
   Napi::FunctionReference onWake_;
+  Napi::Reference<Napi::Array> slots_;
+  std::shared_ptr<SlotMemory> mem_;
+  std::unique_ptr<HandOver> handover_;
+  std::shared_ptr<ReadCounters> readCounters_;
   std::vector<int> fds_;
   std::vector<std::thread> threads_;
   std::vector<std::atomic<bool>> exited_;
@@ -396,10 +350,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
   std::atomic<bool> ended_{false};
   std::atomic<int> live_{0};
   std::shared_mutex plansMu_;
-  std::unordered_map<uint64_t, Plan> plans_;
-  std::mutex queueMu_;
-  std::deque<Forwarded> queue_;
-  std::atomic<uint64_t> counters_[kCounters];
+  std::unordered_map<uint64_t, ReadPlan> plans_;
+  std::atomic<uint64_t> counters_[kWorkerCounters];
 };
 
 }  // namespace

@@ -5,9 +5,9 @@
 import { parseArgs } from 'node:util';
 import { SplicefsError } from './errors.js';
 import { createLogger, LOG_LEVELS } from './log.js';
-import { mount, type MountHandle } from './mount.js';
+import { mount, type MountHandle } from './api/mount.js';
 import { unmountPath } from './mnt/kernel.js';
-import type { HeaderMode, MountOptions, ReadMode } from './options.js';
+import type { HeaderMode, MountOptions, ReadMode } from './api/options.js';
 
 const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]
        splicefs umount MOUNTPOINT

@@ -1,6 +1,6 @@
-// The FUSE kernel ABI as data: opcodes, flags and struct sizes/offsets.
+// The FUSE kernel ABI as data: opcodes, flags and struct layouts (field tables).
 // Source: /usr/include/linux/fuse.h (protocol 7.38) and, for 7.39+ facts, ../shared/DESIGN.md.
-// Nothing here does I/O; the codec (codec.ts) reads and writes these layouts.
+// Nothing here does I/O; request.ts decodes and reply.ts encodes these layouts.
 
 export const FUSE_KERNEL_VERSION = 7;
 /** The highest minor whose layouts and flags this server knows (7.38 header + 7.39/7.40 bits). */
@@ -69,115 +69,186 @@ export function opcodeName(code: number): string {
   return names[code] ?? `OP_${code}`;
 }
 
-/** INIT flags (fuse_init_in/out.flags; bits 32+ travel in flags2 with FUSE_INIT_EXT). */
+/**
+ * INIT flags as 64-bit values (fuse_init_in/out.flags | flags2 << 32; bits 32+ travel in flags2
+ * with FUSE_INIT_EXT). Bits past the installed header (7.38) are from ../shared/DESIGN.md.
+ */
 export const InitFlag = {
-  ASYNC_READ: 2 ** 0,
-  POSIX_LOCKS: 2 ** 1,
-  FILE_OPS: 2 ** 2,
-  ATOMIC_O_TRUNC: 2 ** 3,
-  EXPORT_SUPPORT: 2 ** 4,
-  BIG_WRITES: 2 ** 5,
-  DONT_MASK: 2 ** 6,
-  SPLICE_WRITE: 2 ** 7,
-  SPLICE_MOVE: 2 ** 8,
-  SPLICE_READ: 2 ** 9,
-  FLOCK_LOCKS: 2 ** 10,
-  HAS_IOCTL_DIR: 2 ** 11,
-  AUTO_INVAL_DATA: 2 ** 12,
-  DO_READDIRPLUS: 2 ** 13,
-  READDIRPLUS_AUTO: 2 ** 14,
-  ASYNC_DIO: 2 ** 15,
-  WRITEBACK_CACHE: 2 ** 16,
-  NO_OPEN_SUPPORT: 2 ** 17,
-  PARALLEL_DIROPS: 2 ** 18,
-  HANDLE_KILLPRIV: 2 ** 19,
-  POSIX_ACL: 2 ** 20,
-  ABORT_ERROR: 2 ** 21,
-  MAX_PAGES: 2 ** 22,
-  CACHE_SYMLINKS: 2 ** 23,
-  NO_OPENDIR_SUPPORT: 2 ** 24,
-  EXPLICIT_INVAL_DATA: 2 ** 25,
-  MAP_ALIGNMENT: 2 ** 26,
-  SUBMOUNTS: 2 ** 27,
-  HANDLE_KILLPRIV_V2: 2 ** 28,
-  SETXATTR_EXT: 2 ** 29,
-  INIT_EXT: 2 ** 30,
-  INIT_RESERVED: 2 ** 31,
-  SECURITY_CTX: 2 ** 32,
-  HAS_INODE_DAX: 2 ** 33,
-  CREATE_SUPP_GROUP: 2 ** 34,
-  HAS_EXPIRE_ONLY: 2 ** 35,
-  DIRECT_IO_ALLOW_MMAP: 2 ** 36,
-  PASSTHROUGH: 2 ** 37,
-  NO_EXPORT_SUPPORT: 2 ** 38,
-  HAS_RESEND: 2 ** 39,
-  OVER_IO_URING: 2 ** 41,
+  ASYNC_READ: 1n << 0n,
+  POSIX_LOCKS: 1n << 1n,
+  FILE_OPS: 1n << 2n,
+  ATOMIC_O_TRUNC: 1n << 3n,
+  EXPORT_SUPPORT: 1n << 4n,
+  BIG_WRITES: 1n << 5n,
+  DONT_MASK: 1n << 6n,
+  SPLICE_WRITE: 1n << 7n,
+  SPLICE_MOVE: 1n << 8n,
+  SPLICE_READ: 1n << 9n,
+  FLOCK_LOCKS: 1n << 10n,
+  HAS_IOCTL_DIR: 1n << 11n,
+  AUTO_INVAL_DATA: 1n << 12n,
+  DO_READDIRPLUS: 1n << 13n,
+  READDIRPLUS_AUTO: 1n << 14n,
+  ASYNC_DIO: 1n << 15n,
+  WRITEBACK_CACHE: 1n << 16n,
+  NO_OPEN_SUPPORT: 1n << 17n,
+  PARALLEL_DIROPS: 1n << 18n,
+  HANDLE_KILLPRIV: 1n << 19n,
+  POSIX_ACL: 1n << 20n,
+  ABORT_ERROR: 1n << 21n,
+  MAX_PAGES: 1n << 22n,
+  CACHE_SYMLINKS: 1n << 23n,
+  NO_OPENDIR_SUPPORT: 1n << 24n,
+  EXPLICIT_INVAL_DATA: 1n << 25n,
+  MAP_ALIGNMENT: 1n << 26n,
+  SUBMOUNTS: 1n << 27n,
+  HANDLE_KILLPRIV_V2: 1n << 28n,
+  SETXATTR_EXT: 1n << 29n,
+  INIT_EXT: 1n << 30n,
+  INIT_RESERVED: 1n << 31n,
+  SECURITY_CTX: 1n << 32n,
+  HAS_INODE_DAX: 1n << 33n,
+  CREATE_SUPP_GROUP: 1n << 34n,
+  HAS_EXPIRE_ONLY: 1n << 35n,
+  DIRECT_IO_ALLOW_MMAP: 1n << 36n,
+  PASSTHROUGH: 1n << 37n,
+  NO_EXPORT_SUPPORT: 1n << 38n,
+  HAS_RESEND: 1n << 39n,
+  OVER_IO_URING: 1n << 41n,
 } as const;
 export type InitFlagName = keyof typeof InitFlag;
 
-/** The names of the flags set in a 64-bit flag value held as a number (exact below 2^53). */
-export function initFlagNames(flags: number): string[] {
+/** The names of the flags set in a 64-bit flag value, in bit order. */
+export function initFlagNames(flags: bigint): string[] {
   const out: string[] = [];
-  for (const [name, bit] of Object.entries(InitFlag)) if (hasFlag(flags, bit)) out.push(name);
+  for (const [name, bit] of Object.entries(InitFlag)) if ((flags & bit) !== 0n) out.push(name);
   return out;
-}
-/** Bit test on flag values up to 2^53, where JavaScript's 32-bit `&` would drop high bits. */
-export function hasFlag(flags: number, bit: number): boolean {
-  return Math.floor(flags / bit) % 2 === 1;
 }
 
 export const FOPEN_DIRECT_IO = 1 << 0;
 export const FOPEN_KEEP_CACHE = 1 << 1;
 export const FOPEN_NONSEEKABLE = 1 << 2;
 export const FOPEN_CACHE_DIR = 1 << 3;
+/** 7.40 (../shared/DESIGN.md) */
+export const FOPEN_PASSTHROUGH = 1 << 7;
 
 export const FUSE_GETATTR_FH = 1 << 0;
 export const FUSE_READ_LOCKOWNER = 1 << 1;
 
-/** Struct sizes in bytes. */
-export const Size = {
-  inHeader: 40,
-  outHeader: 16,
-  initInMin: 16, // major, minor, max_readahead, flags (pre-7.36 kernels send no more)
-  initOut: 64,
-  attr: 88,
-  entryOut: 128,
-  attrOut: 104,
-  getattrIn: 16,
-  openIn: 8,
-  openOut: 16,
-  readIn: 40,
-  releaseIn: 24,
-  flushIn: 24,
-  forgetIn: 8,
-  batchForgetIn: 8,
-  forgetOne: 16,
-  statfsOut: 80,
-  getxattrIn: 8,
-  getxattrOut: 8,
-  accessIn: 8,
-  lseekIn: 24,
-  lseekOut: 8,
-  interruptIn: 8,
-  direntHeader: 24, // FUSE_NAME_OFFSET
-} as const;
+// ---- struct layouts ----------------------------------------------------------------------
+// Each struct is a field table; offsets and sizes follow C's natural alignment, computed once.
+// test/unit/abi.test.ts compiles a C program against the installed linux/fuse.h and checks every
+// field's offset and every struct's size. Fields newer than that header (7.38) say `since` and
+// name their source; they are checked by hand in that test against ../shared/DESIGN.md.
 
-// Linux constants the passthrough needs (x86_64/aarch64 generic values).
-export const O_ACCMODE = 0o3;
-export const O_RDONLY = 0;
-export const O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = 0o200000;
-export const O_NOFOLLOW = 0o400000;
-export const O_PATH = 0o10000000;
-export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_EMPTY_PATH = 0x1000;
-export const SEEK_SET = 0;
-export const SEEK_CUR = 1;
-export const SEEK_END = 2;
-export const SEEK_DATA = 3;
-export const SEEK_HOLE = 4;
-export const W_OK = 2;
-export const S_IFMT = 0o170000;
-export const S_IFDIR = 0o040000;
-export const S_IFREG = 0o100000;
-export const S_IFLNK = 0o120000;
+export type FieldType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'i64';
+const WIDTH: Record<FieldType, number> = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8 };
+
+/** One field: name, type, array length (1 for a scalar), and where the installed header differs. */
+export interface FieldSpec {
+  name: string;
+  type: FieldType;
+  count?: number;
+  /** The protocol minor that added this field, when newer than the installed header (7.38). */
+  since?: number;
+  /** This field's name in the installed header when it differs (a renamed padding field). */
+  c?: string;
+}
+
+/** A struct layout: its C name, size in bytes and the byte offset of each field. */
+export interface StructLayout<F extends string> {
+  readonly name: string;
+  readonly size: number;
+  readonly off: Readonly<Record<F, number>>;
+  readonly fields: readonly FieldSpec[];
+}
+
+function struct<F extends string>(name: string, fields: ReadonlyArray<FieldSpec & { name: F }>): StructLayout<F> {
+  const off = {} as Record<F, number>;
+  let at = 0;
+  let align = 1;
+  for (const f of fields) {
+    const w = WIDTH[f.type];
+    at = Math.ceil(at / w) * w;
+    off[f.name] = at;
+    at += w * (f.count ?? 1);
+    align = Math.max(align, w);
+  }
+  return { name, size: Math.ceil(at / align) * align, off, fields };
+}
+const f = <N extends string>(name: N, type: FieldType, more: Omit<FieldSpec, 'name' | 'type'> = {}) => ({ name, type, ...more });
+
+export const fuse_in_header = struct('fuse_in_header', [
+  f('len', 'u32'), f('opcode', 'u32'), f('unique', 'u64'), f('nodeid', 'u64'),
+  f('uid', 'u32'), f('gid', 'u32'), f('pid', 'u32'), f('total_extlen', 'u16'), f('padding', 'u16'),
+]);
+export const fuse_out_header = struct('fuse_out_header', [f('len', 'u32'), f('error', 'i32'), f('unique', 'u64')]);
+export const fuse_init_in = struct('fuse_init_in', [
+  f('major', 'u32'), f('minor', 'u32'), f('max_readahead', 'u32'), f('flags', 'u32'),
+  f('flags2', 'u32'), f('unused', 'u32', { count: 11 }),
+]);
+/** Kernels before 7.36 send only major, minor, max_readahead and flags. */
+export const FUSE_COMPAT_INIT_IN_SIZE = 16;
+export const fuse_init_out = struct('fuse_init_out', [
+  f('major', 'u32'), f('minor', 'u32'), f('max_readahead', 'u32'), f('flags', 'u32'),
+  f('max_background', 'u16'), f('congestion_threshold', 'u16'), f('max_write', 'u32'),
+  f('time_gran', 'u32'), f('max_pages', 'u16'), f('map_alignment', 'u16'), f('flags2', 'u32'),
+  // 7.40 (../shared/DESIGN.md): max_stack_depth took the first unused word (FUSE_PASSTHROUGH).
+  f('max_stack_depth', 'u32', { since: 40, c: 'unused' }),
+  f('unused', 'u32', { count: 6 }),
+]);
+export const fuse_attr = struct('fuse_attr', [
+  f('ino', 'u64'), f('size', 'u64'), f('blocks', 'u64'), f('atime', 'u64'), f('mtime', 'u64'),
+  f('ctime', 'u64'), f('atimensec', 'u32'), f('mtimensec', 'u32'), f('ctimensec', 'u32'),
+  f('mode', 'u32'), f('nlink', 'u32'), f('uid', 'u32'), f('gid', 'u32'), f('rdev', 'u32'),
+  f('blksize', 'u32'), f('flags', 'u32'),
+]);
+export const fuse_entry_out = struct('fuse_entry_out', [
+  f('nodeid', 'u64'), f('generation', 'u64'), f('entry_valid', 'u64'), f('attr_valid', 'u64'),
+  f('entry_valid_nsec', 'u32'), f('attr_valid_nsec', 'u32'), f('attr', 'u64', { count: fuse_attr.size / 8 }),
+]);
+export const fuse_attr_out = struct('fuse_attr_out', [
+  f('attr_valid', 'u64'), f('attr_valid_nsec', 'u32'), f('dummy', 'u32'), f('attr', 'u64', { count: fuse_attr.size / 8 }),
+]);
+export const fuse_getattr_in = struct('fuse_getattr_in', [f('getattr_flags', 'u32'), f('dummy', 'u32'), f('fh', 'u64')]);
+export const fuse_open_in = struct('fuse_open_in', [f('flags', 'u32'), f('open_flags', 'u32')]);
+export const fuse_open_out = struct('fuse_open_out', [
+  f('fh', 'u64'), f('open_flags', 'u32'),
+  // 7.40 (../shared/DESIGN.md): the padding word became backing_id (FOPEN_PASSTHROUGH).
+  f('backing_id', 'i32', { since: 40, c: 'padding' }),
+]);
+export const fuse_read_in = struct('fuse_read_in', [
+  f('fh', 'u64'), f('offset', 'u64'), f('size', 'u32'), f('read_flags', 'u32'),
+  f('lock_owner', 'u64'), f('flags', 'u32'), f('padding', 'u32'),
+]);
+export const fuse_release_in = struct('fuse_release_in', [
+  f('fh', 'u64'), f('flags', 'u32'), f('release_flags', 'u32'), f('lock_owner', 'u64'),
+]);
+export const fuse_flush_in = struct('fuse_flush_in', [
+  f('fh', 'u64'), f('unused', 'u32'), f('padding', 'u32'), f('lock_owner', 'u64'),
+]);
+export const fuse_fsync_in = struct('fuse_fsync_in', [f('fh', 'u64'), f('fsync_flags', 'u32'), f('padding', 'u32')]);
+export const fuse_forget_in = struct('fuse_forget_in', [f('nlookup', 'u64')]);
+export const fuse_batch_forget_in = struct('fuse_batch_forget_in', [f('count', 'u32'), f('dummy', 'u32')]);
+export const fuse_forget_one = struct('fuse_forget_one', [f('nodeid', 'u64'), f('nlookup', 'u64')]);
+export const fuse_kstatfs = struct('fuse_kstatfs', [
+  f('blocks', 'u64'), f('bfree', 'u64'), f('bavail', 'u64'), f('files', 'u64'), f('ffree', 'u64'),
+  f('bsize', 'u32'), f('namelen', 'u32'), f('frsize', 'u32'), f('padding', 'u32'), f('spare', 'u32', { count: 6 }),
+]);
+export const fuse_getxattr_in = struct('fuse_getxattr_in', [f('size', 'u32'), f('padding', 'u32')]);
+export const fuse_getxattr_out = struct('fuse_getxattr_out', [f('size', 'u32'), f('padding', 'u32')]);
+export const fuse_access_in = struct('fuse_access_in', [f('mask', 'u32'), f('padding', 'u32')]);
+export const fuse_lseek_in = struct('fuse_lseek_in', [f('fh', 'u64'), f('offset', 'u64'), f('whence', 'u32'), f('padding', 'u32')]);
+export const fuse_lseek_out = struct('fuse_lseek_out', [f('offset', 'u64')]);
+export const fuse_interrupt_in = struct('fuse_interrupt_in', [f('unique', 'u64')]);
+/** Followed by the name (namelen bytes) and zero padding to 8 bytes; FUSE_NAME_OFFSET = 24. */
+export const fuse_dirent = struct('fuse_dirent', [f('ino', 'u64'), f('off', 'u64'), f('namelen', 'u32'), f('type', 'u32')]);
+
+/** Every layout, for the ABI check (test/unit/abi.test.ts). fuse_direntplus is entry_out + dirent. */
+export const STRUCTS: ReadonlyArray<StructLayout<string>> = [
+  fuse_in_header, fuse_out_header, fuse_init_in, fuse_init_out, fuse_attr, fuse_entry_out,
+  fuse_attr_out, fuse_getattr_in, fuse_open_in, fuse_open_out, fuse_read_in, fuse_release_in,
+  fuse_flush_in, fuse_fsync_in, fuse_forget_in, fuse_batch_forget_in, fuse_forget_one, fuse_kstatfs,
+  fuse_getxattr_in, fuse_getxattr_out, fuse_access_in, fuse_lseek_in, fuse_lseek_out,
+  fuse_interrupt_in, fuse_dirent,
+];

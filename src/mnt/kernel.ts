@@ -32,3 +32,43 @@ export function unmountPath(mountpoint: string): 'unmounted' | 'detached' {
   }
 }
 
+
+const MS_RDONLY = 1;
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+
+export interface KernelMount {
+  devfd: number;
+  /** what mountinfo shows as the source (fsname=) */
+  fsname: string;
+  mountpoint: string;
+  /** bytes; the kernel's max_read mount option */
+  maxRead: number;
+  allowOther: boolean;
+  defaultPermissions: boolean;
+}
+
+/**
+ * mount(2) of a FUSE connection: "fd=N,rootmode=...,user_id=...,group_id=..." as the kernel's
+ * fuse_parse_param reads it (fs/fuse/inode.c). Read-only, nosuid, nodev. Throws a one-line
+ * SplicefsError.
+ */
+export function mountFuse(m: KernelMount): void {
+  const data = [
+    `fd=${m.devfd}`,
+    'rootmode=40000',
+    `user_id=${process.getuid?.() ?? 0}`,
+    `group_id=${process.getgid?.() ?? 0}`,
+    `max_read=${m.maxRead}`,
+    ...(m.allowOther ? ['allow_other'] : []),
+    ...(m.defaultPermissions ? ['default_permissions'] : []),
+  ].join(',');
+  const r = addon.mount(m.fsname, m.mountpoint, 'fuse.splicefs', MS_RDONLY | MS_NOSUID | MS_NODEV, data);
+  if (r === -E.EPERM) throw new SplicefsError(`cannot mount on ${m.mountpoint}: permission denied (mounting needs root)`);
+  if (r < 0) throw new SplicefsError(`cannot mount on ${m.mountpoint}: ${errnoName(r)}`);
+}
+
+/** Detach a mount, ignoring failure (it may be gone already): never leave one behind a dead server. */
+export function detach(mountpoint: string): void {
+  addon.umount(mountpoint, MNT_DETACH);
+}

@@ -8,10 +8,13 @@ export interface FileHandle {
   fh: number;
   readonly fd: number;
   readonly node: Node;
+  /** The READ plan the data path made for this handle (datapath/read.ts owns it). */
+  plan: Int32Array | null;
 }
 
 export interface DirEntry {
-  ino: number;
+  /** d_ino as the source reports it */
+  ino: bigint;
   type: number;
   /** Raw bytes: names need not be UTF-8. */
   name: Buffer;

@@ -5,14 +5,16 @@
 // every later operation is an *at call relative to it, so no path string inside the source is
 // ever resolved again and a symlink is never followed out of the source tree.
 import { addon } from '../addon.js';
-import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, FUSE_ROOT_ID, O_NOFOLLOW, O_PATH, O_DIRECTORY } from '../kernel/abi.js';
-import { ST_DEV, ST_INO, type StatArray } from './stat.js';
+import { FUSE_ROOT_ID } from '../kernel/abi.js';
+import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH } from '../kernel/linux.js';
+import { St, type StatArray } from './stat.js';
 
 export interface Node {
   readonly nodeid: number;
   readonly fd: number;
-  readonly dev: number;
-  readonly ino: number;
+  /** The source's st_dev and st_ino (exact 64-bit). */
+  readonly dev: bigint;
+  readonly ino: bigint;
   /** Lookups the kernel holds on this node (FUSE lookup count); the root is never forgotten. */
   nlookup: number;
   /** Set when splice from this file failed for lack of splice_read: copy from now on. */
@@ -34,7 +36,7 @@ export class InodeTable {
       addon.close(fd);
       throw -r;
     }
-    this.root = this.insert(FUSE_ROOT_ID, fd, st[ST_DEV], st[ST_INO]);
+    this.root = this.insert(FUSE_ROOT_ID, fd, st[St.dev], st[St.ino]);
     this.root.nlookup = 1;
   }
 
@@ -58,13 +60,13 @@ export class InodeTable {
       addon.close(fd);
       return r;
     }
-    const existing = this.byKey.get(key(st[ST_DEV], st[ST_INO]));
+    const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
     if (existing) {
       addon.close(fd); // the node already has its fd; this one was only needed to stat
       existing.nlookup++;
       return existing;
     }
-    const node = this.insert(this.nextId++, fd, st[ST_DEV], st[ST_INO]);
+    const node = this.insert(this.nextId++, fd, st[St.dev], st[St.ino]);
     node.nlookup = 1;
     return node;
   }
@@ -93,7 +95,7 @@ export class InodeTable {
     this.byKey.clear();
   }
 
-  private insert(nodeid: number, fd: number, dev: number, ino: number): Node {
+  private insert(nodeid: number, fd: number, dev: bigint, ino: bigint): Node {
     const node: Node = { nodeid, fd, dev, ino, nlookup: 0, noSplice: false };
     this.byId.set(nodeid, node);
     this.byKey.set(key(dev, ino), node);
@@ -101,6 +103,6 @@ export class InodeTable {
   }
 }
 
-function key(dev: number, ino: number): string {
+function key(dev: bigint, ino: bigint): string {
   return `${dev}:${ino}`;
 }

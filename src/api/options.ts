@@ -1,0 +1,134 @@
+// The user-facing options: their types, their defaults (each with the measurement behind it)
+// and their validation (one-line SplicefsError, exit code 2). Also the public MountInfo type.
+import type { Logger } from 'pino';
+import { SplicefsError } from '../errors.js';
+
+/** How READ replies travel. auto: splice, falling back to copy per file where it cannot. */
+export type ReadMode = 'auto' | 'splice' | 'copy';
+/**
+ * How the spliced reply's header gets its length. patch: vmsplice the header and write the real
+ * length into its memory after the data splice (needs vmsplice to reference, not copy); write:
+ * write a header announcing the expected length, and go by copy if the data comes short.
+ * auto: patch where the start-up probe shows vmsplice references memory, else write.
+ */
+export type HeaderMode = 'auto' | 'patch' | 'write';
+
+export interface MountOptions {
+  readMode?: ReadMode;
+  headerMode?: HeaderMode;
+  /** Largest READ the kernel may send, in bytes (default 1 MiB, clamped to what is granted). */
+  maxRead?: number;
+  /**
+   * Pipe size in pages for splice. Unset: as large as the system allows (pipe-max-size) and
+   * max_pages chosen so that every aligned READ reply fits the pipe. Set: the pipe has exactly
+   * this size and replies that do not fit go by copy (16 reproduces the original 15-page limit).
+   */
+  pipePages?: number;
+  /** Every open gets FOPEN_DIRECT_IO: every user read becomes a READ request. */
+  directIo?: boolean;
+  allowOther?: boolean;
+  defaultPermissions?: boolean;
+  fsname?: string;
+  /** Attribute and entry cache timeout, seconds (default 1). */
+  timeout?: number;
+  /**
+   * Worker threads that read the connection on cloned /dev/fuse fds and execute READ replies
+   * end to end (0: the event loop serves everything itself). Default 2.
+   */
+  threads?: number;
+  /** Microseconds a worker keeps polling for the next request before sleeping (default 50; 0 = sleep at once). */
+  spinUs?: number;
+  /** Readahead window of the mount's bdi in KiB (default 1024; the kernel's own is 128). */
+  readaheadKb?: number;
+  /**
+   * Background requests (readahead, async direct I/O) the kernel keeps in flight before it makes
+   * readers wait (default 64; the kernel's own is 12). The congestion threshold is 3/4 of it.
+   */
+  maxBackground?: number;
+  /** READs asking for fewer bytes than this go by copy even in splice modes (default 8192; 0: none). */
+  spliceMin?: number;
+  /** How long mount() waits for the kernel's INIT before it unmounts and rejects (ms, default 10000). */
+  initTimeoutMs?: number;
+  logger?: Logger;
+  logLevel?: string;
+}
+
+/** What was negotiated and chosen at mount; also logged in the "mounted" line. */
+export interface MountInfo {
+  source: string;
+  mountpoint: string;
+  protocol: string;
+  maxRead: number;
+  maxPages: number;
+  maxReadahead: number;
+  readaheadKb: number | null;
+  maxBackground: number;
+  congestionThreshold: number;
+  spliceMin: number;
+  pipeBytes: number;
+  pipeSlots: number;
+  readMode: ReadMode;
+  headerMode: 'patch' | 'write';
+  vmspliceAliases: boolean;
+  directIo: boolean;
+  threads: number;
+  flags: string[];
+}
+
+// ---- defaults -------------------------------------------------------------------------
+
+export const DEFAULT_MAX_READ = 1024 * 1024;
+/** Measured on 2 cores, one run each with `node benchmarks/bench.js --workloads c` (and
+ * `--workloads a,d,e --runs 3 --runtime 5 --file-gib 1`) `--systems splicefs-splice[,bindfs]
+ * --splicefs-args="--threads N"`: 2 against 1 gave c 2216 vs 972 MiB/s (bindfs in the same runs
+ * 1691 and 1013), a 2504 vs 1819, d 155 vs 131, e 587 vs 560. Buffered readers need the copy into
+ * their fresh page-cache pages, which the splice into /dev/fuse does on the worker, on both cores;
+ * since the spin adapts, the second worker no longer costs the 4 KiB QD1 case. */
+export const DEFAULT_THREADS = 2;
+export const DEFAULT_READAHEAD_KB = 1024;
+/** Measured: a worker that waits 50 µs awake before sleeping answers the next request without a
+ * wake-up (tens of µs on this VM): 4 KiB QD1 reads 3x, 128 KiB O_DIRECT 1.5x, measured with
+ * `npm run bench -- --workloads d,b128k --systems splicefs-splice --splicefs-args="--spin-us N"` for N = 0, 50. */
+export const DEFAULT_SPIN_US = 50;
+/** Measured: with the kernel's 12, four buffered readers (workload c) wait on the background
+ * limit; 64 gave splice 1.17x (2202-2333 against 2496-2622 MiB/s, 3 runs each, 4 x 512 MiB
+ * files, the fio arguments of `npm run bench -- --workloads c`, the limit set through fusectl). */
+export const DEFAULT_MAX_BACKGROUND = 64;
+/** Measured: a one-page READ costs splice three syscalls (header, data, device) against
+ * copy's two, and saves nothing worth it; by copy, 4 KiB QD16 reads (e) went 428-468 to
+ * 524-649 MiB/s and QD1 (d) stayed at 130-134 (`npm run bench -- --workloads b1M,b128k,d,e
+ * --systems splicefs-copy,splicefs-splice --runs 3 --runtime 5 --file-gib 1
+ * --splicefs-args="--splice-min N"`, N = 0, 8192, 65536, twice each for 0 and 8192). */
+export const DEFAULT_SPLICE_MIN = 8192;
+export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
+export const DEFAULT_TIMEOUT_S = 1;
+
+// ---- validation -----------------------------------------------------------------------
+
+const READ_MODES: readonly ReadMode[] = ['auto', 'splice', 'copy'];
+const HEADER_MODES: readonly HeaderMode[] = ['auto', 'patch', 'write'];
+
+/** Throws a SplicefsError (exit code 2) naming the first option out of range. */
+export function validate(opts: MountOptions): void {
+  if (opts.readMode !== undefined && !READ_MODES.includes(opts.readMode))
+    throw new SplicefsError(`read mode must be one of ${READ_MODES.join(', ')}`, 2);
+  if (opts.headerMode !== undefined && !HEADER_MODES.includes(opts.headerMode))
+    throw new SplicefsError(`header mode must be one of ${HEADER_MODES.join(', ')}`, 2);
+  // Whole numbers in [min, max]; the message names the CLI option.
+  const whole = (v: number | undefined, what: string, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max))
+      throw new SplicefsError(`${what} must be an integer from ${min} to ${max}`, 2);
+  };
+  whole(opts.maxRead, 'max-read', 1, 2 ** 30);
+  whole(opts.pipePages, 'pipe-pages', 1, 2 ** 18);
+  whole(opts.readaheadKb, 'readahead-kb', 1, 2 ** 20);
+  whole(opts.maxBackground, 'max-background', 1, 65535);
+  whole(opts.spliceMin, 'splice-min', 0, 2 ** 30);
+  whole(opts.initTimeoutMs, 'initTimeoutMs', 1, 2 ** 31 - 1);
+  whole(opts.spinUs, 'spin-us', 0, 1_000_000);
+  whole(opts.threads, 'threads', 0, 64);
+  if (opts.fsname !== undefined && (opts.fsname === '' || /[,\s]/.test(opts.fsname)))
+    throw new SplicefsError('fsname must not contain commas or white space', 2);
+  if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))
+    throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
+}

@@ -1,0 +1,93 @@
+// The counters a mount reports (MountHandle.stats(), `--stats`): each read by name from its one
+// owner and put together here. The READ replies and bytes per path are counted by the addon's
+// executor on whichever thread served them (addon.constants.readCounters); the fallbacks by
+// reason by datapath/read.ts, which decides them; the transport counts what it handed over.
+import { addon, countersByName, type ReadCounters } from '../addon.js';
+import type { ReadPath } from '../datapath/read.js';
+import type { Passthrough } from '../passthrough/fs.js';
+import type { Session } from '../server/session.js';
+import type { Channel } from '../transport/channel.js';
+
+/** READ counters: replies and data bytes per path, and copies that stood in for a splice. */
+export interface ReadStats {
+  spliceReplies: number;
+  spliceBytes: number;
+  copyReplies: number;
+  copyBytes: number;
+  errorReplies: number;
+  /** READs under spliceMin sent by copy by policy (also counted in copyReplies) */
+  smallCopies: number;
+  fallbacks: {
+    /** the backing file has no splice_read: copied (first detection, then auto mode's copy plan) */
+    noSpliceRead: number;
+    /** the reply needs more pipe slots than the pipe has */
+    pipeTooSmall: number;
+    /** `write` header strategy: the data came shorter than announced (EOF moved) */
+    shortData: number;
+    /** the pipe refused data it was expected to hold */
+    pipeFull: number;
+    /** any other splice failure */
+    spliceError: number;
+  };
+}
+
+export interface Stats {
+  /** Requests by opcode name (READs served by worker threads included). */
+  requests: Record<string, number>;
+  read: ReadStats;
+  /** Replies the kernel refused because their request was interrupted. */
+  interrupted: number;
+  /**
+   * Requests the worker threads handed to the event loop: every request but the READs they
+   * serve themselves, and each READ whose plan failed there (0 with threads 0).
+   */
+  forwarded: number;
+  /**
+   * Worker waits for the next request: spins that caught one (a wake-up saved) and spins that
+   * ran out (CPU spent for nothing; after a few in a row the workers sleep at once).
+   */
+  spin: { hits: number; misses: number };
+  nodes: number;
+  openFiles: number;
+  openDirs: number;
+}
+
+/** The owners of every counter of one mount. */
+export interface StatsSources {
+  readCounters: ReadCounters;
+  readPath: ReadPath;
+  session: Session;
+  channel: Channel;
+  fs: Passthrough;
+}
+
+export function collectStats(s: StatsSources): Stats {
+  const values = new Float64Array(addon.constants.readCounters.length);
+  s.readCounters.snapshot(values);
+  const n = countersByName(addon.constants.readCounters, values);
+  const w = s.channel.counters();
+  const requests = s.session.dispatcher.requestCounts();
+  // READs the event loop dispatched are counted there; those the workers answered on their own
+  // are the executors' replies beyond the event loop's (both counted before the reply went in).
+  const byWorkers = n.spliceReplies + n.copyReplies + n.interrupted - s.readPath.answered;
+  if (byWorkers > 0) requests.READ = (requests.READ ?? 0) + byWorkers;
+  const f = s.readPath.fallbacks;
+  return {
+    requests,
+    read: {
+      spliceReplies: n.spliceReplies,
+      spliceBytes: n.spliceBytes,
+      copyReplies: n.copyReplies,
+      copyBytes: n.copyBytes,
+      errorReplies: s.readPath.errorReplies,
+      smallCopies: n.smallCopies,
+      fallbacks: { ...f, noSpliceRead: f.noSpliceRead + n.noSpliceCopies },
+    },
+    interrupted: s.session.interrupted + n.interrupted,
+    forwarded: w.forwarded ?? 0,
+    spin: { hits: w.spinHits ?? 0, misses: w.spinMisses ?? 0 },
+    nodes: s.fs.inodes.size,
+    openFiles: s.fs.files.size,
+    openDirs: s.fs.dirs.size,
+  };
+}

@@ -1,0 +1,36 @@
+// Request size and pipe capacity, chosen together. A pipe counts slots, not bytes: a spliced
+// reply takes one slot for the header and one per page its data touches (DESIGN.md). Pipes grow
+// with F_SETPIPE_SZ only up to /proc/sys/fs/pipe-max-size (1 MiB = 256 slots on a default
+// system, even as root; splicefs never raises that sysctl), and max_pages is capped by
+// /proc/sys/fs/fuse/max_pages_limit (256 by default). So by default the pipe is the largest
+// allowed and max_pages = slots - 1, so every page-aligned READ fits whole.
+import { PAGE_SIZE } from '../kernel/abi.js';
+
+export interface PipeSizingInput {
+  /** --pipe-pages: a fixed pipe size; replies that do not fit go by copy (counted). */
+  pipePages?: number;
+  /** --max-read in bytes (default 1 MiB). */
+  maxRead: number;
+  /** /proc/sys/fs/pipe-max-size, bytes */
+  pipeMaxSize: number;
+  /** /proc/sys/fs/fuse/max_pages_limit */
+  maxPagesLimit: number;
+}
+
+/** The pipe size to ask for, in bytes. */
+export function pipeBytesWanted(i: PipeSizingInput): number {
+  return i.pipePages !== undefined ? i.pipePages * PAGE_SIZE : i.pipeMaxSize;
+}
+
+/**
+ * max_pages to negotiate given the pipe really granted (`pipeBytes`; in copy mode, which makes
+ * no pipe, the size one would have, so both modes negotiate alike and compare fairly): what was
+ * asked, within the kernel's limit and, unless the pipe size was fixed by hand, within what one
+ * pipe carries (slots - 1).
+ */
+export function chooseMaxPages(i: PipeSizingInput, pipeBytes: number): number {
+  const wantPages = Math.ceil(i.maxRead / PAGE_SIZE);
+  const slots = Math.floor(pipeBytes / PAGE_SIZE);
+  const fitPipe = i.pipePages === undefined ? slots - 1 : Infinity;
+  return Math.max(1, Math.min(wantPages, i.maxPagesLimit, fitPipe));
+}

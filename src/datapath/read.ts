@@ -1,0 +1,195 @@
+// THE READ path: the per-handle plan (splice | copy; later passthrough), the fallback after a
+// failure, and the counters of each. Decided here and only here; the addon's one executor
+// (addon/reply.cc ExecuteRead) applies a plan's numbers on whichever thread got the request,
+// the event loop (serve) or a worker thread (the same plan, registered with the transport).
+//
+//   splice: header + file pages into a pipe, one splice of the whole reply into /dev/fuse.
+//   copy:   pread into a reused buffer behind the header, one write into /dev/fuse.
+//
+// A plan carries every number the executor needs: the fd, the path, the header strategy, the
+// largest size (max_read) and the small-read threshold (a READ under `spliceMin` goes by copy,
+// counted as smallCopies: for a page or two, pread + write is two syscalls against splice's
+// three, and nothing is saved).
+//
+// A reply goes by copy instead of splice when the mode is copy; when the file cannot be spliced
+// (no splice_read: remembered per node in auto mode, the plan becomes copy counted as
+// noSpliceCopies); or when the splice failed before anything reached the device (a reply larger
+// than the pipe, short data under the `write` header strategy, a full pipe, a pipe error). Each
+// fallback is counted by reason. A read never fails because of the pipe.
+import { constants } from 'node:os';
+import type { Logger } from 'pino';
+import { addon, decodeFailure, type PlanArray, type ReadExecutor } from '../addon.js';
+import type { ReadMode } from '../api/options.js';
+import type { FileHandle } from '../passthrough/handles.js';
+
+const { EINVAL, ENOENT, ENOSYS, EOPNOTSUPP } = constants.errno;
+const C = addon.constants;
+
+/** How one handle's READs travel (the decision; `encodePlan` makes the executor's form). */
+export interface ReadPlan {
+  fd: number;
+  path: 'splice' | 'copy';
+  /** how a spliced reply's header gets its length */
+  header: 'patch' | 'write';
+  /** READs asking for fewer bytes go by copy (counted as smallCopies) */
+  spliceMin: number;
+  /** the largest reply, bytes (max_read) */
+  maxSize: number;
+  /** a copy plan standing in for splice (a file without splice_read): counted as noSpliceCopies */
+  countAs: 'none' | 'noSplice';
+}
+
+const FIELD: Record<string, number> = Object.fromEntries(C.planFields.map((name, i) => [name, i]));
+for (const name of ['fd', 'path', 'header', 'spliceMin', 'maxSize', 'countAs'])
+  if (FIELD[name] === undefined) throw new Error(`the addon's READ plan has no field ${name}`);
+
+/** The executor's form of a plan: an Int32Array laid out by the addon's constants.planFields. */
+export function encodePlan(p: ReadPlan): PlanArray {
+  const a = new Int32Array(C.planFields.length);
+  a[FIELD.fd] = p.fd;
+  a[FIELD.path] = p.path === 'splice' ? C.readPath.SPLICE : C.readPath.COPY;
+  a[FIELD.header] = p.header === 'patch' ? C.header.PATCH : C.header.WRITE;
+  a[FIELD.spliceMin] = p.spliceMin;
+  a[FIELD.maxSize] = p.maxSize;
+  a[FIELD.countAs] = p.countAs === 'noSplice' ? C.countAs.NO_SPLICE : C.countAs.NONE;
+  return a;
+}
+
+/** Copies that stood in for a splice, by reason, and READs answered with an error. */
+export interface ReadFallbacks {
+  /** the backing file has no splice_read (first detection per READ; auto mode then plans copy) */
+  noSpliceRead: number;
+  /** the reply needs more pipe slots than the pipe has */
+  pipeTooSmall: number;
+  /** `write` header strategy: the data came shorter than announced (EOF moved) */
+  shortData: number;
+  /** the pipe refused data it was expected to hold */
+  pipeFull: number;
+  /** any other splice failure */
+  spliceError: number;
+}
+
+/** What to do after a failed plan. */
+export type Decision =
+  | { do: 'device'; errno: number }
+  | { do: 'error'; errno: number }
+  | { do: 'copy'; reason: keyof ReadFallbacks };
+
+export interface ReadPathConfig {
+  mode: ReadMode;
+  header: 'patch' | 'write';
+  /** The event loop's executor (its pipe is null in copy mode). */
+  executor: ReadExecutor;
+  maxRead: number;
+  spliceMin: number;
+  logger: Logger;
+  /** A reply could not be written to /dev/fuse for a reason other than ENOENT (ENODEV = unmounted). */
+  onDeviceError(errno: number): void;
+  /** A handle's plan changed (its file cannot be spliced): hand the new plan to the transport. */
+  onPlanChange?(handle: FileHandle): void;
+}
+
+export class ReadPath {
+  readonly fallbacks: ReadFallbacks = { noSpliceRead: 0, pipeTooSmall: 0, shortData: 0, pipeFull: 0, spliceError: 0 };
+  errorReplies = 0;
+  /**
+   * READs the event loop's executor answered (interrupted ones included): what the shared
+   * executor counters hold beyond this, the worker threads answered on their own.
+   */
+  answered = 0;
+
+  constructor(private readonly cfg: ReadPathConfig) {}
+
+  /** The plan for an open file: copy in copy mode, copy for a file known not to splice (auto), else splice. */
+  planFor(h: FileHandle): ReadPlan {
+    const { mode, header, spliceMin, maxRead } = this.cfg;
+    const base = { fd: h.fd, header, spliceMin, maxSize: maxRead };
+    if (mode === 'copy' || this.cfg.executor.pipeBytes === 0) return { ...base, path: 'copy', countAs: 'none' };
+    if (h.node.noSplice && mode === 'auto') return { ...base, path: 'copy', countAs: 'noSplice' };
+    return { ...base, path: 'splice', countAs: 'none' };
+  }
+
+  /** The handle's plan in the executor's form, made once per handle (and again on a change). */
+  plan(h: FileHandle): PlanArray {
+    h.plan ??= encodePlan(this.planFor(h));
+    return h.plan;
+  }
+
+  /** The plan changed (a file turned out not to splice): make it again and tell the transport. */
+  private replan(h: FileHandle): void {
+    h.plan = encodePlan(this.planFor(h));
+    this.cfg.onPlanChange?.(h);
+  }
+
+  /**
+   * What to do after the plan of `h` failed with `failure` (-(stage << 12 | errno)) before the
+   * reply reached the device (or at the device: stage DEVICE).
+   */
+  decide(failure: number, h: FileHandle): Decision {
+    const S = C.stage;
+    const { stage, errno } = decodeFailure(failure);
+    switch (stage) {
+      case S.DEVICE:
+        return { do: 'device', errno };
+      case S.FILE:
+        if (this.cfg.mode !== 'copy' && (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP)) {
+          // The backing filesystem has no splice_read (some pseudo files): copy this file.
+          if (!h.node.noSplice) {
+            h.node.noSplice = true;
+            this.cfg.logger.info({ ino: String(h.node.ino), errno }, 'file cannot be spliced: copying its reads');
+            this.replan(h);
+          }
+          return { do: 'copy', reason: 'noSpliceRead' };
+        }
+        return { do: 'error', errno };
+      case S.PIPE_TOO_SMALL:
+        return { do: 'copy', reason: 'pipeTooSmall' };
+      case S.SHORT:
+        return { do: 'copy', reason: 'shortData' };
+      case S.PIPE_FULL:
+        return { do: 'copy', reason: 'pipeFull' };
+      default:
+        this.cfg.logger.warn({ stage, errno }, 'splice reply failed: sending by copy');
+        return { do: 'copy', reason: 'spliceError' };
+    }
+  }
+
+  /**
+   * Answer READ `unique` on `replyFd` with up to `size` bytes of handle `h` at `offset`. Returns
+   * 0 when a reply was sent (or the device refused it, reported through onDeviceError), or
+   * -errno for the caller to send as an error reply. `prior` is the failure code of the plan a
+   * worker thread already tried for this request (0 if none): the decision continues from there.
+   */
+  serve(replyFd: number, unique: bigint, h: FileHandle, offset: bigint, size: number, prior = 0): number {
+    const ex = this.cfg.executor;
+    const r = prior < 0 ? prior : ex.read(replyFd, unique, this.plan(h), offset, size);
+    if (r >= 0) {
+      this.answered++;
+      return 0;
+    }
+    const d = this.decide(r, h);
+    if (d.do === 'device') return this.deviceError(d.errno);
+    if (d.do === 'error') {
+      this.errorReplies++;
+      return -d.errno;
+    }
+    this.fallbacks[d.reason]++;
+    const copy = encodePlan({ ...this.planFor(h), path: 'copy', countAs: 'none', spliceMin: 0 });
+    const c = ex.read(replyFd, unique, copy, offset, size);
+    if (c >= 0) {
+      this.answered++;
+      return 0;
+    }
+    const { stage, errno } = decodeFailure(c);
+    if (stage === C.stage.DEVICE) return this.deviceError(errno);
+    this.errorReplies++;
+    return -errno;
+  }
+
+  /** ENOENT (interrupted) was counted by the executor; anything else is the session's to judge. */
+  private deviceError(errno: number): number {
+    if (errno === ENOENT) this.answered++;
+    else this.cfg.onDeviceError(errno);
+    return 0;
+  }
+}

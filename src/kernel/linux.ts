@@ -1,0 +1,20 @@
+// Linux syscall constants the passthrough needs (the generic values of x86_64 and aarch64,
+// from <fcntl.h>, <unistd.h> and <sys/stat.h>). Not part of the FUSE protocol: abi.ts is that.
+export const O_ACCMODE = 0o3;
+export const O_RDONLY = 0;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_PATH = 0o10000000;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_EMPTY_PATH = 0x1000;
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
+export const W_OK = 2;
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;

@@ -1,0 +1,285 @@
+// Replies: the reply buffer and one encoder per reply body. Encoders take typed values and write
+// the body behind the 16-byte out-header; `Reply.finish` writes the header last, with the real
+// length, so no handler ever computes a length or an offset. No I/O happens here.
+import {
+  fuse_attr,
+  fuse_attr_out,
+  fuse_dirent,
+  fuse_entry_out,
+  fuse_getxattr_out,
+  fuse_init_out,
+  fuse_kstatfs,
+  fuse_lseek_out,
+  fuse_open_out,
+  fuse_out_header,
+  FUSE_KERNEL_VERSION,
+} from './abi.js';
+
+/** Where a reply body starts: right after fuse_out_header. */
+export const BODY = fuse_out_header.size;
+const OH = fuse_out_header.off;
+
+/**
+ * The reply buffer. Encoders write the body at BODY; `finish` then writes the header with the
+ * real length. A handler returns the end offset an encoder gave it, never a length of its own.
+ */
+export class Reply {
+  readonly buf: Buffer;
+  constructor(size: number) {
+    this.buf = Buffer.alloc(size);
+  }
+  /** Header for a reply whose body occupies buf[BODY, end). Returns the total length. */
+  finish(unique: bigint, end: number): number {
+    const b = this.buf;
+    b.writeUInt32LE(end, OH.len);
+    b.writeInt32LE(0, OH.error);
+    b.writeBigUInt64LE(unique, OH.unique);
+    return end;
+  }
+  /** A header-only reply carrying -errno (errno given either sign). Returns its length. */
+  error(unique: bigint, errno: number): number {
+    const b = this.buf;
+    b.writeUInt32LE(fuse_out_header.size, OH.len);
+    b.writeInt32LE(-Math.abs(errno), OH.error);
+    b.writeBigUInt64LE(unique, OH.unique);
+    return fuse_out_header.size;
+  }
+  /** Room for a body: bytes from BODY to the end of the buffer. */
+  get room(): number {
+    return this.buf.length - BODY;
+  }
+}
+
+/** Seconds as (whole seconds, nanoseconds), for the *_valid pairs. */
+function splitTime(t: number): [bigint, number] {
+  const s = Math.floor(t);
+  return [BigInt(s), Math.round((t - s) * 1e9)];
+}
+
+/** fuse_attr: what stat says, with the inode number callers see through the mount. */
+export interface Attr {
+  ino: bigint;
+  size: bigint;
+  blocks: bigint;
+  /** seconds since the epoch, signed (raw 64 bits) */
+  atime: bigint;
+  mtime: bigint;
+  ctime: bigint;
+  atimensec: number;
+  mtimensec: number;
+  ctimensec: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  /** new_encode_dev form: the low 32 bits of glibc's dev_t */
+  rdev: number;
+  blksize: number;
+}
+
+/** fuse_attr at `at`. */
+export function encodeAttr(b: Buffer, at: number, a: Attr): void {
+  const o = fuse_attr.off;
+  b.writeBigUInt64LE(a.ino, at + o.ino);
+  b.writeBigUInt64LE(a.size, at + o.size);
+  b.writeBigUInt64LE(a.blocks, at + o.blocks);
+  b.writeBigUInt64LE(BigInt.asUintN(64, a.atime), at + o.atime);
+  b.writeBigUInt64LE(BigInt.asUintN(64, a.mtime), at + o.mtime);
+  b.writeBigUInt64LE(BigInt.asUintN(64, a.ctime), at + o.ctime);
+  b.writeUInt32LE(a.atimensec, at + o.atimensec);
+  b.writeUInt32LE(a.mtimensec, at + o.mtimensec);
+  b.writeUInt32LE(a.ctimensec, at + o.ctimensec);
+  b.writeUInt32LE(a.mode, at + o.mode);
+  b.writeUInt32LE(a.nlink >>> 0, at + o.nlink);
+  b.writeUInt32LE(a.uid, at + o.uid);
+  b.writeUInt32LE(a.gid, at + o.gid);
+  b.writeUInt32LE(a.rdev >>> 0, at + o.rdev);
+  b.writeUInt32LE(a.blksize, at + o.blksize);
+  b.writeUInt32LE(0, at + o.flags);
+}
+
+/** fuse_entry_out: a node handed to the kernel (one lookup), with cache timeouts in seconds. */
+export interface EntryOut {
+  /** 0 = a negative or uninstantiated entry (no lookup counted) */
+  nodeid: number;
+  generation: number;
+  entryValid: number;
+  attrValid: number;
+  attr: Attr;
+}
+
+/** fuse_entry_out at `at`; returns the end offset. */
+export function encodeEntryAt(b: Buffer, at: number, e: EntryOut): number {
+  const o = fuse_entry_out.off;
+  const [es, ens] = splitTime(e.entryValid);
+  const [as, ans] = splitTime(e.attrValid);
+  b.writeBigUInt64LE(BigInt(e.nodeid), at + o.nodeid);
+  b.writeBigUInt64LE(BigInt(e.generation), at + o.generation);
+  b.writeBigUInt64LE(es, at + o.entry_valid);
+  b.writeBigUInt64LE(as, at + o.attr_valid);
+  b.writeUInt32LE(ens, at + o.entry_valid_nsec);
+  b.writeUInt32LE(ans, at + o.attr_valid_nsec);
+  encodeAttr(b, at + o.attr, e.attr);
+  return at + fuse_entry_out.size;
+}
+export function encodeEntry(rep: Reply, e: EntryOut): number {
+  return encodeEntryAt(rep.buf, BODY, e);
+}
+
+export interface AttrOut {
+  attrValid: number;
+  attr: Attr;
+}
+export function encodeAttrOut(rep: Reply, a: AttrOut): number {
+  const b = rep.buf;
+  const o = fuse_attr_out.off;
+  const [s, ns] = splitTime(a.attrValid);
+  b.writeBigUInt64LE(s, BODY + o.attr_valid);
+  b.writeUInt32LE(ns, BODY + o.attr_valid_nsec);
+  b.writeUInt32LE(0, BODY + o.dummy);
+  encodeAttr(b, BODY + o.attr, a.attr);
+  return BODY + fuse_attr_out.size;
+}
+
+export interface OpenOut {
+  fh: number;
+  /** FOPEN_* */
+  openFlags: number;
+  /** FOPEN_PASSTHROUGH's backing id (7.40); 0 otherwise */
+  backingId?: number;
+}
+export function encodeOpen(rep: Reply, o: OpenOut): number {
+  const b = rep.buf;
+  const f = fuse_open_out.off;
+  b.writeBigUInt64LE(BigInt(o.fh), BODY + f.fh);
+  b.writeUInt32LE(o.openFlags, BODY + f.open_flags);
+  b.writeInt32LE(o.backingId ?? 0, BODY + f.backing_id);
+  return BODY + fuse_open_out.size;
+}
+
+export interface InitOut {
+  minor: number;
+  maxReadahead: number;
+  flags: bigint;
+  maxBackground: number;
+  congestionThreshold: number;
+  maxWrite: number;
+  /** nanoseconds; 1 = the server's timestamps are exact */
+  timeGran: number;
+  maxPages: number;
+}
+export function encodeInit(rep: Reply, o: InitOut): number {
+  const b = rep.buf;
+  const f = fuse_init_out.off;
+  b.fill(0, BODY, BODY + fuse_init_out.size);
+  b.writeUInt32LE(FUSE_KERNEL_VERSION, BODY + f.major);
+  b.writeUInt32LE(o.minor, BODY + f.minor);
+  b.writeUInt32LE(o.maxReadahead, BODY + f.max_readahead);
+  b.writeUInt32LE(Number(o.flags & 0xffffffffn), BODY + f.flags);
+  b.writeUInt16LE(o.maxBackground, BODY + f.max_background);
+  b.writeUInt16LE(o.congestionThreshold, BODY + f.congestion_threshold);
+  b.writeUInt32LE(o.maxWrite, BODY + f.max_write);
+  b.writeUInt32LE(o.timeGran, BODY + f.time_gran);
+  b.writeUInt16LE(o.maxPages, BODY + f.max_pages);
+  b.writeUInt32LE(Number((o.flags >> 32n) & 0xffffffffn), BODY + f.flags2);
+  return BODY + fuse_init_out.size;
+}
+
+/** fuse_kstatfs: what statvfs says of the source's filesystem. */
+export interface Kstatfs {
+  blocks: bigint;
+  bfree: bigint;
+  bavail: bigint;
+  files: bigint;
+  ffree: bigint;
+  bsize: number;
+  namelen: number;
+  frsize: number;
+}
+export function encodeStatfs(rep: Reply, s: Kstatfs): number {
+  const b = rep.buf;
+  const o = fuse_kstatfs.off;
+  b.fill(0, BODY, BODY + fuse_kstatfs.size);
+  b.writeBigUInt64LE(s.blocks, BODY + o.blocks);
+  b.writeBigUInt64LE(s.bfree, BODY + o.bfree);
+  b.writeBigUInt64LE(s.bavail, BODY + o.bavail);
+  b.writeBigUInt64LE(s.files, BODY + o.files);
+  b.writeBigUInt64LE(s.ffree, BODY + o.ffree);
+  b.writeUInt32LE(s.bsize, BODY + o.bsize);
+  b.writeUInt32LE(s.namelen, BODY + o.namelen);
+  b.writeUInt32LE(s.frsize, BODY + o.frsize);
+  return BODY + fuse_kstatfs.size;
+}
+
+/** fuse_getxattr_out: the size a value or name list needs (the answer to a size-0 query). */
+export function encodeXattrSize(rep: Reply, size: number): number {
+  rep.buf.writeUInt32LE(size, BODY + fuse_getxattr_out.off.size);
+  rep.buf.writeUInt32LE(0, BODY + fuse_getxattr_out.off.padding);
+  return BODY + fuse_getxattr_out.size;
+}
+
+export function encodeLseek(rep: Reply, o: { offset: bigint }): number {
+  rep.buf.writeBigUInt64LE(BigInt.asUintN(64, o.offset), BODY + fuse_lseek_out.off.offset);
+  return BODY + fuse_lseek_out.size;
+}
+
+/** Raw bytes as the body (READLINK's target, an xattr value or name list). */
+export function encodeBytes(rep: Reply, data: Uint8Array): number {
+  rep.buf.set(data, BODY);
+  return BODY + data.length;
+}
+
+/** A reply with no body (FLUSH, RELEASE, ACCESS, ...). */
+export function encodeEmpty(_rep: Reply, _v?: unknown): number {
+  return BODY;
+}
+
+/** One directory entry; `off` is the cookie the kernel sends back to continue after it. */
+export interface Dirent {
+  ino: bigint;
+  off: bigint;
+  /** DT_* (the file type bits of st_mode >> 12) */
+  type: number;
+  name: Buffer;
+}
+
+/** Bytes a fuse_dirent with a name of this length takes (8-byte aligned). */
+export function direntSize(nameLength: number): number {
+  return (fuse_dirent.size + nameLength + 7) & ~7;
+}
+/** Bytes a fuse_direntplus (entry_out + dirent) with a name of this length takes. */
+export function direntplusSize(nameLength: number): number {
+  return fuse_entry_out.size + direntSize(nameLength);
+}
+
+/** fuse_dirent at `at`; returns the end offset (padding zeroed). */
+export function encodeDirentAt(b: Buffer, at: number, d: Dirent): number {
+  const o = fuse_dirent.off;
+  b.writeBigUInt64LE(d.ino, at + o.ino);
+  b.writeBigUInt64LE(d.off, at + o.off);
+  b.writeUInt32LE(d.name.length, at + o.namelen);
+  b.writeUInt32LE(d.type, at + o.type);
+  d.name.copy(b, at + fuse_dirent.size);
+  const end = at + direntSize(d.name.length);
+  b.fill(0, at + fuse_dirent.size + d.name.length, end);
+  return end;
+}
+
+/** A READDIR(PLUS) page: entries in order; `entry` present in plus mode. */
+export interface DirPage {
+  entries: Array<Dirent & { entry?: EntryOut }>;
+}
+/** READDIR or READDIRPLUS reply body from a page the handler sized to fit. */
+export function encodeDirPage(rep: Reply, page: DirPage): number {
+  let at = BODY;
+  for (const e of page.entries) {
+    if (e.entry) at = encodeEntryAt(rep.buf, at, e.entry);
+    at = encodeDirentAt(rep.buf, at, e);
+  }
+  return at;
+}
+
+/** Smallest request buffer the kernel accepts for a given max_write: FUSE_MIN_READ_BUFFER (8 KiB) or max_write plus a page of headers, with room to spare. */
+export function requestBufferSize(maxWrite: number): number {
+  return Math.max(maxWrite, 65536 + 4096) + 2 * 4096;
+}

@@ -1,0 +1,55 @@
+// Attributes and what a node says of itself: GETATTR, READLINK, STATFS, ACCESS. All through the
+// node's O_PATH fd, never a path string.
+import { constants } from 'node:os';
+import { addon } from '../../addon.js';
+import { W_OK } from '../../kernel/linux.js';
+import type { AccessIn, GetattrIn } from '../../kernel/request.js';
+import type { AttrOut, Kstatfs } from '../../kernel/reply.js';
+import type { Caller, Passthrough } from '../fs.js';
+
+const E = constants.errno;
+/** PATH_MAX: the longest symlink target readlink can return. */
+const PATH_MAX = 4096;
+const linkBuf = Buffer.allocUnsafe(PATH_MAX);
+const vfs = new BigUint64Array(8);
+
+export function getattr(fs: Passthrough, c: Caller, _req: GetattrIn): AttrOut | number {
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  // The node's fd always names the file; GETATTR's fh adds nothing for a passthrough.
+  const r = fs.inodes.stat(node, fs.st);
+  if (r < 0) return r;
+  return { attrValid: fs.cfg.timeout, attr: fs.attr(node, fs.st) };
+}
+
+/** The link target's bytes (a view of a reused buffer: valid until the next READLINK). */
+export function readlink(fs: Passthrough, c: Caller): Buffer | number {
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  const n = addon.readlinkat(node.fd, '', linkBuf);
+  return n < 0 ? n : linkBuf.subarray(0, n);
+}
+
+export function statfs(fs: Passthrough): Kstatfs | number {
+  const r = addon.fstatvfs(fs.inodes.root.fd, vfs);
+  if (r < 0) return r;
+  // vfs = bsize, frsize, blocks, bfree, bavail, files, ffree, namemax (addon/fsops.cc)
+  return {
+    bsize: Number(vfs[0]),
+    frsize: Number(vfs[1]),
+    blocks: vfs[2],
+    bfree: vfs[3],
+    bavail: vfs[4],
+    files: vfs[5],
+    ffree: vfs[6],
+    namelen: Number(vfs[7]),
+  };
+}
+
+export function access(fs: Passthrough, c: Caller, req: AccessIn): void | number {
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  if (req.mask & W_OK) return -E.EROFS;
+  const r = addon.access(node.fd, req.mask);
+  return r < 0 ? r : undefined;
+}

@@ -1,0 +1,102 @@
+// Directories: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR. A listing is a snapshot taken when
+// the kernel asks for offset 0, so offsets (entry index + 1) stay stable while the directory
+// changes underneath.
+import { constants } from 'node:os';
+import { addon } from '../../addon.js';
+import { O_DIRECTORY, O_RDONLY, SEEK_SET } from '../../kernel/linux.js';
+import type { OpenIn, ReadIn, ReleaseIn } from '../../kernel/request.js';
+import { direntplusSize, direntSize, type DirPage, type OpenOut } from '../../kernel/reply.js';
+import type { DirEntry, DirHandle } from '../handles.js';
+import type { Caller, Passthrough } from '../fs.js';
+
+const E = constants.errno;
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
+const dentBuf = Buffer.allocUnsafe(64 * 1024);
+const seekOut = new BigInt64Array(1);
+
+export function opendir(fs: Passthrough, c: Caller, _req: OpenIn): OpenOut | number {
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  const fd = addon.openat(node.fd, '.', O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) return fd;
+  return { fh: fs.dirs.add({ fd, node, entries: null }), openFlags: 0 };
+}
+
+export function releasedir(fs: Passthrough, _c: Caller, req: ReleaseIn): void {
+  fs.dirs.release(req.fh);
+}
+
+export function readdir(fs: Passthrough, _c: Caller, req: ReadIn): DirPage | number {
+  return listDir(fs, req, false);
+}
+
+export function readdirplus(fs: Passthrough, _c: Caller, req: ReadIn): DirPage | number {
+  return listDir(fs, req, true);
+}
+
+/**
+ * One page of a listing, as many entries from `offset` as fit in the size asked. In plus mode
+ * every entry returned (but . and ..) counts as a lookup, so an entry is only looked up once it
+ * is known to fit.
+ */
+function listDir(fs: Passthrough, req: ReadIn, plus: boolean): DirPage | number {
+  const h = fs.dirs.get(req.fh);
+  if (!h) return -E.EBADF;
+  const offset = Number(req.offset);
+  if (h.entries === null || offset === 0) {
+    const loaded = loadEntries(h);
+    if (typeof loaded === 'number') return loaded;
+    h.entries = loaded;
+  }
+  const page: DirPage = { entries: [] };
+  let room = Math.min(req.size, fs.cfg.replyRoom);
+  for (let i = offset; i < h.entries.length; i++) {
+    const e = h.entries[i];
+    const need = plus ? direntplusSize(e.name.length) : direntSize(e.name.length);
+    if (need > room) break;
+    const d = { ino: e.ino, off: BigInt(i + 1), type: e.type, name: e.name };
+    if (!plus) {
+      page.entries.push(d);
+    } else if (e.name.equals(DOT) || e.name.equals(DOTDOT)) {
+      // No lookup for . and ..: nodeid 0 tells the kernel not to instantiate them.
+      const attr = { ...zeroAttr, ino: e.ino, mode: e.type << 12 };
+      page.entries.push({ ...d, entry: { nodeid: 0, generation: 0, entryValid: 0, attrValid: 0, attr } });
+    } else {
+      const node = fs.inodes.lookup(h.node, e.name, fs.st);
+      if (typeof node === 'number') continue; // vanished since the snapshot
+      page.entries.push({ ...d, entry: fs.entry(node, fs.st) });
+    }
+    room -= need;
+  }
+  return page;
+}
+
+const zeroAttr = {
+  ino: 0n, size: 0n, blocks: 0n, atime: 0n, mtime: 0n, ctime: 0n, atimensec: 0, mtimensec: 0,
+  ctimensec: 0, mode: 0, nlink: 0, uid: 0, gid: 0, rdev: 0, blksize: 0,
+};
+
+/** Every entry of the directory, from the start (linux_dirent64 records from getdents64). */
+function loadEntries(h: DirHandle): DirEntry[] | number {
+  const r0 = addon.lseek(h.fd, 0n, SEEK_SET, seekOut);
+  if (r0 < 0) return r0;
+  const out: DirEntry[] = [];
+  const b = dentBuf;
+  for (;;) {
+    const n = addon.getdents(h.fd, b);
+    if (n < 0) return n;
+    if (n === 0) return out;
+    // linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, NUL-terminated name
+    for (let p = 0; p < n; ) {
+      const reclen = b.readUInt16LE(p + 16);
+      const nameEnd = b.indexOf(0, p + 19);
+      out.push({
+        ino: b.readBigUInt64LE(p),
+        type: b[p + 18],
+        name: Buffer.from(b.subarray(p + 19, nameEnd < 0 || nameEnd > p + reclen ? p + reclen : nameEnd)),
+      });
+      p += reclen;
+    }
+  }
+}

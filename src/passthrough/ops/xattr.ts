@@ -1,0 +1,33 @@
+// Extended attributes: GETXATTR and LISTXATTR (size queries included), through the node's fd.
+import { addon } from '../../addon.js';
+import type { GetxattrIn, ListxattrIn } from '../../kernel/request.js';
+import type { Caller, Passthrough } from '../fs.js';
+
+/** XATTR_SIZE_MAX and XATTR_LIST_MAX: the largest value or name list Linux returns. */
+const XATTR_MAX = 64 * 1024;
+const valueBuf = Buffer.allocUnsafe(XATTR_MAX);
+
+/** The answer to an xattr request: the size it needs (size-0 query), or the bytes. */
+export type XattrResult = { size: number } | Buffer;
+
+/** size 0 asks how much room the value needs; otherwise the value itself, or ERANGE. */
+function xattrCall(size: number, call: (buf: Buffer) => number): XattrResult | number {
+  if (size === 0) {
+    const n = call(valueBuf.subarray(0, 0));
+    return n < 0 ? n : { size: n };
+  }
+  const n = call(valueBuf.subarray(0, Math.min(size, XATTR_MAX)));
+  return n < 0 ? n : valueBuf.subarray(0, n);
+}
+
+export function getxattr(fs: Passthrough, c: Caller, req: GetxattrIn): XattrResult | number {
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  return xattrCall(req.size, (buf) => addon.getxattr(node.fd, req.name, buf));
+}
+
+export function listxattr(fs: Passthrough, c: Caller, req: ListxattrIn): XattrResult | number {
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  return xattrCall(req.size, (buf) => addon.listxattr(node.fd, buf));
+}

@@ -1,0 +1,107 @@
+// A session's lifetime: the channel delivering requests, INIT (answered once, waited on by
+// mount()), and the end, when the kernel ends the connection, a device fails, or unmount aborts.
+import { constants } from 'node:os';
+import type { Logger } from 'pino';
+import type { ReadPath } from '../datapath/read.js';
+import type { InitIn } from '../kernel/request.js';
+import { Reply, type InitOut } from '../kernel/reply.js';
+import type { Passthrough } from '../passthrough/fs.js';
+import type { ReadTarget } from '../passthrough/ops/files.js';
+import type { Channel } from '../transport/channel.js';
+import { Dispatcher } from './dispatch.js';
+import { negotiate, type InitWants, type Negotiated } from './init.js';
+import { buildOpTable, type Via } from './optable.js';
+
+const E = constants.errno;
+
+export interface SessionConfig {
+  channel: Channel;
+  fs: Passthrough;
+  readPath: ReadPath;
+  reply: Reply;
+  wants: InitWants;
+  logger: Logger;
+}
+
+export class Session {
+  /** Non-READ replies the kernel refused with ENOENT (their request was interrupted). */
+  interrupted = 0;
+  negotiated: Negotiated | null = null;
+  readonly closed: Promise<string>;
+  readonly dispatcher: Dispatcher;
+
+  private pending: Negotiated | null = null;
+  private done = false;
+  private resolveClosed!: (why: string) => void;
+  private initWaiters: Array<(n: Negotiated | Error) => void> = [];
+
+  constructor(private readonly cfg: SessionConfig) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    const debug = cfg.logger.isLevelEnabled('debug');
+    const table = buildOpTable({
+      fs: cfg.fs,
+      init: (inn) => this.init(inn),
+      read: (unique: bigint, t: ReadTarget, via: Via) => {
+        const r = cfg.readPath.serve(via.replyFd, unique, t.handle, t.offset, t.size, via.prior);
+        if (debug && r === 0) cfg.logger.debug({ op: 'READ', unique: String(unique), size: t.size }, 'reply');
+        return r;
+      },
+    });
+    this.dispatcher = new Dispatcher(table, cfg.reply, {
+      send: (fd, buf, len) => cfg.channel.send(fd, buf, len),
+      onDeviceError: this.onDeviceError,
+      initialized: () => this.negotiated !== null,
+      onInitSent: () => this.initSent(),
+    }, cfg.logger);
+  }
+
+  /** Start serving (after mount(2): a worker channel clones the connected device). Throws if the channel cannot start. */
+  start(): void {
+    this.cfg.channel.start(this.dispatcher.dispatch, (why) => this.end(why));
+  }
+
+  /** Resolves once INIT has been answered (or rejects if the session ends first). */
+  waitInit(): Promise<Negotiated> {
+    if (this.negotiated) return Promise.resolve(this.negotiated);
+    return new Promise((resolve, reject) => {
+      this.initWaiters.push((n) => (n instanceof Error ? reject(n) : resolve(n)));
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.done;
+  }
+
+  /** A reply could not be written: ENOENT = the request was interrupted, ENODEV = unmounted. */
+  readonly onDeviceError = (errno: number): void => {
+    if (errno === E.ENOENT) this.interrupted++;
+    else if (errno === E.ENODEV) this.end('unmounted');
+    else this.cfg.logger.warn({ errno }, 'reply write failed');
+  };
+
+  private init(inn: InitIn): InitOut | number {
+    const r = negotiate(inn, this.cfg.wants);
+    if ('error' in r) {
+      this.cfg.logger.error({ major: inn.major }, r.error);
+      return -E.EPROTO;
+    }
+    this.pending = r.negotiated;
+    return r.out;
+  }
+
+  /** The INIT reply reached the kernel: the session is negotiated from now on. */
+  private initSent(): void {
+    if (!this.pending || this.negotiated) return;
+    this.negotiated = this.pending;
+    for (const wake of this.initWaiters.splice(0)) wake(this.negotiated);
+  }
+
+  /** Stop serving: the kernel ended the connection, or the device failed. Idempotent. */
+  end(why: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.cfg.channel.stop(); // joins worker threads: none touches an fd after this
+    for (const wake of this.initWaiters.splice(0)) wake(new Error(`session ended before INIT: ${why}`));
+    this.resolveClosed(why);
+  }
+}
