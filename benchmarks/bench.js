@@ -2,7 +2,8 @@
 // splicefs benchmark: the protocol of shared/BENCHMARKS.md as one command.
 //
 //   npm run bench                      full matrix (workloads a b1M b128k c d e f, all systems)
-//   npm run bench -- --quick           a and b1M on a 1 GiB file, 3 runs (about 1-2 minutes)
+//   npm run bench -- --quick           a and b1M on a 1 GiB file, 3 runs (about 1-2 minutes);
+//                                      report in benchmarks/.work/quick/, never RESULTS.md
 //   npm run bench -- --help            every flag
 //
 // Runs benchmarks/setup.sh (peers), writes test files on tmpfs (/dev/shm/splicefs-bench),
@@ -20,7 +21,7 @@ import { parseArgs } from 'node:util'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { HERE, SRC, MNT, BASE, MiB, GiB, die, log, fmtSize } from './lib/common.js'
+import { HERE, WORK, SRC, MNT, BASE, MiB, GiB, die, log, fmtSize } from './lib/common.js'
 import { killLiveChildren } from './lib/proc.js'
 import { mountHelpersError, findMount, forceUnmount, emergencyUnmount, unmountFusectl } from './lib/mounts.js'
 import { WORKLOADS, MAIN_WORKLOADS, SEED_WORKLOADS, WORKLOAD_ORDER } from './lib/workloads.js'
@@ -31,6 +32,10 @@ import { machineInfo, commandLine } from './lib/machine.js'
 import { renderReport, consoleTables } from './lib/report.js'
 import { renderChart } from './lib/chart.js'
 
+const COMMITTED_REPORT = path.join(HERE, 'RESULTS.md')
+const COMMITTED_CHART = path.join(HERE, 'results.svg')
+const QUICK_REPORT = path.join(WORK, 'quick', 'RESULTS.md')
+
 const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- [options])
 
   --workloads LIST   comma list of ${MAIN_WORKLOADS.join(',')}, seed (the 24 cells of the
@@ -38,7 +43,9 @@ const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- 
                      (default: ${MAIN_WORKLOADS.join(',')}; the seed matrix only when asked)
   --systems LIST     comma list of ${systemOrder().join(',')} (default: all)
   --runs N           measured runs per cell, after one warm-up run (default 3)
-  --quick            workloads a,b1M on a 1 GiB file, 3 runs (explicit flags still win)
+  --quick            workloads a,b1M on a 1 GiB file, 3 runs (explicit flags still win); the
+                     report goes to ${path.relative(process.cwd(), QUICK_REPORT) || QUICK_REPORT} (or --out), never over
+                     the committed RESULTS.md and results.svg
   --runtime S        seconds for the time-based workloads d and e (default 10)
   --warmup-runtime S seconds of the warm-up run of d, e and seed cells (default 3)
   --seed-runtime S   seconds of each seed-matrix run (default 5)
@@ -85,10 +92,13 @@ function num (s, name, { min = 0, int = false } = {}) {
   return v
 }
 
-/** Report and chart paths: the chart goes next to the report unless --chart says otherwise. */
+/** Report and chart paths (the chart next to the report unless --chart); --quick keeps off the committed ones. */
 function outputPaths (parsed) {
-  const out = path.resolve(parsed.out || path.join(HERE, 'RESULTS.md'))
+  const out = path.resolve(parsed.out || (parsed.quick ? QUICK_REPORT : COMMITTED_REPORT))
   const chart = path.resolve(parsed.chart || path.join(path.dirname(out), path.basename(out, path.extname(out)).toLowerCase() + '.svg'))
+  if (parsed.quick && (out === COMMITTED_REPORT || chart === COMMITTED_CHART)) {
+    die(`--quick never writes over the committed ${path.relative(process.cwd(), out === COMMITTED_REPORT ? out : chart)}: give another --out/--chart`)
+  }
   return { out, chart }
 }
 
