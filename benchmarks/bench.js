@@ -4,6 +4,8 @@
 //   npm run bench                      full matrix (workloads a b1M b128k c d e f, all systems)
 //   npm run bench -- --quick           a and b1M on a 1 GiB file, 3 runs (about 1-2 minutes);
 //                                      report in benchmarks/.work/quick/, never RESULTS.md
+//   npm run bench -- --quick --baseline ../baseline
+//                                      the same, with the server of another checkout beside
 //   npm run bench -- --help            every flag
 //
 // Runs benchmarks/setup.sh (peers), writes test files on tmpfs (/dev/shm/splicefs-bench),
@@ -21,14 +23,14 @@ import { parseArgs } from 'node:util'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { HERE, WORK, SRC, MNT, BASE, MiB, GiB, die, log, fmtSize } from './lib/common.js'
+import { HERE, ROOT, WORK, SRC, MNT, BASE, MiB, GiB, die, log, fmtSize } from './lib/common.js'
 import { killLiveChildren } from './lib/proc.js'
 import { mountHelpersError, findMount, forceUnmount, emergencyUnmount, unmountFusectl } from './lib/mounts.js'
 import { WORKLOADS, MAIN_WORKLOADS, SEED_WORKLOADS, WORKLOAD_ORDER } from './lib/workloads.js'
-import { systemOrder, setSplicefsExtra, readPeerStatus } from './lib/systems.js'
+import { SYSTEMS, systemOrder, defineSystems, baselineName, setSplicefsExtra, readPeerStatus } from './lib/systems.js'
 import { prepareFiles, removeFiles, sha256, CHECKED_FILES } from './lib/files.js'
 import { benchSystem } from './lib/run.js'
-import { machineInfo, commandLine } from './lib/machine.js'
+import { machineInfo, checkoutInfo, commandLine } from './lib/machine.js'
 import { renderReport, consoleTables } from './lib/report.js'
 import { renderChart } from './lib/chart.js'
 
@@ -42,6 +44,10 @@ const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- 
                      seed matrix) or single seed cells (seed-seqread-psync, ...-multi, ...)
                      (default: ${MAIN_WORKLOADS.join(',')}; the seed matrix only when asked)
   --systems LIST     comma list of ${systemOrder().join(',')} (default: all)
+  --baseline DIR     also run the splicefs server of another checkout (DIR/dist/cli.js, built
+                     there by npm install) as splicefs-baseline-copy, -splice, -splice16, each
+                     right after the same mode of this checkout, for an A/B in one run; with
+                     --systems, each chosen splicefs mode brings its baseline twin
   --runs N           measured runs per cell, after one warm-up run (default 3)
   --quick            workloads a,b1M on a 1 GiB file, 3 runs (explicit flags still win); the
                      report goes to ${path.relative(process.cwd(), QUICK_REPORT) || QUICK_REPORT} (or --out), never over
@@ -54,8 +60,8 @@ const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- 
                      as results.svg unless --chart FILE says otherwise
   --chart FILE       chart SVG path
   --skip-setup       do not run benchmarks/setup.sh
-  --splicefs-args=S extra options for every splicefs mode, e.g. --splicefs-args="--threads 2"
-                     (recorded in the report's command line)
+  --splicefs-args=S extra options for every splicefs mode (the baseline's too), e.g.
+                     --splicefs-args="--threads 2" (recorded in the report's command line)
   --profile SYSTEM   perf profile of that server (e.g. splicefs-splice) during an extra run of a
   --keep-files       keep the test files in ${BASE} for the next run
   -h, --help         this text
@@ -64,6 +70,7 @@ const USAGE = `usage: node benchmarks/bench.js [options]      (npm run bench -- 
 const OPTIONS = {
   workloads: { type: 'string' },
   systems: { type: 'string' },
+  baseline: { type: 'string' },
   runs: { type: 'string' },
   quick: { type: 'boolean', default: false },
   runtime: { type: 'string' },
@@ -92,6 +99,23 @@ function num (s, name, { min = 0, int = false } = {}) {
   return v
 }
 
+/** --baseline DIR: its splicefs systems join SYSTEMS. Returns the absolute DIR or null. */
+function useBaseline (dir) {
+  if (!dir) return null
+  const abs = path.resolve(dir)
+  if (!fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory()) die(`--baseline: ${dir} is not a directory`)
+  defineSystems(abs)
+  return abs
+}
+
+/** --systems, plus the baseline twin of each chosen splicefs mode. */
+function pickSystems (s, baseline) {
+  if (!s) return systemOrder()
+  const picked = list(s, systemOrder(), 'system')
+  const twins = baseline ? picked.filter((n) => SYSTEMS[n].kind === 'splicefs' && !SYSTEMS[n].baseline).map((n) => baselineName(SYSTEMS[n].mode)) : []
+  return systemOrder().filter((n) => picked.includes(n) || twins.includes(n))
+}
+
 /** Report and chart paths (the chart next to the report unless --chart); --quick keeps off the committed ones. */
 function outputPaths (parsed) {
   const out = path.resolve(parsed.out || (parsed.quick ? QUICK_REPORT : COMMITTED_REPORT))
@@ -113,9 +137,10 @@ function parseCli () {
     process.stdout.write(USAGE)
     process.exit(0)
   }
+  const baseline = useBaseline(parsed.baseline)
   const wl = parsed.workloads && parsed.workloads.split(',').flatMap((x) => (x.trim() === 'seed' ? SEED_WORKLOADS : [x])).join(',')
   const workloads = wl ? list(wl, WORKLOAD_ORDER, 'workload') : parsed.quick ? ['a', 'b1M'] : MAIN_WORKLOADS
-  const systems = parsed.systems ? list(parsed.systems, systemOrder(), 'system') : systemOrder()
+  const systems = pickSystems(parsed.systems, baseline)
   const runs = parsed.runs ? num(parsed.runs, 'runs', { min: 1, int: true }) : 3
   const runtime = parsed.runtime ? num(parsed.runtime, 'runtime', { min: 1, int: true }) : 10
   const warmupRuntime = parsed['warmup-runtime'] ? num(parsed['warmup-runtime'], 'warmup-runtime', { min: 1, int: true }) : Math.min(3, runtime)
@@ -130,7 +155,7 @@ function parseCli () {
   const seedWorkloads = workloads.filter((w) => WORKLOADS[w].seed)
   // Seed writes: files small enough that a slow server's run stays a few seconds past its time.
   const seedWriteSize = 256 * MiB
-  return { ...parsed, ...outputPaths(parsed), workloads, mainWorkloads, seedWorkloads, systems, runs, runtime, warmupRuntime, seedRuntime, seedWriteSize, bigSize, cSize }
+  return { ...parsed, ...outputPaths(parsed), baseline, workloads, mainWorkloads, seedWorkloads, systems, runs, runtime, warmupRuntime, seedRuntime, seedWriteSize, bigSize, cSize }
 }
 
 /** Whatever happens to the bench, no child and no mount of ours outlives it. */
@@ -169,6 +194,7 @@ function prepareMachine (cfg, ctx) {
   const clk = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })
   if (clk.status === 0 && Number(clk.stdout) > 0) ctx.clkTck = Number(clk.stdout)
   ctx.machine = machineInfo()
+  ctx.checkouts = { current: checkoutInfo(ROOT), baseline: cfg.baseline ? checkoutInfo(cfg.baseline) : null }
 }
 
 /** The chart, then the report (which links the chart only if it was written). */
@@ -194,7 +220,8 @@ async function main () {
   installCleanup()
   prepareMachine(cfg, ctx)
 
-  log(`workloads ${[...cfg.mainWorkloads, ...(cfg.seedWorkloads.length ? [`${cfg.seedWorkloads.length} seed-matrix cells`] : [])].join(',')}; systems ${cfg.systems.join(',')}; ${cfg.runs} runs + 1 warm-up; file ${fmtSize(cfg.bigSize)}`)
+  log(`workloads ${[...cfg.mainWorkloads, ...(cfg.seedWorkloads.length ? [`${cfg.seedWorkloads.length} seed-matrix cells`] : [])].join(',')}; systems ${cfg.systems.join(',')}; ${cfg.runs} runs + 1 warm-up; file ${fmtSize(cfg.bigSize)}` +
+    (cfg.baseline ? `; baseline ${cfg.baseline} (${ctx.checkouts.baseline ?? 'not a git checkout'})` : ''))
   if (findMount(MNT)) {
     for (const n of await forceUnmount(MNT, 'stale mount from an earlier run')) log(n)
   }

@@ -1,4 +1,4 @@
-// What a run ran on: the machine, the tools, the command line.
+// What a run ran on: the machine, the tools, the checkouts, the command line.
 
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -46,6 +46,14 @@ export function machineInfo () {
     pageReporting: pageReporting(),
     loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' ')
   }
+}
+
+/** A checkout as the report names it: "9a12186 subject" (+ " (uncommitted changes)"), or null. */
+export function checkoutInfo (dir) {
+  const head = sh('git', ['-C', dir, 'log', '-1', '--format=%h %s'])
+  if (!head) return null
+  const dirty = sh('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'])
+  return `${head}${dirty ? ' (uncommitted changes)' : ''}`
 }
 
 /** The command that started this run, as a person would retype it. */
