@@ -35,7 +35,7 @@ function chartSpec (cfg, ctx, values) {
       height: 260,
       encoding: {
         x: { field: 'system', type: 'nominal', sort: sysOrder, axis: { title: null, labels: false, ticks: false } },
-        color: { field: 'system', type: 'nominal', sort: sysOrder, scale: { scheme: 'tableau10' }, legend: { title: 'system', orient: 'bottom', columns: 4 } }
+        color: { field: 'system', type: 'nominal', sort: sysOrder, scale: { scheme: 'tableau10' }, legend: { title: 'system', orient: 'bottom', columns: 4, labelLimit: 0 } }
       },
       layer: [
         { mark: { type: 'bar' }, encoding: { y: { field: 'median', type: 'quantitative', title: 'MiB/s' }, tooltip: [{ field: 'system' }, { field: 'median' }, { field: 'min' }, { field: 'max' }] } },
