@@ -12,21 +12,24 @@ import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapa
 import { ReadPath } from '../datapath/read.js';
 import { errnoName, SplicefsError } from '../errors.js';
 import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
+import { O_DIRECTORY, O_PATH } from '../kernel/linux.js';
 import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
 import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from '../mnt/mountinfo.js';
 import { Passthrough } from '../passthrough/fs.js';
+import { encodeDev } from '../passthrough/ino-map.js';
 import type { InitWants, Negotiated } from '../server/init.js';
 import { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
 import { DevFuseChannel } from '../transport/devfuse.js';
 import { WorkerChannel } from '../transport/workers.js';
 import * as D from './options.js';
-import type { MountInfo, MountOptions } from './options.js';
+import type { MountInfo, MountOptions, ReadMode } from './options.js';
 import { collectStats, type Stats } from './stats.js';
 
 const E = constants.errno;
+const AT_FDCWD = -100;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
 
@@ -70,7 +73,7 @@ function chooseHeader(opts: MountOptions): { header: 'patch' | 'write'; vmsplice
 }
 
 /** The event loop's executor and the max_pages its pipe allows. */
-function makeExecutor(opts: MountOptions, readMode: string, counters: ReadCounters) {
+function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters) {
   const sizing: PipeSizingInput = {
     pipePages: opts.pipePages,
     maxRead: opts.maxRead ?? D.DEFAULT_MAX_READ,
@@ -123,91 +126,169 @@ class Undo {
   }
 }
 
-export async function mount(source: string, mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
+/** The options resolved against the defaults, the paths checked, the header strategy probed. */
+interface Setup {
+  opts: MountOptions;
+  logger: Logger;
+  src: string;
+  mnt: string;
+  readMode: ReadMode;
+  threads: number;
+  maxBackground: number;
+  /** The kernel marks the connection congested (readahead backs off) at this many. */
+  congestionThreshold: number;
+  spliceMin: number;
+  directIo: boolean;
+  header: 'patch' | 'write';
+  vmspliceAliases: boolean;
+}
+
+function resolveSetup(source: string, mountpoint: string, opts: MountOptions): Setup {
   D.validate(opts);
   const logger: Logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
   const src = checkDir(resolve(source), 'source');
   const mnt = checkDir(resolve(mountpoint), 'mountpoint');
   if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mnt} is already a mount point`);
-
-  const readMode = opts.readMode ?? 'auto';
-  const threads = opts.threads ?? D.DEFAULT_THREADS;
   const maxBackground = opts.maxBackground ?? D.DEFAULT_MAX_BACKGROUND;
-  const spliceMin = opts.spliceMin ?? D.DEFAULT_SPLICE_MIN;
-  // The kernel marks the connection congested (readahead backs off) at this many.
-  const congestionThreshold = Math.max(1, Math.floor((maxBackground * 3) / 4));
-  const directIo = opts.directIo ?? false;
-  const { header, vmspliceAliases } = chooseHeader(opts);
+  return {
+    opts,
+    logger,
+    src,
+    mnt,
+    readMode: opts.readMode ?? 'auto',
+    threads: opts.threads ?? D.DEFAULT_THREADS,
+    maxBackground,
+    congestionThreshold: Math.max(1, Math.floor((maxBackground * 3) / 4)),
+    spliceMin: opts.spliceMin ?? D.DEFAULT_SPLICE_MIN,
+    directIo: opts.directIo ?? false,
+    ...chooseHeader(opts),
+  };
+}
 
-  const undo = new Undo();
+/** The server's parts, wired together; each registers its release with `undo`. */
+function buildServer(s: Setup, undo: Undo) {
+  const { opts, logger, readMode, threads, directIo } = s;
   const counters = new addon.ReadCounters();
-  const { executor, pipeBytes, wanted, maxPages } = makeExecutor(opts, readMode, counters);
+  const { executor, wanted, maxPages } = makeExecutor(opts, readMode, counters);
   undo.push(() => executor.close());
-  let parts;
+  const devfd = openDevice();
+  undo.push(() => addon.close(devfd));
+  const maxRead = maxPages * PAGE_SIZE;
+  const reqBytes = requestBufferSize(maxRead);
+  const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
+  const channel: Channel =
+    threads > 0
+      ? new WorkerChannel({ masterFd: devfd, threads, pipeBytes: wanted, maxRead, requestBytes: reqBytes, spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US, counters })
+      : new DevFuseChannel(devfd, reqBytes);
+  let fs: Passthrough;
   try {
-    parts = wire();
+    fs = new Passthrough({
+      source: s.src,
+      timeout: opts.timeout ?? D.DEFAULT_TIMEOUT_S,
+      directIo,
+      replyRoom: reply.room,
+      // The worker threads serve a handle's READs by the plan the read path makes for it.
+      onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
+      onFileReleased: (h) => channel.unregister(h.fh),
+    });
+  } catch (errno) {
+    throw new SplicefsError(`cannot open source ${s.src}: ${errnoName(Number(errno))}`);
+  }
+  undo.push(() => fs.closeAll());
+  let session!: Session;
+  const readPath = new ReadPath({
+    mode: readMode,
+    header: s.header,
+    executor,
+    maxRead,
+    spliceMin: s.spliceMin,
+    logger,
+    onDeviceError: (errno) => session.onDeviceError(errno),
+    onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
+  });
+  const wants: InitWants = { flags: wantedFlags(directIo), off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
+  session = new Session({ channel, fs, readPath, reply, wants, logger });
+  return { counters, executor, devfd, maxRead, fs, readPath, channel, session };
+}
+type Server = ReturnType<typeof buildServer>;
+
+/** mount(2), then serve. Returns the connection's number (fusectl, bdi), -1 if unknown. */
+function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
+  const { src, mnt } = s;
+  // A mountpoint inside the source: keep the directory it covers, opened before it is covered,
+  // to show in its place (a lookup must never recurse into this server; inodes.ts).
+  const inside = mnt.startsWith(src.endsWith('/') ? src : `${src}/`);
+  const coveredFd = inside ? addon.openat(AT_FDCWD, mnt, O_PATH | O_DIRECTORY, 0) : -1;
+  if (inside && coveredFd < 0) throw new SplicefsError(`cannot open mountpoint ${mnt}: ${errnoName(coveredFd)}`);
+  let coveredHandedOver = false; // to the inode table, which closes it from then on
+  if (inside) undo.push(() => coveredHandedOver || addon.close(coveredFd));
+  mountFuse({
+    devfd: srv.devfd,
+    fsname: s.opts.fsname ?? src,
+    mountpoint: mnt,
+    maxRead: srv.maxRead,
+    allowOther: s.opts.allowOther ?? false,
+    defaultPermissions: s.opts.defaultPermissions ?? false,
+  });
+  const entry = findMount(mnt);
+  if (entry) {
+    srv.fs.inodes.setOwnMount(encodeDev(entry.major, entry.minor), coveredFd);
+    coveredHandedOver = true;
+  }
+  try {
+    srv.session.start();
+  } catch (err) {
+    detach(mnt); // never leave the mount behind a server that did not start
+    throw new SplicefsError(`cannot start serving ${mnt}: ${(err as Error).message}`);
+  }
+  return entry?.minor ?? -1;
+}
+
+/** What the mount line reports: what was negotiated and chosen. */
+function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): MountInfo {
+  const pipeBytes = s.readMode === 'copy' ? 0 : srv.executor.pipeBytes;
+  return {
+    source: s.src,
+    mountpoint: s.mnt,
+    protocol: neg.protocol,
+    maxRead: neg.maxRead,
+    maxPages: neg.maxPages,
+    maxReadahead: neg.maxReadahead,
+    readaheadKb: connection >= 0 ? readReadahead(connection) : null,
+    maxBackground: s.maxBackground,
+    congestionThreshold: s.congestionThreshold,
+    spliceMin: s.spliceMin,
+    pipeBytes,
+    pipeSlots: Math.floor(pipeBytes / PAGE_SIZE),
+    readMode: s.readMode,
+    headerMode: s.header,
+    vmspliceAliases: s.vmspliceAliases,
+    directIo: s.directIo,
+    threads: s.threads,
+    flags: neg.flagNames,
+  };
+}
+
+/**
+ * Mount `source` on `mountpoint` and serve it on this process's event loop until unmounted.
+ * Resolves once the kernel's INIT is answered; rejects with a one-line SplicefsError (exitCode
+ * 2 for bad options) and leaves nothing behind (no mount, no fd) when any step fails.
+ */
+export async function mount(source: string, mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
+  const s = resolveSetup(source, mountpoint, opts);
+  const { mnt, logger } = s;
+  const undo = new Undo();
+  let srv: Server;
+  let connection: number;
+  try {
+    srv = buildServer(s, undo);
+    connection = mountAndServe(s, srv, undo);
   } catch (err) {
     undo.run();
     throw err;
   }
-  const { devfd, fs, readPath, channel, session } = parts;
+  const { session, fs, executor, devfd } = srv;
 
-  function wire() {
-    const devfd = openDevice();
-    undo.push(() => addon.close(devfd));
-    const maxRead = maxPages * PAGE_SIZE;
-    const reqBytes = requestBufferSize(maxRead);
-    const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
-    const channel: Channel =
-      threads > 0
-        ? new WorkerChannel({ masterFd: devfd, threads, pipeBytes: wanted, maxRead, requestBytes: reqBytes, spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US, counters })
-        : new DevFuseChannel(devfd, reqBytes);
-    let fs: Passthrough;
-    try {
-      fs = new Passthrough({
-        source: src,
-        timeout: opts.timeout ?? D.DEFAULT_TIMEOUT_S,
-        directIo,
-        replyRoom: reply.room,
-        // The worker threads serve a handle's READs by the plan the read path makes for it.
-        onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
-        onFileReleased: (h) => channel.unregister(h.fh),
-      });
-    } catch (errno) {
-      throw new SplicefsError(`cannot open source ${src}: ${errnoName(Number(errno))}`);
-    }
-    undo.push(() => fs.closeAll());
-    let session!: Session;
-    const readPath = new ReadPath({
-      mode: readMode,
-      header,
-      executor,
-      maxRead,
-      spliceMin,
-      logger,
-      onDeviceError: (errno) => session.onDeviceError(errno),
-      onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
-    });
-    const wants: InitWants = { flags: wantedFlags(directIo), off: 0n, maxPages, maxBackground, congestionThreshold };
-    session = new Session({ channel, fs, readPath, reply, wants, logger });
-    mountFuse({
-      devfd,
-      fsname: opts.fsname ?? src,
-      mountpoint: mnt,
-      maxRead,
-      allowOther: opts.allowOther ?? false,
-      defaultPermissions: opts.defaultPermissions ?? false,
-    });
-    try {
-      session.start();
-    } catch (err) {
-      detach(mnt); // never leave the mount behind a server that did not start
-      throw new SplicefsError(`cannot start serving ${mnt}: ${(err as Error).message}`);
-    }
-    return { devfd, fs, readPath, channel, session };
-  }
-
-  const connection = findMount(mnt)?.minor ?? -1;
   let finished = false;
   const closed = session.closed.then((reason) => {
     // Never leave a stale mount: if the session ended while our connection is still mounted
@@ -231,34 +312,14 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     await closed;
     throw err;
   }
-
-  const info: MountInfo = {
-    source: src,
-    mountpoint: mnt,
-    protocol: neg.protocol,
-    maxRead: neg.maxRead,
-    maxPages: neg.maxPages,
-    maxReadahead: neg.maxReadahead,
-    readaheadKb: connection >= 0 ? readReadahead(connection) : null,
-    maxBackground,
-    congestionThreshold,
-    spliceMin,
-    pipeBytes: readMode === 'copy' ? 0 : executor.pipeBytes,
-    pipeSlots: readMode === 'copy' ? 0 : Math.floor(executor.pipeBytes / PAGE_SIZE),
-    readMode,
-    headerMode: header,
-    vmspliceAliases,
-    directIo,
-    threads,
-    flags: neg.flagNames,
-  };
+  const info = mountInfo(s, srv, neg, connection);
   logger.info(info, 'mounted');
 
   let unmounting: Promise<void> | null = null;
   return {
     info,
     closed,
-    stats: () => collectStats({ readCounters: counters, readPath, session, channel, fs }),
+    stats: () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, session, channel: srv.channel, fs }),
     unmount: ({ graceMs = BUSY_GRACE_MS } = {}) => {
       if (finished) return Promise.resolve();
       unmounting ??= unmountAndWait(mnt, connection, session, closed, graceMs, logger);

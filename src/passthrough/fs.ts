@@ -49,7 +49,7 @@ export class Passthrough {
 
   /** fuse_attr of `node` from a stat of it. */
   attr(node: Node, st: StatArray): Attr {
-    return toAttr(st, node.ino);
+    return toAttr(st, node.mountIno);
   }
 
   /** fuse_entry_out for a node just looked up (its lookup count already raised). */
