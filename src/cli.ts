@@ -2,11 +2,14 @@
 // The command line: argument parsing, signals, exit codes. Everything else is the API's.
 //   splicefs SOURCE MOUNTPOINT [options]   mount, stay in the foreground; Ctrl-C unmounts
 //   splicefs umount MOUNTPOINT             unmount (a stale mount of a killed server too)
+// Paths are taken as the bytes the process was given (argv.ts), never as Node's lossy decoding.
 import { parseArgs } from 'node:util';
+import { rawArgs } from './argv.js';
 import { SplicefsError } from './errors.js';
 import { createLogger, LOG_LEVELS } from './log.js';
 import { mount, type MountHandle } from './api/mount.js';
 import { unmountPath } from './mnt/kernel.js';
+import { showPath } from './paths.js';
 import type { HeaderMode, MountOptions, ReadMode } from './api/options.js';
 
 const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]
@@ -76,13 +79,14 @@ function parseMountOptions(list: string[], opts: MountOptions): void {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], raw: Buffer[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
+      tokens: true,
       options: {
         'read-mode': { type: 'string' },
         'header-mode': { type: 'string' },
@@ -110,15 +114,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const pos = parsed.positionals;
-  if (pos[0] === 'umount') {
+  // Positionals as the bytes given (paths need not be UTF-8): tokens say where each one was.
+  const pos = parsed.tokens.flatMap((tok) => (tok.kind === 'positional' ? [raw[tok.index] ?? Buffer.from(tok.value)] : []));
+  if (pos[0]?.toString('latin1') === 'umount') {
     if (pos.length !== 2) usageError('umount takes one MOUNTPOINT');
     const how = unmountPath(pos[1]);
-    if (how === 'detached') process.stderr.write(`splicefs: ${pos[1]} was busy: detached\n`);
+    if (how === 'detached') process.stderr.write(`splicefs: ${showPath(pos[1])} was busy: detached\n`);
     return 0;
   }
   if (pos.length < 2) usageError(pos.length === 0 ? 'missing SOURCE and MOUNTPOINT' : 'missing MOUNTPOINT');
-  if (pos.length > 2) usageError(`unexpected argument '${pos[2]}'`);
+  if (pos.length > 2) usageError(`unexpected argument '${showPath(pos[2])}'`);
 
   const level = v['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) usageError(`unknown log level '${level}'`);
@@ -163,7 +168,7 @@ async function main(argv: string[]): Promise<number> {
   return reason === 'unmounted' || reason === 'aborted' ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), rawArgs()).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof SplicefsError) {

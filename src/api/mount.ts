@@ -5,7 +5,6 @@
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
 import { realpathSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
 import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
@@ -17,6 +16,7 @@ import { createLogger } from '../log.js';
 import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from '../mnt/mountinfo.js';
 import { Passthrough } from '../passthrough/fs.js';
+import { pathBytes, showPath, type PathArg } from '../paths.js';
 import type { InitWants, Negotiated } from '../server/init.js';
 import { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
@@ -43,21 +43,27 @@ export interface MountHandle {
   readonly closed: Promise<{ reason: string }>;
 }
 
-/** A directory path, resolved; a one-line SplicefsError if it is missing, stale or not a directory. */
-function checkDir(path: string, what: string): string {
+/**
+ * A directory path as bytes, resolved by the kernel (realpath(3): relative to the working
+ * directory, symlinks followed), never decoded; a one-line SplicefsError (the path shown
+ * escaped) if it is missing, stale or not a directory.
+ */
+function checkDir(path: PathArg, what: string): Buffer {
+  const bytes = pathBytes(path);
+  const shown = showPath(bytes);
   let st;
   try {
-    st = statSync(path);
+    st = statSync(bytes);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SplicefsError(`${what} ${path} does not exist`);
+    if (code === 'ENOENT') throw new SplicefsError(`${what} ${shown} does not exist`);
     if (code === 'ENOTCONN')
-      throw new SplicefsError(`${what} ${path} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${path}'`);
-    if (code === 'EACCES') throw new SplicefsError(`${what} ${path}: permission denied`);
-    throw new SplicefsError(`${what} ${path}: ${code ?? String(err)}`);
+      throw new SplicefsError(`${what} ${shown} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${shown}'`);
+    if (code === 'EACCES') throw new SplicefsError(`${what} ${shown}: permission denied`);
+    throw new SplicefsError(`${what} ${shown}: ${code ?? String(err)}`);
   }
-  if (!st.isDirectory()) throw new SplicefsError(`${what} ${path} is not a directory`);
-  return realpathSync(path);
+  if (!st.isDirectory()) throw new SplicefsError(`${what} ${shown} is not a directory`);
+  return realpathSync.native(bytes, { encoding: 'buffer' });
 }
 
 /** Header strategy: `patch` is only correct where vmsplice references our memory (probed now). */
@@ -123,12 +129,18 @@ class Undo {
   }
 }
 
-export async function mount(source: string, mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
+/**
+ * Mount `source` on `mountpoint` (paths as bytes or strings; neither need be UTF-8) and serve it
+ * on this process's event loop. Rejects with a one-line SplicefsError on bad input or a failed
+ * setup, with nothing left mounted.
+ */
+export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOptions = {}): Promise<MountHandle> {
   D.validate(opts);
   const logger: Logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
-  const src = checkDir(resolve(source), 'source');
-  const mnt = checkDir(resolve(mountpoint), 'mountpoint');
-  if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mnt} is already a mount point`);
+  const src = checkDir(source, 'source');
+  const mnt = checkDir(mountpoint, 'mountpoint');
+  const [srcShown, mntShown] = [showPath(src), showPath(mnt)];
+  if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mntShown} is already a mount point`);
 
   const readMode = opts.readMode ?? 'auto';
   const threads = opts.threads ?? D.DEFAULT_THREADS;
@@ -174,7 +186,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
         onFileReleased: (h) => channel.unregister(h.fh),
       });
     } catch (errno) {
-      throw new SplicefsError(`cannot open source ${src}: ${errnoName(Number(errno))}`);
+      throw new SplicefsError(`cannot open source ${srcShown}: ${errnoName(Number(errno))}`);
     }
     undo.push(() => fs.closeAll());
     let session!: Session;
@@ -188,7 +200,8 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
       onDeviceError: (errno) => session.onDeviceError(errno),
       onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
     });
-    const wants: InitWants = { flags: wantedFlags(directIo), off: 0n, maxPages, maxBackground, congestionThreshold };
+    const flags = wantedFlags(directIo);
+    const wants: InitWants = { flags, off: 0n, maxPages, maxBackground, congestionThreshold };
     session = new Session({ channel, fs, readPath, reply, wants, logger });
     mountFuse({
       devfd,
@@ -202,7 +215,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
       session.start();
     } catch (err) {
       detach(mnt); // never leave the mount behind a server that did not start
-      throw new SplicefsError(`cannot start serving ${mnt}: ${(err as Error).message}`);
+      throw new SplicefsError(`cannot start serving ${mntShown}: ${(err as Error).message}`);
     }
     return { devfd, fs, readPath, channel, session };
   }
@@ -218,11 +231,11 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     executor.close();
     addon.close(devfd);
     finished = true;
-    logger.info({ mountpoint: mnt, reason }, 'stopped');
+    logger.info({ mountpoint: mntShown, reason }, 'stopped');
     return { reason };
   });
 
-  const neg = await waitInit(session, closed, mnt, opts.initTimeoutMs ?? D.DEFAULT_INIT_TIMEOUT_MS);
+  const neg = await waitInit(session, closed, mntShown, opts.initTimeoutMs ?? D.DEFAULT_INIT_TIMEOUT_MS);
   try {
     setReadahead(connection, opts.readaheadKb, logger);
   } catch (err) {
@@ -233,8 +246,10 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   }
 
   const info: MountInfo = {
-    source: src,
-    mountpoint: mnt,
+    source: srcShown,
+    mountpoint: mntShown,
+    sourceBytes: src,
+    mountpointBytes: mnt,
     protocol: neg.protocol,
     maxRead: neg.maxRead,
     maxPages: neg.maxPages,
@@ -252,7 +267,9 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     threads,
     flags: neg.flagNames,
   };
-  logger.info(info, 'mounted');
+  // The paths are logged in their escaped form only (a Buffer would print as a byte array).
+  const { sourceBytes: _s, mountpointBytes: _m, ...line } = info;
+  logger.info(line, 'mounted');
 
   let unmounting: Promise<void> | null = null;
   return {
@@ -268,13 +285,13 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
 }
 
 /** INIT answered, or a SplicefsError once the session ended or the timeout passed. */
-async function waitInit(session: Session, closed: Promise<unknown>, mnt: string, timeoutMs: number): Promise<Negotiated> {
+async function waitInit(session: Session, closed: Promise<unknown>, mntShown: string, timeoutMs: number): Promise<Negotiated> {
   const timer = setTimeout(() => session.end('INIT timeout'), timeoutMs);
   try {
     return await session.waitInit();
   } catch (err) {
     await closed;
-    throw new SplicefsError(`mount on ${mnt} failed: ${(err as Error).message}`);
+    throw new SplicefsError(`mount on ${mntShown} failed: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
   }
@@ -297,7 +314,7 @@ function setReadahead(connection: number, kb: number | undefined, logger: Logger
 }
 
 /** umount (or detach a busy mount, then abort after graceMs) and wait until the server is done. */
-async function unmountAndWait(mnt: string, connection: number, session: Session, closed: Promise<unknown>, graceMs: number, logger: Logger): Promise<void> {
+async function unmountAndWait(mnt: Buffer, connection: number, session: Session, closed: Promise<unknown>, graceMs: number, logger: Logger): Promise<void> {
   let how: string;
   try {
     how = unmountPath(mnt);
@@ -306,7 +323,7 @@ async function unmountAndWait(mnt: string, connection: number, session: Session,
     logger.debug({ err: (err as Error).message }, 'umount');
     how = 'gone';
   }
-  if (how === 'detached') logger.warn({ mountpoint: mnt, graceMs }, 'mount busy: detached, open files have until the grace period ends');
+  if (how === 'detached') logger.warn({ mountpoint: showPath(mnt), graceMs }, 'mount busy: detached, open files have until the grace period ends');
   const t = setTimeout(() => {
     if (!abortConnection(connection)) session.end('aborted');
   }, how === 'detached' ? graceMs : 2_000);

@@ -28,6 +28,7 @@ export interface MountOptions {
   directIo?: boolean;
   allowOther?: boolean;
   defaultPermissions?: boolean;
+  /** What mountinfo shows as the mount's source (default: the source path). */
   fsname?: string;
   /** Attribute and entry cache timeout, seconds (default 1). */
   timeout?: number;
@@ -55,8 +56,14 @@ export interface MountOptions {
 
 /** What was negotiated and chosen at mount; also logged in the "mounted" line. */
 export interface MountInfo {
+  /** The resolved source path for people: UTF-8, with other bytes escaped as \xNN (showPath). */
   source: string;
+  /** The resolved mountpoint, escaped like source. */
   mountpoint: string;
+  /** The resolved source path's bytes. */
+  sourceBytes: Buffer;
+  /** The resolved mountpoint's bytes (what umount2 takes). */
+  mountpointBytes: Buffer;
   protocol: string;
   maxRead: number;
   maxPages: number;

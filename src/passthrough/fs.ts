@@ -19,7 +19,8 @@ export interface Caller {
 }
 
 export interface FsConfig {
-  source: string;
+  /** The source directory: bytes (need not be UTF-8) or a string. */
+  source: string | Uint8Array;
   /** Entry and attribute cache timeout, seconds. */
   timeout: number;
   directIo: boolean;
