@@ -17,6 +17,7 @@ const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]
 
 Mirror the directory SOURCE read-only onto MOUNTPOINT through FUSE. READ replies are spliced
 from the backing file into /dev/fuse. Runs in the foreground; Ctrl-C or SIGTERM unmounts.
+Paths are taken as the bytes given (they need not be UTF-8); messages show other bytes as \\xNN.
 
 options:
   --read-mode auto|splice|copy  how READ replies travel (default auto: splice, and copy for
@@ -39,7 +40,17 @@ options:
                                 sleeps (default 50; 0: sleep at once)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
   --timeout SECONDS             attribute and entry cache timeout (default 1)
-  -o OPT[,OPT...]               ro, allow_other, default_permissions, fsname=NAME
+  -o OPT[,OPT...]               mount options:
+       allow_other              let every user use the mount (default: root only)
+       default_permissions      the kernel checks every access with the caller's uid,
+                                groups and capabilities against the source's mode,
+                                owner, group and POSIX ACLs, as the source would
+                                (on by default, with or without allow_other)
+       no_default_permissions   no checks: whoever can reach the mount reads what the
+                                server (root) can read; with allow_other that is
+                                every user (logged as a warning)
+       fsname=NAME              what mountinfo and df show as the source
+       ro                       accepted; the mount is always read-only for now
   --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info; debug prints every request)
   --stats                       print the counters as one JSON object on stdout at exit
   -h, --help                    this text`;
@@ -67,8 +78,13 @@ function parseMountOptions(list: string[], opts: MountOptions): void {
         opts.allowOther = true;
         break;
       case 'default_permissions':
-        opts.defaultPermissions = true;
+      case 'no_default_permissions': {
+        const on = key === 'default_permissions';
+        // Saying both is a mistake to point out, not a precedence rule to guess.
+        if (opts.defaultPermissions === !on) usageError('-o default_permissions and no_default_permissions contradict each other');
+        opts.defaultPermissions = on;
         break;
+      }
       case 'fsname':
         if (!value) usageError('-o fsname needs a value');
         opts.fsname = value;

@@ -24,6 +24,7 @@ import { DevFuseChannel } from '../transport/devfuse.js';
 import { WorkerChannel } from '../transport/workers.js';
 import * as D from './options.js';
 import type { MountInfo, MountOptions } from './options.js';
+import { permissionFlags, permissions, reportPermissions } from './permissions.js';
 import { collectStats, type Stats } from './stats.js';
 
 const E = constants.errno;
@@ -106,7 +107,7 @@ function openDevice(): number {
   return fd;
 }
 
-/** INIT flags the server wants (each also needs the kernel's offer). */
+/** INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them. */
 function wantedFlags(directIo: boolean): bigint {
   let flags =
     InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
@@ -136,6 +137,7 @@ class Undo {
  */
 export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOptions = {}): Promise<MountHandle> {
   D.validate(opts);
+  const perm = permissions(opts);
   const logger: Logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
   const src = checkDir(source, 'source');
   const mnt = checkDir(mountpoint, 'mountpoint');
@@ -200,7 +202,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
       onDeviceError: (errno) => session.onDeviceError(errno),
       onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
     });
-    const flags = wantedFlags(directIo);
+    const flags = wantedFlags(directIo) | permissionFlags(perm);
     const wants: InitWants = { flags, off: 0n, maxPages, maxBackground, congestionThreshold };
     session = new Session({ channel, fs, readPath, reply, wants, logger });
     mountFuse({
@@ -208,8 +210,8 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
       fsname: opts.fsname ?? src,
       mountpoint: mnt,
       maxRead,
-      allowOther: opts.allowOther ?? false,
-      defaultPermissions: opts.defaultPermissions ?? false,
+      allowOther: perm.allowOther,
+      defaultPermissions: perm.checks,
     });
     try {
       session.start();
@@ -236,6 +238,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   });
 
   const neg = await waitInit(session, closed, mntShown, opts.initTimeoutMs ?? D.DEFAULT_INIT_TIMEOUT_MS);
+  reportPermissions(perm, neg.flags, logger);
   try {
     setReadahead(connection, opts.readaheadKb, logger);
   } catch (err) {
@@ -250,6 +253,8 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     mountpoint: mntShown,
     sourceBytes: src,
     mountpointBytes: mnt,
+    allowOther: perm.allowOther,
+    defaultPermissions: perm.checks,
     protocol: neg.protocol,
     maxRead: neg.maxRead,
     maxPages: neg.maxPages,

@@ -49,6 +49,7 @@ export interface KernelMount {
   /** bytes; the kernel's max_read mount option */
   maxRead: number;
   allowOther: boolean;
+  /** The kernel checks permissions with the caller's credentials (see api/permissions.ts). */
   defaultPermissions: boolean;
 }
 
