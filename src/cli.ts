@@ -95,6 +95,11 @@ function parseMountOptions(list: string[], opts: MountOptions): void {
   }
 }
 
+/** The positional arguments as the bytes given (paths need not be UTF-8); tokens say where each was. */
+function positionalBytes(tokens: ReadonlyArray<{ kind: string; index: number; value?: unknown }>, raw: Buffer[]): Buffer[] {
+  return tokens.flatMap((tok) => (tok.kind === 'positional' ? [raw[tok.index] ?? Buffer.from(String(tok.value))] : []));
+}
+
 async function main(argv: string[], raw: Buffer[]): Promise<number> {
   let parsed;
   try {
@@ -130,8 +135,7 @@ async function main(argv: string[], raw: Buffer[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  // Positionals as the bytes given (paths need not be UTF-8): tokens say where each one was.
-  const pos = parsed.tokens.flatMap((tok) => (tok.kind === 'positional' ? [raw[tok.index] ?? Buffer.from(tok.value)] : []));
+  const pos = positionalBytes(parsed.tokens, raw);
   if (pos[0]?.toString('latin1') === 'umount') {
     if (pos.length !== 2) usageError('umount takes one MOUNTPOINT');
     const how = unmountPath(pos[1]);
