@@ -5,7 +5,6 @@
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
 import { realpathSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
 import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
@@ -19,6 +18,7 @@ import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from '../mnt/mountinfo.js';
 import { Passthrough } from '../passthrough/fs.js';
 import { encodeDev } from '../passthrough/ino-map.js';
+import { pathBytes, showPath, type PathArg } from '../paths.js';
 import type { InitWants, Negotiated } from '../server/init.js';
 import { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
@@ -26,6 +26,7 @@ import { DevFuseChannel } from '../transport/devfuse.js';
 import { WorkerChannel } from '../transport/workers.js';
 import * as D from './options.js';
 import type { MountInfo, MountOptions, ReadMode } from './options.js';
+import { permissionFlags, permissions, reportPermissions, type Permissions } from './permissions.js';
 import { collectStats, type Stats } from './stats.js';
 
 const E = constants.errno;
@@ -46,21 +47,27 @@ export interface MountHandle {
   readonly closed: Promise<{ reason: string }>;
 }
 
-/** A directory path, resolved; a one-line SplicefsError if it is missing, stale or not a directory. */
-function checkDir(path: string, what: string): string {
+/**
+ * A directory path as bytes, resolved by the kernel (realpath(3): relative to the working
+ * directory, symlinks followed), never decoded; a one-line SplicefsError (the path shown
+ * escaped) if it is missing, stale or not a directory.
+ */
+function checkDir(path: PathArg, what: string): Buffer {
+  const bytes = pathBytes(path);
+  const shown = showPath(bytes);
   let st;
   try {
-    st = statSync(path);
+    st = statSync(bytes);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SplicefsError(`${what} ${path} does not exist`);
+    if (code === 'ENOENT') throw new SplicefsError(`${what} ${shown} does not exist`);
     if (code === 'ENOTCONN')
-      throw new SplicefsError(`${what} ${path} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${path}'`);
-    if (code === 'EACCES') throw new SplicefsError(`${what} ${path}: permission denied`);
-    throw new SplicefsError(`${what} ${path}: ${code ?? String(err)}`);
+      throw new SplicefsError(`${what} ${shown} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${shown}'`);
+    if (code === 'EACCES') throw new SplicefsError(`${what} ${shown}: permission denied`);
+    throw new SplicefsError(`${what} ${shown}: ${code ?? String(err)}`);
   }
-  if (!st.isDirectory()) throw new SplicefsError(`${what} ${path} is not a directory`);
-  return realpathSync(path);
+  if (!st.isDirectory()) throw new SplicefsError(`${what} ${shown} is not a directory`);
+  return realpathSync.native(bytes, { encoding: 'buffer' });
 }
 
 /** Header strategy: `patch` is only correct where vmsplice references our memory (probed now). */
@@ -103,7 +110,7 @@ function openDevice(): number {
   return fd;
 }
 
-/** INIT flags the server wants (each also needs the kernel's offer). */
+/** INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them. */
 function wantedFlags(directIo: boolean): bigint {
   let flags =
     InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
@@ -130,8 +137,12 @@ class Undo {
 interface Setup {
   opts: MountOptions;
   logger: Logger;
-  src: string;
-  mnt: string;
+  /** exact bytes (need not be UTF-8), and as shown in messages (escaped) */
+  src: Buffer;
+  mnt: Buffer;
+  srcShown: string;
+  mntShown: string;
+  perm: Permissions;
   readMode: ReadMode;
   threads: number;
   maxBackground: number;
@@ -143,18 +154,23 @@ interface Setup {
   vmspliceAliases: boolean;
 }
 
-function resolveSetup(source: string, mountpoint: string, opts: MountOptions): Setup {
+function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions): Setup {
   D.validate(opts);
+  const perm = permissions(opts);
   const logger: Logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
-  const src = checkDir(resolve(source), 'source');
-  const mnt = checkDir(resolve(mountpoint), 'mountpoint');
-  if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mnt} is already a mount point`);
+  const src = checkDir(source, 'source');
+  const mnt = checkDir(mountpoint, 'mountpoint');
+  const [srcShown, mntShown] = [showPath(src), showPath(mnt)];
+  if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mntShown} is already a mount point`);
   const maxBackground = opts.maxBackground ?? D.DEFAULT_MAX_BACKGROUND;
   return {
     opts,
     logger,
     src,
     mnt,
+    srcShown,
+    mntShown,
+    perm,
     readMode: opts.readMode ?? 'auto',
     threads: opts.threads ?? D.DEFAULT_THREADS,
     maxBackground,
@@ -192,7 +208,7 @@ function buildServer(s: Setup, undo: Undo) {
       onFileReleased: (h) => channel.unregister(h.fh),
     });
   } catch (errno) {
-    throw new SplicefsError(`cannot open source ${s.src}: ${errnoName(Number(errno))}`);
+    throw new SplicefsError(`cannot open source ${s.srcShown}: ${errnoName(Number(errno))}`);
   }
   undo.push(() => fs.closeAll());
   let session!: Session;
@@ -206,7 +222,8 @@ function buildServer(s: Setup, undo: Undo) {
     onDeviceError: (errno) => session.onDeviceError(errno),
     onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
   });
-  const wants: InitWants = { flags: wantedFlags(directIo), off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
+  const flags = wantedFlags(directIo) | permissionFlags(s.perm);
+  const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
   session = new Session({ channel, fs, readPath, reply, wants, logger });
   return { counters, executor, devfd, maxRead, fs, readPath, channel, session };
 }
@@ -214,12 +231,12 @@ type Server = ReturnType<typeof buildServer>;
 
 /** mount(2), then serve. Returns the connection's number (fusectl, bdi), -1 if unknown. */
 function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
-  const { src, mnt } = s;
+  const { src, mnt, mntShown } = s;
   // A mountpoint inside the source: keep the directory it covers, opened before it is covered,
   // to show in its place (a lookup must never recurse into this server; inodes.ts).
-  const inside = mnt.startsWith(src.endsWith('/') ? src : `${src}/`);
+  const inside = isInside(mnt, src);
   const coveredFd = inside ? addon.openat(AT_FDCWD, mnt, O_PATH | O_DIRECTORY, 0) : -1;
-  if (inside && coveredFd < 0) throw new SplicefsError(`cannot open mountpoint ${mnt}: ${errnoName(coveredFd)}`);
+  if (inside && coveredFd < 0) throw new SplicefsError(`cannot open mountpoint ${mntShown}: ${errnoName(coveredFd)}`);
   let coveredHandedOver = false; // to the inode table, which closes it from then on
   if (inside) undo.push(() => coveredHandedOver || addon.close(coveredFd));
   mountFuse({
@@ -227,8 +244,8 @@ function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
     fsname: s.opts.fsname ?? src,
     mountpoint: mnt,
     maxRead: srv.maxRead,
-    allowOther: s.opts.allowOther ?? false,
-    defaultPermissions: s.opts.defaultPermissions ?? false,
+    allowOther: s.perm.allowOther,
+    defaultPermissions: s.perm.checks,
   });
   const entry = findMount(mnt);
   if (entry) {
@@ -239,17 +256,27 @@ function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
     srv.session.start();
   } catch (err) {
     detach(mnt); // never leave the mount behind a server that did not start
-    throw new SplicefsError(`cannot start serving ${mnt}: ${(err as Error).message}`);
+    throw new SplicefsError(`cannot start serving ${mntShown}: ${(err as Error).message}`);
   }
   return entry?.minor ?? -1;
+}
+
+/** Whether `inner` is strictly below `outer` (both resolved, as bytes). */
+function isInside(inner: Buffer, outer: Buffer): boolean {
+  const prefix = outer.at(-1) === 0x2f ? outer : Buffer.concat([outer, Buffer.from('/')]);
+  return inner.length > prefix.length && inner.subarray(0, prefix.length).equals(prefix);
 }
 
 /** What the mount line reports: what was negotiated and chosen. */
 function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): MountInfo {
   const pipeBytes = s.readMode === 'copy' ? 0 : srv.executor.pipeBytes;
   return {
-    source: s.src,
-    mountpoint: s.mnt,
+    source: s.srcShown,
+    mountpoint: s.mntShown,
+    sourceBytes: s.src,
+    mountpointBytes: s.mnt,
+    allowOther: s.perm.allowOther,
+    defaultPermissions: s.perm.checks,
     protocol: neg.protocol,
     maxRead: neg.maxRead,
     maxPages: neg.maxPages,
@@ -270,13 +297,14 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): 
 }
 
 /**
- * Mount `source` on `mountpoint` and serve it on this process's event loop until unmounted.
+ * Mount `source` on `mountpoint` (paths as bytes or strings; neither need be UTF-8) and serve it
+ * on this process's event loop until unmounted.
  * Resolves once the kernel's INIT is answered; rejects with a one-line SplicefsError (exitCode
  * 2 for bad options) and leaves nothing behind (no mount, no fd) when any step fails.
  */
-export async function mount(source: string, mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
+export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOptions = {}): Promise<MountHandle> {
   const s = resolveSetup(source, mountpoint, opts);
-  const { mnt, logger } = s;
+  const { mnt, mntShown, logger } = s;
   const undo = new Undo();
   let srv: Server;
   let connection: number;
@@ -299,11 +327,12 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     executor.close();
     addon.close(devfd);
     finished = true;
-    logger.info({ mountpoint: mnt, reason }, 'stopped');
+    logger.info({ mountpoint: mntShown, reason }, 'stopped');
     return { reason };
   });
 
-  const neg = await waitInit(session, closed, mnt, opts.initTimeoutMs ?? D.DEFAULT_INIT_TIMEOUT_MS);
+  const neg = await waitInit(session, closed, mntShown, opts.initTimeoutMs ?? D.DEFAULT_INIT_TIMEOUT_MS);
+  reportPermissions(s.perm, neg.flags, logger);
   try {
     setReadahead(connection, opts.readaheadKb, logger);
   } catch (err) {
@@ -313,7 +342,9 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     throw err;
   }
   const info = mountInfo(s, srv, neg, connection);
-  logger.info(info, 'mounted');
+  // The paths are logged in their escaped form only (a Buffer would print as a byte array).
+  const { sourceBytes: _s, mountpointBytes: _m, ...line } = info;
+  logger.info(line, 'mounted');
 
   let unmounting: Promise<void> | null = null;
   return {
@@ -329,13 +360,13 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
 }
 
 /** INIT answered, or a SplicefsError once the session ended or the timeout passed. */
-async function waitInit(session: Session, closed: Promise<unknown>, mnt: string, timeoutMs: number): Promise<Negotiated> {
+async function waitInit(session: Session, closed: Promise<unknown>, mntShown: string, timeoutMs: number): Promise<Negotiated> {
   const timer = setTimeout(() => session.end('INIT timeout'), timeoutMs);
   try {
     return await session.waitInit();
   } catch (err) {
     await closed;
-    throw new SplicefsError(`mount on ${mnt} failed: ${(err as Error).message}`);
+    throw new SplicefsError(`mount on ${mntShown} failed: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
   }
@@ -358,7 +389,7 @@ function setReadahead(connection: number, kb: number | undefined, logger: Logger
 }
 
 /** umount (or detach a busy mount, then abort after graceMs) and wait until the server is done. */
-async function unmountAndWait(mnt: string, connection: number, session: Session, closed: Promise<unknown>, graceMs: number, logger: Logger): Promise<void> {
+async function unmountAndWait(mnt: Buffer, connection: number, session: Session, closed: Promise<unknown>, graceMs: number, logger: Logger): Promise<void> {
   let how: string;
   try {
     how = unmountPath(mnt);
@@ -367,7 +398,7 @@ async function unmountAndWait(mnt: string, connection: number, session: Session,
     logger.debug({ err: (err as Error).message }, 'umount');
     how = 'gone';
   }
-  if (how === 'detached') logger.warn({ mountpoint: mnt, graceMs }, 'mount busy: detached, open files have until the grace period ends');
+  if (how === 'detached') logger.warn({ mountpoint: showPath(mnt), graceMs }, 'mount busy: detached, open files have until the grace period ends');
   const t = setTimeout(() => {
     if (!abortConnection(connection)) session.end('aborted');
   }, how === 'detached' ? graceMs : 2_000);

@@ -19,7 +19,8 @@ export interface Caller {
 }
 
 export interface FsConfig {
-  source: string;
+  /** The source directory: bytes (need not be UTF-8) or a string. */
+  source: string | Uint8Array;
   /** Entry and attribute cache timeout, seconds. */
   timeout: number;
   directIo: boolean;
@@ -36,6 +37,11 @@ export class Passthrough {
   readonly dirs = new HandleTable<DirHandle>();
   /** Scratch stat for handlers (the event loop runs one handler at a time). */
   readonly st: StatArray = newStat();
+  /**
+   * The kernel checks ACLs itself (FUSE_POSIX_ACL granted at INIT): its GETXATTRs of
+   * system.posix_acl_* are permission checks, not a user's question (see ops/xattr.ts).
+   */
+  kernelAcls = false;
 
   /** Throws an errno number if the source cannot be opened. */
   constructor(readonly cfg: FsConfig) {

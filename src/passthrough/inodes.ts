@@ -35,7 +35,7 @@ export class InodeTable {
   private own: { dev: bigint; coveredFd: number } | null = null;
 
   /** Opens the source root; throws an errno number if it cannot. */
-  constructor(source: string, private readonly st: StatArray) {
+  constructor(source: string | Uint8Array, private readonly st: StatArray) {
     const fd = addon.openat(-100 /* AT_FDCWD */, source, O_PATH | O_DIRECTORY, 0);
     if (fd < 0) throw -fd;
     const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
