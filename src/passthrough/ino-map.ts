@@ -5,33 +5,77 @@
 // devices; this map gives every (st_dev, st_ino) a distinct number, stable for the life of the
 // mount (a node forgotten and looked up again gets its number back).
 //
-// The numbering keeps the source's own numbers where it can, and is unique by construction:
-//   - the source root's filesystem (device index 0): st_ino itself, when below 2^56;
-//   - the k-th other filesystem met (k = 1..254): k << 56 | st_ino, when st_ino is below 2^56;
-//   - anything else (st_ino >= 2^56, as on overlayfs with xino, or a 256th filesystem): the next
-//     number of a counter that starts at 0xff << 56, remembered per (st_dev, st_ino).
-// The three ranges cannot meet: the first is below 2^56, the second has a top byte of 1..254,
-// the third a top byte of 0xff. Numbers are exact 64-bit values (bigint), never doubles.
+// The numbering keeps the source root filesystem's own numbers, and is unique by construction.
+// A number's top byte says who owns it:
+//   - the source root's filesystem owns top byte 0 from the start, and every other top byte its
+//     st_ino values show (overlayfs with xino puts layer bits there) unless another owner has it:
+//     those numbers are kept as they are;
+//   - each other filesystem met gets a free top byte k (1..254) and shows k << 56 | st_ino,
+//     when its st_ino is below 2^56;
+//   - anything else (an st_ino at or above 2^56 on another filesystem, a root st_ino whose top
+//     byte another filesystem owns, 0xff, more filesystems than free bytes) gets the next number
+//     of a counter in top byte 0xff, remembered per (st_dev, st_ino).
+// An owner never changes, and a counted number is remembered, so numbers are stable.
 
 const LOW_BITS = 56n;
 const LOW_LIMIT = 1n << LOW_BITS;
-/** Device indexes 1..MAX_INDEX are packed; 0xff is the counter's range. */
-const MAX_INDEX = 254;
+const COUNTED = 0xff;
+const ROOT = -1;
 
 export class InoMap {
-  private readonly devIndex = new Map<bigint, number>();
+  /** top byte -> ROOT or the device it was given to */
+  private readonly owner = new Map<number, bigint | typeof ROOT>([[0, ROOT], [COUNTED, -2n]]);
+  /** st_dev of another filesystem -> its top byte (0 when none was free: counted) */
+  private readonly devTop = new Map<bigint, number>();
   private readonly allocated = new Map<string, bigint>();
-  private next = 0xffn << LOW_BITS;
+  private next = BigInt(COUNTED) << LOW_BITS;
 
   /** rootDev: st_dev of the source root, whose numbers are kept as they are. */
-  constructor(rootDev: bigint) {
-    this.devIndex.set(rootDev, 0);
-  }
+  constructor(private readonly rootDev: bigint) {}
 
   /** The mount's inode number for the source's (st_dev, st_ino). */
   map(dev: bigint, ino: bigint): bigint {
-    const index = this.indexOf(dev);
-    if (ino < LOW_LIMIT && index <= MAX_INDEX) return (BigInt(index) << LOW_BITS) | ino;
+    if (dev === this.rootDev) {
+      const top = Number(ino >> LOW_BITS);
+      const o = this.owner.get(top);
+      if (o === ROOT) return ino;
+      if (o === undefined) {
+        this.owner.set(top, ROOT);
+        return ino;
+      }
+    } else if (ino < LOW_LIMIT) {
+      const top = this.topOf(dev);
+      if (top !== 0) return (BigInt(top) << LOW_BITS) | ino;
+    }
+    return this.counted(dev, ino);
+  }
+
+  /** Filesystems met so far (the source root's included). */
+  get devices(): number {
+    return this.devTop.size + 1;
+  }
+
+  /** Numbers handed out from the counter. */
+  get remembered(): number {
+    return this.allocated.size;
+  }
+
+  private topOf(dev: bigint): number {
+    let top = this.devTop.get(dev);
+    if (top === undefined) {
+      top = 0;
+      for (let k = 1; k < COUNTED; k++)
+        if (!this.owner.has(k)) {
+          top = k;
+          this.owner.set(k, dev);
+          break;
+        }
+      this.devTop.set(dev, top);
+    }
+    return top;
+  }
+
+  private counted(dev: bigint, ino: bigint): bigint {
     const key = `${dev}:${ino}`;
     let n = this.allocated.get(key);
     if (n === undefined) {
@@ -39,25 +83,6 @@ export class InoMap {
       this.allocated.set(key, n);
     }
     return n;
-  }
-
-  /** Filesystems met so far (the source root's included). */
-  get devices(): number {
-    return this.devIndex.size;
-  }
-
-  /** Numbers handed out from the counter (st_ino too large to keep, or too many filesystems). */
-  get remembered(): number {
-    return this.allocated.size;
-  }
-
-  private indexOf(dev: bigint): number {
-    let index = this.devIndex.get(dev);
-    if (index === undefined) {
-      index = this.devIndex.size;
-      this.devIndex.set(dev, index);
-    }
-    return index;
   }
 }
 
