@@ -46,9 +46,8 @@ async function makeSource(t: Test): Promise<string | null> {
   return src;
 }
 
-// (dev, ino) of every source path and the ino of the same path on the mount, and d_ino.
+// (dev, ino, d_ino) of every path, as decimal strings (64-bit values: JSON numbers would round).
 const IDS = String.raw`import os, sys, json
-# Numbers as strings: inode numbers pass 2^53, where JSON numbers read into JavaScript round.
 root = sys.argv[1]
 out = {}
 for r, ds, fs in os.walk(root):
