@@ -3,22 +3,19 @@
 // Wiring only: each piece (options, pipe sizing, the data path, the transport, the session, the
 // kernel mount) is decided in its own module; this file puts them together in order and makes
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
-import { realpathSync, statSync } from 'node:fs';
-import { constants } from 'node:os';
 import type { Logger } from 'pino';
-import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
-import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
+import { addon } from '../addon.js';
 import { ReadPath } from '../datapath/read.js';
 import { errnoName, SplicefsError } from '../errors.js';
-import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
+import { PAGE_SIZE } from '../kernel/abi.js';
 import { O_DIRECTORY, O_PATH } from '../kernel/linux.js';
 import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
 import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
-import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from '../mnt/mountinfo.js';
+import { abortConnection, findMount, readReadahead, writeReadahead } from '../mnt/mountinfo.js';
 import { Passthrough } from '../passthrough/fs.js';
 import { encodeDev } from '../passthrough/ino-map.js';
-import { pathBytes, showPath, type PathArg } from '../paths.js';
+import { showPath, type PathArg } from '../paths.js';
 import type { InitWants, Negotiated } from '../server/init.js';
 import { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
@@ -27,9 +24,9 @@ import { WorkerChannel } from '../transport/workers.js';
 import * as D from './options.js';
 import type { MountInfo, MountOptions, ReadMode } from './options.js';
 import { permissionFlags, permissions, reportPermissions, type Permissions } from './permissions.js';
+import { checkDir, chooseHeader, isInside, makeExecutor, openDevice, wantedFlags } from './setup.js';
 import { collectStats, type Stats } from './stats.js';
 
-const E = constants.errno;
 const AT_FDCWD = -100;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
@@ -45,80 +42,6 @@ export interface MountHandle {
   unmount(opts?: { graceMs?: number }): Promise<void>;
   /** Resolves when the server has stopped (unmount(), external umount, or a device error). */
   readonly closed: Promise<{ reason: string }>;
-}
-
-/**
- * A directory path as bytes, resolved by the kernel (realpath(3): relative to the working
- * directory, symlinks followed), never decoded; a one-line SplicefsError (the path shown
- * escaped) if it is missing, stale or not a directory.
- */
-function checkDir(path: PathArg, what: string): Buffer {
-  const bytes = pathBytes(path);
-  const shown = showPath(bytes);
-  let st;
-  try {
-    st = statSync(bytes);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SplicefsError(`${what} ${shown} does not exist`);
-    if (code === 'ENOTCONN')
-      throw new SplicefsError(`${what} ${shown} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${shown}'`);
-    if (code === 'EACCES') throw new SplicefsError(`${what} ${shown}: permission denied`);
-    throw new SplicefsError(`${what} ${shown}: ${code ?? String(err)}`);
-  }
-  if (!st.isDirectory()) throw new SplicefsError(`${what} ${shown} is not a directory`);
-  return realpathSync.native(bytes, { encoding: 'buffer' });
-}
-
-/** Header strategy: `patch` is only correct where vmsplice references our memory (probed now). */
-function chooseHeader(opts: MountOptions): { header: 'patch' | 'write'; vmspliceAliases: boolean } {
-  const vmspliceAliases = addon.probeVmspliceAlias() === 1;
-  const wanted = opts.headerMode ?? 'auto';
-  if (wanted === 'patch' && !vmspliceAliases)
-    throw new SplicefsError('header mode patch needs vmsplice to reference memory, and it copies on this kernel', 1);
-  return { header: wanted === 'auto' ? (vmspliceAliases ? 'patch' : 'write') : wanted, vmspliceAliases };
-}
-
-/** The event loop's executor and the max_pages its pipe allows. */
-function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters) {
-  const sizing: PipeSizingInput = {
-    pipePages: opts.pipePages,
-    maxRead: opts.maxRead ?? D.DEFAULT_MAX_READ,
-    pipeMaxSize: readSysctl('/proc/sys/fs/pipe-max-size', 1024 * 1024),
-    maxPagesLimit: readSysctl('/proc/sys/fs/fuse/max_pages_limit', 256),
-  };
-  const wanted = pipeBytesWanted(sizing);
-  // A generous copy buffer now; max_pages is settled once the pipe's real size is known.
-  const executor: ReadExecutor = new addon.ReadExecutor(counters, readMode === 'copy' ? 0 : wanted, sizing.maxPagesLimit * PAGE_SIZE);
-  if (executor.sizeError !== 0 && opts.pipePages !== undefined) {
-    executor.close();
-    throw new SplicefsError(
-      `a pipe of ${opts.pipePages} pages was refused (${errnoName(executor.sizeError)}): /proc/sys/fs/pipe-max-size is ${sizing.pipeMaxSize} bytes`,
-    );
-  }
-  const pipeBytes = executor.pipeBytes || wanted;
-  return { executor, pipeBytes, wanted, maxPages: chooseMaxPages(sizing, pipeBytes) };
-}
-
-/** fd of a fresh /dev/fuse, or a one-line SplicefsError. */
-function openDevice(): number {
-  const fd = addon.openDevice();
-  if (fd === -E.ENOENT) throw new SplicefsError('/dev/fuse does not exist (is the fuse module loaded?)');
-  if (fd === -E.EACCES || fd === -E.EPERM)
-    throw new SplicefsError('cannot open /dev/fuse: permission denied (splicefs mounts with mount(2) and needs root)');
-  if (fd < 0) throw new SplicefsError(`cannot open /dev/fuse: ${errnoName(fd)}`);
-  return fd;
-}
-
-/** INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them. */
-function wantedFlags(directIo: boolean): bigint {
-  let flags =
-    InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
-    InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.ASYNC_DIO | InitFlag.PARALLEL_DIROPS |
-    InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT;
-  // mmap of FOPEN_DIRECT_IO files (shared mappings need the kernel's consent, 6.6+).
-  if (directIo) flags |= InitFlag.DIRECT_IO_ALLOW_MMAP;
-  return flags;
 }
 
 /** Releases what setup made, last first, if a later step fails. */
@@ -259,12 +182,6 @@ function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
     throw new SplicefsError(`cannot start serving ${mntShown}: ${(err as Error).message}`);
   }
   return entry?.minor ?? -1;
-}
-
-/** Whether `inner` is strictly below `outer` (both resolved, as bytes). */
-function isInside(inner: Buffer, outer: Buffer): boolean {
-  const prefix = outer.at(-1) === 0x2f ? outer : Buffer.concat([outer, Buffer.from('/')]);
-  return inner.length > prefix.length && inner.subarray(0, prefix.length).equals(prefix);
 }
 
 /** What the mount line reports: what was negotiated and chosen. */

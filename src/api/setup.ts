@@ -1,0 +1,95 @@
+// The steps of a mount that decide something on their own: the paths (checked, as bytes), the
+// header strategy (probed), the event loop's executor and the max_pages its pipe allows, the
+// device, and the INIT flags wanted. api/mount.ts puts them together.
+import { realpathSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
+import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
+import { errnoName, SplicefsError } from '../errors.js';
+import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
+import { readSysctl } from '../mnt/mountinfo.js';
+import { pathBytes, showPath, type PathArg } from '../paths.js';
+import * as D from './options.js';
+import type { MountOptions, ReadMode } from './options.js';
+
+const E = constants.errno;
+
+/**
+ * A directory path as bytes, resolved by the kernel (realpath(3): relative to the working
+ * directory, symlinks followed), never decoded; a one-line SplicefsError (the path shown
+ * escaped) if it is missing, stale or not a directory.
+ */
+export function checkDir(path: PathArg, what: string): Buffer {
+  const bytes = pathBytes(path);
+  const shown = showPath(bytes);
+  let st;
+  try {
+    st = statSync(bytes);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SplicefsError(`${what} ${shown} does not exist`);
+    if (code === 'ENOTCONN')
+      throw new SplicefsError(`${what} ${shown} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${shown}'`);
+    if (code === 'EACCES') throw new SplicefsError(`${what} ${shown}: permission denied`);
+    throw new SplicefsError(`${what} ${shown}: ${code ?? String(err)}`);
+  }
+  if (!st.isDirectory()) throw new SplicefsError(`${what} ${shown} is not a directory`);
+  return realpathSync.native(bytes, { encoding: 'buffer' });
+}
+
+/** Header strategy: `patch` is only correct where vmsplice references our memory (probed now). */
+export function chooseHeader(opts: MountOptions): { header: 'patch' | 'write'; vmspliceAliases: boolean } {
+  const vmspliceAliases = addon.probeVmspliceAlias() === 1;
+  const wanted = opts.headerMode ?? 'auto';
+  if (wanted === 'patch' && !vmspliceAliases)
+    throw new SplicefsError('header mode patch needs vmsplice to reference memory, and it copies on this kernel', 1);
+  return { header: wanted === 'auto' ? (vmspliceAliases ? 'patch' : 'write') : wanted, vmspliceAliases };
+}
+
+/** The event loop's executor and the max_pages its pipe allows. */
+export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters) {
+  const sizing: PipeSizingInput = {
+    pipePages: opts.pipePages,
+    maxRead: opts.maxRead ?? D.DEFAULT_MAX_READ,
+    pipeMaxSize: readSysctl('/proc/sys/fs/pipe-max-size', 1024 * 1024),
+    maxPagesLimit: readSysctl('/proc/sys/fs/fuse/max_pages_limit', 256),
+  };
+  const wanted = pipeBytesWanted(sizing);
+  // A generous copy buffer now; max_pages is settled once the pipe's real size is known.
+  const executor: ReadExecutor = new addon.ReadExecutor(counters, readMode === 'copy' ? 0 : wanted, sizing.maxPagesLimit * PAGE_SIZE);
+  if (executor.sizeError !== 0 && opts.pipePages !== undefined) {
+    executor.close();
+    throw new SplicefsError(
+      `a pipe of ${opts.pipePages} pages was refused (${errnoName(executor.sizeError)}): /proc/sys/fs/pipe-max-size is ${sizing.pipeMaxSize} bytes`,
+    );
+  }
+  const pipeBytes = executor.pipeBytes || wanted;
+  return { executor, pipeBytes, wanted, maxPages: chooseMaxPages(sizing, pipeBytes) };
+}
+
+/** fd of a fresh /dev/fuse, or a one-line SplicefsError. */
+export function openDevice(): number {
+  const fd = addon.openDevice();
+  if (fd === -E.ENOENT) throw new SplicefsError('/dev/fuse does not exist (is the fuse module loaded?)');
+  if (fd === -E.EACCES || fd === -E.EPERM)
+    throw new SplicefsError('cannot open /dev/fuse: permission denied (splicefs mounts with mount(2) and needs root)');
+  if (fd < 0) throw new SplicefsError(`cannot open /dev/fuse: ${errnoName(fd)}`);
+  return fd;
+}
+
+/** INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them. */
+export function wantedFlags(directIo: boolean): bigint {
+  let flags =
+    InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
+    InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.ASYNC_DIO | InitFlag.PARALLEL_DIROPS |
+    InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT;
+  // mmap of FOPEN_DIRECT_IO files (shared mappings need the kernel's consent, 6.6+).
+  if (directIo) flags |= InitFlag.DIRECT_IO_ALLOW_MMAP;
+  return flags;
+}
+
+/** Whether `inner` is strictly below `outer` (both resolved, as bytes). */
+export function isInside(inner: Buffer, outer: Buffer): boolean {
+  const prefix = outer.at(-1) === 0x2f ? outer : Buffer.concat([outer, Buffer.from('/')]);
+  return inner.length > prefix.length && inner.subarray(0, prefix.length).equals(prefix);
+}
