@@ -101,14 +101,15 @@ function openDevice(): number {
 }
 
 /** INIT flags the server wants (each also needs the kernel's offer). */
-function wantedFlags(directIo: boolean): bigint {
-  let flags =
+function wantedFlags(): bigint {
+  return (
     InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
     InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.ASYNC_DIO | InitFlag.PARALLEL_DIROPS |
-    InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT;
-  // mmap of FOPEN_DIRECT_IO files (shared mappings need the kernel's consent, 6.6+).
-  if (directIo) flags |= InitFlag.DIRECT_IO_ALLOW_MMAP;
-  return flags;
+    InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT |
+    // Always: some files get FOPEN_DIRECT_IO even without --direct-io (passthrough/direct-io.ts),
+    // and a shared mmap of one fails with ENODEV unless the kernel was told it may (6.6+).
+    InitFlag.DIRECT_IO_ALLOW_MMAP
+  );
 }
 
 /** Releases what setup made, last first, if a later step fails. */
@@ -168,6 +169,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
         source: src,
         timeout: opts.timeout ?? D.DEFAULT_TIMEOUT_S,
         directIo,
+        directIoLog: (fields, msg) => logger.info(fields, msg),
         replyRoom: reply.room,
         // The worker threads serve a handle's READs by the plan the read path makes for it.
         onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
@@ -188,7 +190,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
       onDeviceError: (errno) => session.onDeviceError(errno),
       onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
     });
-    const wants: InitWants = { flags: wantedFlags(directIo), off: 0n, maxPages, maxBackground, congestionThreshold };
+    const wants: InitWants = { flags: wantedFlags(), off: 0n, maxPages, maxBackground, congestionThreshold };
     session = new Session({ channel, fs, readPath, reply, wants, logger });
     mountFuse({
       devfd,
