@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import type { MountOptions } from '../src/index.js';
-import { leftoverCheck, readDelta, within, withMount } from './helpers/mount.js';
+import type { MountOptions } from '../../src/index.js';
+import { leftoverCheck, readDelta, within, withMount } from '../helpers/mount.js';
 
 const P = 4096;
 const KiB = 1024;

@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { leftoverCheck, run, withMount } from './helpers/mount.js';
+import { leftoverCheck, run, withMount } from '../helpers/mount.js';
 
 const P = 4096;
 const data = randomBytes(4 * 1024 * 1024);

@@ -1,0 +1,148 @@
+// One system: mount, check bytes, every workload, unmount (always).
+
+import path from 'node:path'
+import { SRC, MNT, MiB, GiB, log, tail } from './common.js'
+import { runChild, HangError, readCpuTicks, dropCaches } from './proc.js'
+import { findMount, forceUnmount } from './mounts.js'
+import { launchServer, waitMounted, stopServer } from './servers.js'
+import { CHECKED_FILES, sha256 } from './files.js'
+import { fioArgs, runFio } from './fio.js'
+import { profileServer } from './profile.js'
+import { SYSTEMS, unavailableReason } from './systems.js'
+import { WORKLOADS } from './workloads.js'
+
+/** Starts the server of `name` on MNT and waits until a stat through the mount answers. */
+async function startServer (name, info) {
+  if (findMount(MNT)) info.notes.push(...(await forceUnmount(MNT, 'stale mount before start')))
+  const srv = launchServer(name)
+  info.server = srv
+  info.commandLine = srv.commandLine
+  log(`${name}: starting ${srv.commandLine}`)
+  return srv
+}
+
+async function whenMounted (srv) {
+  await waitMounted(srv)
+  log(`${srv.name}: mounted in ${srv.mountMs} ms (${srv.mount && srv.mount.fstype}, pid ${srv.pid})`)
+  srv.cpuTicksStart = readCpuTicks(srv.pid)
+  const probe = await runChild('stat', ['-c', '%s', path.join(MNT, 'big.bin')], { timeoutMs: 15000 })
+  if (probe.timedOut) throw new HangError('stat of big.bin through the mount hung for 15 s')
+  if (probe.code !== 0) throw new Error(`stat of big.bin through the mount failed: ${tail(probe.stderr, 2)}`)
+}
+
+/** The byte check, once per system: sha256 of CHECKED_FILES in `dir` against the source's. */
+async function checkBytes (dir, cfg, ctx) {
+  const got = await sha256(CHECKED_FILES.map((f) => path.join(dir, f)), Math.max(120000, (cfg.bigSize / (20 * MiB)) * 1000), dir === MNT)
+  if (got.hang) throw new HangError(got.error)
+  if (got.error) return { ok: false, text: got.error }
+  const bad = Object.keys(ctx.sourceHashes).filter((f) => got.hashes[f] !== ctx.sourceHashes[f])
+  if (!bad.length) return { ok: true, text: 'sha256 of big.bin and odd.bin match the source' }
+  const what = bad.map((f) => `${f} (got ${got.hashes[f]?.slice(0, 16)}…, want ${ctx.sourceHashes[f].slice(0, 16)}…)`)
+  return { ok: false, wrong: true, text: `WRONG BYTES in ${what.join(', ')}` }
+}
+
+const writeFiles = (w, dir) => (w.file === 'f' ? [path.join(dir, 'f.bin')] : w.file === 'sw' ? Array.from({ length: w.jobs }, (_, j) => path.join(dir, `sw.${j}`)) : [])
+
+/**
+ * Before each run of a write workload: f starts with no file; the seed writes get fresh sparse
+ * files of the full size, so fio writes without laying them out first. Returns an error text.
+ */
+async function freshWriteFiles (w, dir, cfg) {
+  const files = writeFiles(w, dir)
+  if (!files.length) return null
+  const rm = await runChild('rm', ['-f', ...files], { timeoutMs: 30000 })
+  if (rm.timedOut) throw new HangError(w.file === 'f' ? 'rm of f.bin through the mount hung' : 'making the seed write files through the mount hung')
+  if (w.file !== 'sw') return null
+  const r = await runChild('truncate', ['-s', String(cfg.seedWriteSize), ...files], { timeoutMs: 30000 })
+  if (r.timedOut) throw new HangError('making the seed write files through the mount hung')
+  return r.code !== 0 ? `cannot make the write files: ${tail(r.stderr, 1)}` : null
+}
+
+/** One fio run with the server's CPU time around it: {mibps, cpuPerGiB}. */
+async function measuredRun (wid, dir, cfg, warmup, srv, ctx) {
+  if (WORKLOADS[wid].buffered) dropCaches()
+  const before = srv ? readCpuTicks(srv.pid) : null
+  const res = await runFio(wid, fioArgs(wid, dir, cfg, warmup), cfg)
+  const after = srv ? readCpuTicks(srv.pid) : null
+  const cpuSec = before != null && after != null ? (after - before) / ctx.clkTck : null
+  return { mibps: res.bwBytes / MiB, cpuPerGiB: cpuSec != null ? cpuSec / (res.ioBytes / GiB) : null }
+}
+
+/** A warm-up run and cfg.runs measured runs of one workload, into `cell`. */
+async function runCell (name, wid, cell, { sys, dir, srv, cfg, ctx }) {
+  const w = WORKLOADS[wid]
+  if (w.write && !sys.writable) {
+    cell.skipped = sys.readOnly || 'read-only'
+    return
+  }
+  for (let k = 0; k <= cfg.runs; k++) {
+    const warmup = k === 0
+    const label = `${name} ${wid} ${warmup ? 'warm-up' : `run ${k}/${cfg.runs}`}`
+    const writeError = await freshWriteFiles(w, dir, cfg)
+    if (writeError) {
+      cell.error = writeError
+      break
+    }
+    let r
+    try {
+      r = await measuredRun(wid, dir, cfg, warmup, srv, ctx)
+    } catch (err) {
+      cell.error = err.message
+      log(`${label}: FAILED ${err.message}`)
+      if (err instanceof HangError) throw err
+      break
+    }
+    if (warmup) cell.warmup = r.mibps
+    else {
+      cell.runs.push(r.mibps)
+      if (r.cpuPerGiB != null) cell.cpuPerGiB.push(r.cpuPerGiB)
+    }
+    log(`${label}: ${r.mibps.toFixed(0)} MiB/s` + (r.cpuPerGiB != null ? `, server ${r.cpuPerGiB.toFixed(2)} CPU s/GiB` : ''))
+  }
+  const files = writeFiles(w, dir)
+  if (files.length) await runChild('rm', ['-f', ...files], { timeoutMs: 30000 })
+}
+
+/** Stops the server and records how it went. */
+async function finishServer (srv, info, sys) {
+  await stopServer(srv)
+  info.notes.push(...(srv.notes || []), ...srv.stop.notes)
+  const exit = srv.stop.exit
+  info.exit = exit
+  if (sys.kind === 'splicefs' && exit && exit.code !== 0) info.notes.push(`exit status ${exit.code ?? exit.signal} (0 expected after SIGTERM)`)
+  log(`${srv.name}: stopped (exit ${exit ? exit.code ?? exit.signal : '?'})${srv.stop.notes.length ? ': ' + srv.stop.notes.join('; ') : ''}`)
+}
+
+/** Runs every workload of cfg on system `name`; fills ctx.systems[name]. Never throws. */
+export async function benchSystem (name, cfg, ctx) {
+  const sys = SYSTEMS[name]
+  const info = { name, kind: sys.kind, notes: [], cells: {} }
+  ctx.systems[name] = info
+  const why = unavailableReason(sys, ctx.peerStatus)
+  if (why) {
+    info.unavailable = why
+    log(`${name}: skipped (${info.unavailable})`)
+    return
+  }
+  let srv = null
+  const dir = sys.kind === 'raw' ? SRC : MNT
+  try {
+    if (sys.kind !== 'raw') {
+      srv = await startServer(name, info)
+      await whenMounted(srv)
+    }
+    info.check = await checkBytes(dir, cfg, ctx)
+    log(`${name}: bytes ${info.check.ok ? 'ok' : info.check.text}`)
+    for (const wid of cfg.workloads) {
+      const cell = { runs: [], cpuPerGiB: [], warmup: null }
+      info.cells[wid] = cell
+      await runCell(name, wid, cell, { sys, dir, srv, cfg, ctx })
+    }
+    if (cfg.profile && srv && name === cfg.profile && cfg.workloads.includes('a')) info.profile = await profileServer(srv, cfg)
+  } catch (err) {
+    info.error = err.message
+    log(`${name}: FAILED: ${err.message.split('\n')[0]}`)
+  } finally {
+    if (srv) await finishServer(srv, info, sys)
+  }
+}

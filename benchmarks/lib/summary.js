@@ -1,0 +1,54 @@
+// A cell's runs as numbers and text: median [min–max], Markdown tables, the best peer.
+
+import { median } from './common.js'
+import { PEERS } from './systems.js'
+
+export const fmtMiB = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
+
+export function cellSummary (cell) {
+  if (!cell || !cell.runs.length) return null
+  return { median: median(cell.runs), min: Math.min(...cell.runs), max: Math.max(...cell.runs), n: cell.runs.length }
+}
+
+export const rangeText = (s) => `${fmtMiB(s.median)} [${fmtMiB(s.min)}–${fmtMiB(s.max)}]`
+
+/** What a table cell shows for system `info` on workload `wid`. */
+export function cellText (info, wid, runsWanted) {
+  if (!info) return '—'
+  if (info.unavailable) return 'n/a'
+  const cell = info.cells[wid]
+  if (!cell) return info.error ? 'not run' : '—'
+  if (cell.skipped) return `— (${cell.skipped.includes('read-only') ? 'read-only' : cell.skipped})`
+  const s = cellSummary(cell)
+  if (!s) return cell.error ? 'failed' : '—'
+  return cell.error ? `${rangeText(s)} (only ${s.n} of ${runsWanted} runs)` : rangeText(s)
+}
+
+export function summaryOf (ctx, sys, wid) {
+  return (ctx.systems[sys] && cellSummary(ctx.systems[sys].cells[wid])) || null
+}
+
+export function medianOf (ctx, sys, wid) {
+  const s = summaryOf(ctx, sys, wid)
+  return s ? s.median : null
+}
+
+/** The fastest peer server (not raw, not splicefs) of this run on a workload. */
+export function bestPeerOf (ctx, wid) {
+  let best = null
+  for (const p of PEERS) {
+    const v = medianOf(ctx, p, wid)
+    if (v != null && (!best || v > best.value)) best = { value: v, label: p }
+  }
+  return best
+}
+
+/** A Markdown table; the first leftCols columns left-aligned, the rest right-aligned. */
+export function table (header, rows, leftCols = 1) {
+  const esc = (c) => String(c).replace(/\|/g, '\\|')
+  return [
+    `| ${header.map(esc).join(' | ')} |`,
+    `|${header.map((_, i) => (i < leftCols ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)
+  ].join('\n')
+}

@@ -1,0 +1,392 @@
+// The opcode table (src/server/optable.ts): every row names a real opcode once; each opcode is
+// routed to its handler with its decoded body and its result encoded by the right encoder (the
+// handler modules replaced by recording fakes); modifying operations are EROFS; an opcode
+// without a row is ENOSYS (absent from the table, answered by the dispatcher); a body shorter
+// than a row's minimum is EINVAL (dropped for no-reply ops) before the handler runs. Then the
+// real handlers against a temporary source directory (LOOKUP, GETATTR, FORGET, errors).
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import t, { type Test } from 'tap';
+import { Opcode, type OpcodeName } from '../../src/kernel/abi.js';
+import { MalformedRequest, Request } from '../../src/kernel/request.js';
+import { Reply, type Attr } from '../../src/kernel/reply.js';
+import { Passthrough } from '../../src/passthrough/fs.js';
+import { Dispatcher } from '../../src/server/dispatch.js';
+import * as real from '../../src/server/optable.js';
+import type { OpContext, OpSpec, OpTable, Via } from '../../src/server/optable.js';
+
+const E = constants.errno;
+
+// ---- requests, byte by byte (linux/fuse.h layouts) ---------------------------------------------
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}
+function u64(v: bigint | number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(v));
+  return b;
+}
+function cstr(s: string): Buffer {
+  return Buffer.concat([Buffer.from(s), Buffer.from([0])]);
+}
+/** fuse_in_header (len, opcode, unique, nodeid, uid, gid, pid, total_extlen, padding) + body. */
+function bytesOf(opcode: number, nodeid: number, body: Buffer, unique = 42n): Buffer {
+  return Buffer.concat([u32(40 + body.length), u32(opcode), u64(unique), u64(nodeid), u32(0), u32(0), u32(1234), Buffer.alloc(4), body]);
+}
+function makeRequest(opcode: number, nodeid: number, body: Buffer, unique = 42n): Request {
+  const r = new Request();
+  const bytes = bytesOf(opcode, nodeid, body, unique);
+  const buf = Buffer.alloc(bytes.length + 64, 0xa5); // stale bytes after the request
+  bytes.copy(buf);
+  r.load(buf, bytes.length);
+  return r;
+}
+const via = (): Via => ({ replyFd: 9, prior: 0 });
+
+function throwsMalformed(t: Test, fn: () => unknown, what: string): void {
+  try {
+    fn();
+    t.fail(`${what}: did not throw`);
+  } catch (err) {
+    t.ok(err instanceof MalformedRequest, `${what}: MalformedRequest (${(err as Error).message})`);
+  }
+}
+
+const MODIFYING: OpcodeName[] = [
+  'SETATTR', 'SYMLINK', 'MKNOD', 'MKDIR', 'UNLINK', 'RMDIR', 'RENAME', 'RENAME2', 'LINK', 'WRITE',
+  'CREATE', 'TMPFILE', 'SETXATTR', 'REMOVEXATTR', 'FALLOCATE', 'COPY_FILE_RANGE',
+];
+const HANDLED: OpcodeName[] = [
+  'INIT', 'LOOKUP', 'FORGET', 'BATCH_FORGET', 'GETATTR', 'READLINK', 'OPEN', 'READ', 'FLUSH', 'FSYNC',
+  'RELEASE', 'OPENDIR', 'READDIR', 'READDIRPLUS', 'RELEASEDIR', 'FSYNCDIR', 'STATFS', 'ACCESS',
+  'GETXATTR', 'LISTXATTR', 'LSEEK', 'INTERRUPT', 'DESTROY',
+];
+const NO_REPLY: OpcodeName[] = ['FORGET', 'BATCH_FORGET', 'INTERRUPT'];
+const UNHANDLED: OpcodeName[] = ['GETLK', 'SETLK', 'SETLKW', 'BMAP', 'IOCTL', 'POLL', 'NOTIFY_REPLY', 'SETUPMAPPING', 'REMOVEMAPPING', 'SYNCFS', 'STATX'];
+
+/** A context whose fs is never touched (the rows under test do not reach it). */
+function bareContext(): OpContext {
+  return { fs: {} as Passthrough, init: () => -E.EIO, read: () => -E.EIO };
+}
+
+// ---- the rows ----------------------------------------------------------------------------------
+
+t.test('OP_SPECS: every row names a real opcode, once', async (t) => {
+  const seen = new Set<number>();
+  for (const spec of real.OP_SPECS) {
+    t.type(Opcode[spec.name], 'number', `${spec.name} is an opcode`);
+    t.notOk(seen.has(Opcode[spec.name]), `${spec.name} (${Opcode[spec.name]}) appears once`);
+    seen.add(Opcode[spec.name]);
+    t.ok(Number.isInteger(spec.minBody) && spec.minBody >= 0, `${spec.name}: minBody ${spec.minBody} is a size`);
+    t.type(spec.bind, 'function', `${spec.name}: binds to a handler`);
+    t.equal(spec.noReply, NO_REPLY.includes(spec.name), `${spec.name}: ${spec.noReply ? 'no reply' : 'a reply'}`);
+  }
+  t.equal(seen.size, HANDLED.length + MODIFYING.length, 'the handled and the modifying operations, nothing else');
+  for (const name of HANDLED) t.ok(seen.has(Opcode[name]), `${name} is handled`);
+  for (const name of MODIFYING) t.ok(seen.has(Opcode[name]), `${name} has a row (EROFS)`);
+  for (const name of UNHANDLED) t.notOk(seen.has(Opcode[name]), `${name} has no row`);
+  t.doesNotThrow(() => real.buildOpTable(bareContext()), 'buildOpTable accepts the real specs');
+  const lookup = real.OP_SPECS.find((s) => s.name === 'LOOKUP') as OpSpec;
+  t.throws(() => real.buildOpTable(bareContext(), [lookup, lookup]), /twice/, 'an opcode listed twice is refused');
+
+  // The minimum bodies the layouts demand (fuse_*_in sizes from linux/fuse.h; a name is 'x\0').
+  const min = Object.fromEntries(real.OP_SPECS.filter((s) => !MODIFYING.includes(s.name)).map((s) => [s.name, s.minBody]));
+  t.strictSame(
+    min,
+    {
+      INIT: 16, // fuse_init_in before 7.36: major, minor, max_readahead, flags
+      LOOKUP: 2,
+      FORGET: 8, // fuse_forget_in
+      BATCH_FORGET: 8, // fuse_batch_forget_in
+      GETATTR: 0, // kernels before 7.9 send no fuse_getattr_in
+      READLINK: 0,
+      STATFS: 0,
+      ACCESS: 8, // fuse_access_in
+      OPEN: 8, // fuse_open_in
+      READ: 40, // fuse_read_in
+      FLUSH: 24, // fuse_flush_in
+      FSYNC: 16, // fuse_fsync_in
+      RELEASE: 24, // fuse_release_in
+      LSEEK: 24, // fuse_lseek_in
+      OPENDIR: 8,
+      READDIR: 40,
+      READDIRPLUS: 40,
+      RELEASEDIR: 24,
+      FSYNCDIR: 16,
+      GETXATTR: 10, // fuse_getxattr_in + a name
+      LISTXATTR: 8, // fuse_getxattr_in
+      INTERRUPT: 8, // fuse_interrupt_in
+      DESTROY: 0,
+    },
+    'minBody of every handled row',
+  );
+});
+
+t.test('EROFS for modifying operations, ENOSYS by absence', async (t) => {
+  const table = real.buildOpTable(bareContext());
+  const big = Buffer.alloc(4096, 0x61);
+  big[4000] = 0;
+  for (const spec of real.OP_SPECS) t.equal(table[Opcode[spec.name]]?.name, spec.name, `${spec.name}: a row named for its opcode`);
+  for (const name of MODIFYING) {
+    t.equal(table[Opcode[name]]!.run(makeRequest(Opcode[name], 1, big), new Reply(256), via()), -E.EROFS, `${name} -> EROFS`);
+    t.equal(table[Opcode[name]]!.run(makeRequest(Opcode[name], 1, Buffer.alloc(0)), new Reply(256), via()), -E.EROFS, `${name} with no body -> EROFS`);
+  }
+  for (const name of UNHANDLED) t.equal(table[Opcode[name]], undefined, `${name}: no row (ENOSYS)`);
+  t.equal(table[0], undefined, 'opcode 0: no row');
+  t.equal(table[99], undefined, 'opcode 99: no row');
+  t.equal(table[4096], undefined, 'CUSE_INIT: no row');
+
+  // The dispatcher answers an absent row with ENOSYS, a malformed request with EINVAL, and drops
+  // a malformed no-reply request.
+  const sent: string[] = [];
+  const rep = new Reply(4096);
+  const d = new Dispatcher(table, rep, {
+    send: (_fd, buf, len) => (sent.push(Buffer.from(buf.subarray(0, len)).toString('hex')), len),
+    onDeviceError: () => {},
+    initialized: () => true,
+    onInitSent: () => {},
+  }, pino({ level: 'silent' }));
+  const dispatch = (bytes: Buffer) => {
+    const buf = Buffer.alloc(8192, 0xa5);
+    bytes.copy(buf);
+    d.dispatch(buf, bytes.length, 9, 0);
+  };
+  dispatch(bytesOf(Opcode.GETLK, 1, Buffer.alloc(48), 0x77n));
+  t.strictSame(sent, ['10000000' + 'daffffff' + '7700000000000000'], 'GETLK: a 16-byte reply, error -38 (ENOSYS), its unique');
+  dispatch(bytesOf(99, 1, Buffer.alloc(0), 0x78n));
+  t.equal(sent[1], '10000000' + 'daffffff' + '7800000000000000', 'opcode 99: ENOSYS');
+  dispatch(bytesOf(Opcode.MKDIR, 1, Buffer.concat([u32(0o755), u32(0o22), cstr('d')]), 0x79n));
+  t.equal(sent[2], '10000000' + 'e2ffffff' + '7900000000000000', 'MKDIR: EROFS (-30)');
+  dispatch(bytesOf(Opcode.OPEN, 1, Buffer.alloc(4), 0x7an));
+  t.equal(sent[3], '10000000' + 'eaffffff' + '7a00000000000000', 'OPEN with a 4-byte body: EINVAL (-22)');
+  dispatch(bytesOf(Opcode.FORGET, 5, Buffer.alloc(4), 0x7bn));
+  t.equal(sent.length, 4, 'FORGET with a 4-byte body: dropped, no reply');
+  dispatch(bytesOf(Opcode.INTERRUPT, 0, u64(0x7an), 0x7cn));
+  t.equal(sent.length, 4, 'INTERRUPT: no reply');
+  t.same(d.requestCounts(), { GETLK: 1, OP_99: 1, MKDIR: 1, OPEN: 1, FORGET: 1, INTERRUPT: 1 }, 'each request counted by name');
+});
+
+// ---- routing, with recording handlers ----------------------------------------------------------
+
+interface Recorded {
+  handler: string;
+  nodeid: number;
+  body: unknown;
+}
+const calls: Recorded[] = [];
+function rec(handler: string, result: (body: any) => unknown) {
+  return (_fs: unknown, c?: { nodeid: number }, body?: unknown) => {
+    calls.push({ handler, nodeid: c?.nodeid ?? -1, body });
+    return result(body);
+  };
+}
+const ATTR: Attr = {
+  ino: 5n, size: 5n, blocks: 8n, atime: 0n, mtime: 0n, ctime: 0n, atimensec: 0, mtimensec: 0, ctimensec: 0,
+  mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096,
+};
+const ENTRY = { nodeid: 5, generation: 0, entryValid: 1, attrValid: 1, attr: ATTR };
+const HANDLE = { fh: 3, fd: 77, node: {}, plan: null };
+const xattrResult = (b: { size: number }) => (b.size === 0 ? { size: 10 } : Buffer.from('value'));
+
+const mocks = {
+  '../../src/passthrough/ops/attrs.js': {
+    getattr: rec('getattr', () => ({ attrValid: 1, attr: ATTR })),
+    readlink: rec('readlink', () => Buffer.from('target')),
+    statfs: rec('statfs', () => ({ blocks: 1n, bfree: 1n, bavail: 1n, files: 1n, ffree: 1n, bsize: 4096, namelen: 255, frsize: 4096 })),
+    access: rec('access', () => undefined),
+  },
+  '../../src/passthrough/ops/dirs.js': {
+    opendir: rec('opendir', () => ({ fh: 4, openFlags: 0 })),
+    releasedir: rec('releasedir', () => undefined),
+    readdir: rec('readdir', () => ({ entries: [{ ino: 5n, off: 1n, type: 8, name: Buffer.from('a') }] })),
+    readdirplus: rec('readdirplus', () => ({ entries: [{ ino: 5n, off: 1n, type: 8, name: Buffer.from('a'), entry: ENTRY }] })),
+  },
+  '../../src/passthrough/ops/entries.js': {
+    lookup: rec('lookup', () => ENTRY),
+    forget: rec('forget', () => undefined),
+    batchForget: rec('batchForget', () => undefined),
+  },
+  '../../src/passthrough/ops/files.js': {
+    open: rec('open', () => ({ fh: 3, openFlags: 1 })),
+    readTarget: rec('readTarget', (b: { fh: number; offset: bigint; size: number }) => (b.fh === 3 ? { handle: HANDLE, offset: b.offset, size: b.size } : -E.EBADF)),
+    flush: rec('flush', () => undefined),
+    fsync: rec('fsync', () => undefined),
+    release: rec('release', () => undefined),
+    lseek: rec('lseek', () => ({ offset: 2n ** 53n + 1n })),
+  },
+  '../../src/passthrough/ops/xattr.js': {
+    getxattr: rec('getxattr', xattrResult),
+    listxattr: rec('listxattr', xattrResult),
+  },
+};
+
+/** fuse_read_in: fh, offset, size, read_flags, lock_owner, flags, padding */
+const readIn = (fh: number) => Buffer.concat([u64(fh), u64(2n ** 53n + 1n), u32(4096), u32(0), u64(0), u32(0), u32(0)]);
+const releaseIn = Buffer.concat([u64(3), u32(0), u32(0), u64(0)]);
+
+/** Per opcode: a body of exactly minBody bytes where one is needed, the handler, what it gets, the reply length. */
+const ROUTES: Array<{ name: OpcodeName; body: Buffer; handler: string | null; decoded?: unknown; result: number }> = [
+  { name: 'INIT', body: Buffer.concat([u32(7), u32(40), u32(65536), u32(1)]), handler: 'init', decoded: { major: 7, minor: 40, maxReadahead: 65536, flags: 1n }, result: 16 + 64 },
+  { name: 'LOOKUP', body: cstr('x'), handler: 'lookup', result: 16 + 128 },
+  { name: 'FORGET', body: u64(3), handler: 'forget', decoded: { nodeid: 7, nlookup: 3 }, result: 0 },
+  { name: 'BATCH_FORGET', body: Buffer.concat([u32(0), u32(0)]), handler: 'batchForget', decoded: [], result: 0 },
+  { name: 'GETATTR', body: Buffer.alloc(0), handler: 'getattr', decoded: { getattrFlags: 0, fh: 0 }, result: 16 + 104 },
+  { name: 'READLINK', body: Buffer.alloc(0), handler: 'readlink', result: 16 + 6 },
+  { name: 'STATFS', body: Buffer.alloc(0), handler: 'statfs', result: 16 + 80 },
+  { name: 'ACCESS', body: Buffer.concat([u32(4), u32(0)]), handler: 'access', decoded: { mask: 4 }, result: 16 },
+  { name: 'OPEN', body: Buffer.concat([u32(0), u32(0)]), handler: 'open', decoded: { flags: 0, openFlags: 0 }, result: 16 + 16 },
+  { name: 'READ', body: readIn(3), handler: 'readTarget', decoded: { fh: 3, offset: 2n ** 53n + 1n, size: 4096, readFlags: 0, lockOwner: 0n, flags: 0 }, result: 0 },
+  { name: 'FLUSH', body: Buffer.concat([u64(3), u32(0), u32(0), u64(9)]), handler: 'flush', decoded: { fh: 3, lockOwner: 9n }, result: 16 },
+  { name: 'FSYNC', body: Buffer.concat([u64(3), u32(1), u32(0)]), handler: 'fsync', decoded: { fh: 3, fsyncFlags: 1 }, result: 16 },
+  { name: 'RELEASE', body: releaseIn, handler: 'release', decoded: { fh: 3, flags: 0, releaseFlags: 0, lockOwner: 0n }, result: 16 },
+  { name: 'LSEEK', body: Buffer.concat([u64(3), u64(100), u32(3), u32(0)]), handler: 'lseek', decoded: { fh: 3, offset: 100n, whence: 3 }, result: 16 + 8 },
+  { name: 'OPENDIR', body: Buffer.concat([u32(0), u32(0)]), handler: 'opendir', decoded: { flags: 0, openFlags: 0 }, result: 16 + 16 },
+  { name: 'READDIR', body: readIn(4), handler: 'readdir', result: 16 + 32 },
+  { name: 'READDIRPLUS', body: readIn(4), handler: 'readdirplus', result: 16 + 160 },
+  { name: 'RELEASEDIR', body: releaseIn, handler: 'releasedir', result: 16 },
+  { name: 'FSYNCDIR', body: Buffer.concat([u64(4), u32(0), u32(0)]), handler: null, result: 16 },
+  { name: 'GETXATTR', body: Buffer.concat([u32(0), u32(0), cstr('x')]), handler: 'getxattr', result: 16 + 8 },
+  { name: 'LISTXATTR', body: Buffer.concat([u32(0), u32(0)]), handler: 'listxattr', decoded: { size: 0 }, result: 16 + 8 },
+  { name: 'INTERRUPT', body: u64(41), handler: null, result: 0 },
+  { name: 'DESTROY', body: Buffer.alloc(0), handler: null, result: 16 },
+];
+
+t.test('routing: each opcode reaches its handler, its result goes through its encoder', async (t) => {
+  const m = await t.mockImport<typeof import('../../src/server/optable.js')>('../../src/server/optable.js', mocks);
+  const initCalls: unknown[] = [];
+  const readCalls: Array<{ unique: bigint; target: unknown; via: Via }> = [];
+  const ctx: OpContext = {
+    fs: {} as Passthrough,
+    init: (b) => {
+      initCalls.push(b);
+      return { minor: 40, maxReadahead: 65536, flags: 1n, maxBackground: 1, congestionThreshold: 1, maxWrite: 4096, timeGran: 1, maxPages: 1 };
+    },
+    read: (unique, target, v) => {
+      readCalls.push({ unique, target, via: { ...v } });
+      return 0;
+    },
+  };
+  const table: OpTable = m.buildOpTable(ctx);
+  t.same(ROUTES.map((r) => r.name).sort(), [...HANDLED].sort(), 'a route for every handled opcode');
+  for (const r of ROUTES) {
+    calls.length = 0;
+    initCalls.length = 0;
+    readCalls.length = 0;
+    const spec = m.OP_SPECS.find((s) => s.name === r.name)!;
+    t.equal(r.body.length, spec.minBody || r.body.length, `${r.name}: the body is exactly minBody (${spec.minBody}) when one is needed`);
+    const rep = new Reply(4096);
+    const res = table[Opcode[r.name]]!.run(makeRequest(Opcode[r.name], 7, r.body, 0x99n), rep, { replyFd: 11, prior: -5 });
+    t.equal(res, r.result, `${r.name}: ${r.result ? `a ${r.result}-byte reply` : 'no reply from the row'}`);
+    const got = r.name === 'INIT' ? initCalls.map(() => 'init') : calls.map((c) => c.handler);
+    t.strictSame(got, r.handler ? [r.handler] : [], `${r.name}: ${r.handler ?? 'no handler'} ran`);
+    // STATFS is about the whole filesystem: its handler takes no caller.
+    if (r.handler && r.name !== 'INIT' && r.name !== 'STATFS') t.equal(calls[0]?.nodeid, 7, `${r.name}: the handler sees the caller (nodeid)`);
+    if (r.decoded !== undefined) t.strictSame(r.name === 'INIT' ? initCalls[0] : calls[0]?.body, r.decoded, `${r.name}: the decoded body`);
+    if (r.name === 'LOOKUP' || r.name === 'GETXATTR') t.equal((calls[0]?.body as { name: Buffer }).name.toString(), 'x', `${r.name}: the name`);
+    if (r.name === 'READ') {
+      t.equal(readCalls.length, 1, 'READ: the data path was asked');
+      t.strictSame(readCalls[0], { unique: 0x99n, target: { handle: HANDLE, offset: 2n ** 53n + 1n, size: 4096 }, via: { replyFd: 11, prior: -5 } }, 'READ: unique, target and via go to ctx.read');
+    } else t.equal(readCalls.length, 0, `${r.name}: the data path was not asked`);
+    if (r.name === 'LSEEK') t.equal(rep.buf.subarray(16, 24).toString('hex'), '0100000000002000', 'LSEEK: the offset in fuse_lseek_out');
+    if (r.name === 'READLINK') t.equal(rep.buf.subarray(16, 22).toString(), 'target', 'READLINK: the target bytes');
+    if (r.name === 'OPEN') t.equal(rep.buf.subarray(16, 32).toString('hex'), '0300000000000000' + '01000000' + '00000000', 'OPEN: fuse_open_out');
+  }
+  // The read-only rows answer by themselves: no handler runs.
+  for (const name of MODIFYING) {
+    calls.length = 0;
+    t.equal(table[Opcode[name]]!.run(makeRequest(Opcode[name], 7, Buffer.alloc(64)), new Reply(4096), via()), -E.EROFS, `${name}: EROFS`);
+    t.strictSame(calls, [], `${name}: no handler ran`);
+  }
+  t.equal(initCalls.length + readCalls.length, 0, 'nor INIT nor the data path');
+  // Variants: xattr values, a READ of an unknown handle, a READ the data path failed.
+  const xreq = (op: number, body: Buffer) => table[op]!.run(makeRequest(op, 7, body), new Reply(4096), via());
+  t.equal(xreq(Opcode.GETXATTR, Buffer.concat([u32(100), u32(0), cstr('user.x')])), 16 + 5, 'GETXATTR with room: the value bytes');
+  t.equal(xreq(Opcode.LISTXATTR, Buffer.concat([u32(100), u32(0)])), 16 + 5, 'LISTXATTR with room: the name list');
+  readCalls.length = 0;
+  t.equal(xreq(Opcode.READ, readIn(8)), -E.EBADF, 'READ of an unknown fh: the handler\'s -EBADF');
+  t.equal(readCalls.length, 0, 'and the data path is not asked');
+  ctx.read = () => -E.EIO;
+  t.equal(m.buildOpTable(ctx)[Opcode.READ]!.run(makeRequest(Opcode.READ, 7, readIn(3)), new Reply(4096), via()), -E.EIO, 'the data path\'s -errno is the row\'s');
+  ctx.init = () => -E.EPROTO;
+  t.equal(m.buildOpTable(ctx)[Opcode.INIT]!.run(makeRequest(Opcode.INIT, 0, ROUTES[0].body), new Reply(4096), via()), -E.EPROTO, 'INIT refused: -EPROTO');
+});
+
+t.test('a body shorter than minBody is EINVAL (dropped for no-reply ops) before the handler', async (t) => {
+  const m = await t.mockImport<typeof import('../../src/server/optable.js')>('../../src/server/optable.js', mocks);
+  let initCalled = 0;
+  let readCalled = 0;
+  const table = m.buildOpTable({ fs: {} as Passthrough, init: () => (initCalled++, -E.EIO), read: () => (readCalled++, 0) });
+  let checked = 0;
+  for (const r of ROUTES) {
+    const spec = m.OP_SPECS.find((s) => s.name === r.name)!;
+    if (spec.minBody === 0) continue;
+    calls.length = 0;
+    const res = table[Opcode[r.name]]!.run(makeRequest(Opcode[r.name], 7, r.body.subarray(0, spec.minBody - 1)), new Reply(4096), via());
+    if (spec.noReply) t.equal(res, 0, `${r.name}: a ${spec.minBody - 1}-byte body -> dropped, no reply`);
+    else t.equal(res, -E.EINVAL, `${r.name}: a ${spec.minBody - 1}-byte body -> EINVAL`);
+    t.strictSame(calls, [], `${r.name}: the handler did not run`);
+    checked++;
+  }
+  t.equal(initCalled + readCalled, 0, 'neither INIT nor the data path ran');
+  t.equal(checked, 19, `${checked} rows have a minimum body`);
+  // Past minBody the decoder still checks: a short name or a short batch is malformed.
+  const rt = real.buildOpTable(bareContext());
+  throwsMalformed(t, () => rt[Opcode.LOOKUP]!.run(makeRequest(Opcode.LOOKUP, 1, Buffer.from('abc')), new Reply(4096), via()), 'LOOKUP of a name without NUL');
+  throwsMalformed(t, () => rt[Opcode.BATCH_FORGET]!.run(makeRequest(Opcode.BATCH_FORGET, 0, Buffer.concat([u32(2), u32(0), u64(5), u64(1)])), new Reply(4096), via()), 'BATCH_FORGET announcing more than it carries');
+});
+
+// ---- the real handlers, no mount ---------------------------------------------------------------
+
+t.test('real handlers: LOOKUP, GETATTR, FORGET, errors', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'splicefs-optable-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'f'), 'hello');
+  mkdirSync(join(dir, 'd'));
+  const rep = new Reply(256 * 1024);
+  const fs = new Passthrough({ source: dir, timeout: 2.5, directIo: false, replyRoom: rep.room });
+  t.teardown(() => fs.closeAll());
+  const table = real.buildOpTable({ fs, init: () => -E.EIO, read: () => -E.EIO });
+  const run = (op: number, nodeid: number, body: Buffer) => table[op]!.run(makeRequest(op, nodeid, body), rep, via());
+
+  let n = run(Opcode.LOOKUP, 1, cstr('f'));
+  t.equal(n, 16 + 128, 'LOOKUP reply: header + fuse_entry_out');
+  const nodeid = Number(rep.buf.readBigUInt64LE(16));
+  t.ok(nodeid > 1, `a nodeid (${nodeid})`);
+  t.equal(rep.buf.readBigUInt64LE(16 + 16), 2n, 'entry_valid 2 s');
+  t.equal(rep.buf.readUInt32LE(16 + 32), 500_000_000, 'entry_valid_nsec 0.5 s');
+  const st = lstatSync(join(dir, 'f'), { bigint: true });
+  t.equal(rep.buf.readBigUInt64LE(16 + 40), st.ino, 'attr.ino is the source inode');
+  t.equal(rep.buf.readBigUInt64LE(16 + 48), 5n, 'attr.size');
+  t.equal(rep.buf.readUInt32LE(16 + 40 + 60), Number(st.mode), 'attr.mode');
+  t.equal(fs.inodes.get(nodeid)?.nlookup, 1, 'lookup count 1');
+  run(Opcode.LOOKUP, 1, cstr('f'));
+  t.equal(fs.inodes.get(nodeid)?.nlookup, 2, 'a second LOOKUP: count 2, same node');
+  t.equal(Number(rep.buf.readBigUInt64LE(16)), nodeid, 'the same nodeid');
+
+  n = run(Opcode.GETATTR, nodeid, Buffer.alloc(16));
+  t.equal(n, 16 + 104, 'GETATTR reply: header + fuse_attr_out');
+  t.equal(rep.buf.readBigUInt64LE(16 + 16), st.ino, 'GETATTR attr.ino');
+  t.equal(rep.buf.readBigUInt64LE(16), 2n, 'attr_valid 2 s');
+
+  t.equal(run(Opcode.LOOKUP, 1, cstr('missing')), -E.ENOENT, 'LOOKUP of a missing name: ENOENT');
+  t.equal(run(Opcode.LOOKUP, 1, cstr('x'.repeat(256))), -E.ENAMETOOLONG, 'a 256-byte name: ENAMETOOLONG');
+  t.equal(run(Opcode.LOOKUP, 1, cstr('..')), -E.ENOENT, '.. of the root: ENOENT (never above the source)');
+  t.equal(run(Opcode.GETATTR, 9999, Buffer.alloc(16)), -E.ESTALE, 'an unknown nodeid: ESTALE');
+  t.equal(run(Opcode.OPEN, nodeid, Buffer.concat([u32(2), u32(0)])), -E.EROFS, 'OPEN O_RDWR: EROFS');
+  t.equal(run(Opcode.ACCESS, nodeid, Buffer.concat([u32(2), u32(0)])), -E.EROFS, 'ACCESS W_OK: EROFS');
+  for (const name of MODIFYING) t.equal(run(Opcode[name], 1, Buffer.alloc(64)), -E.EROFS, `real fs: ${name} -> EROFS`);
+
+  // FORGET drops the node at zero.
+  t.equal(run(Opcode.FORGET, nodeid, u64(2)), 0, 'FORGET: no reply');
+  t.equal(fs.inodes.get(nodeid), undefined, 'the node is gone after its lookups are forgotten');
+  t.ok(fs.inodes.get(1), 'the root stays');
+  t.equal(run(Opcode.FORGET, 1, u64(100)), 0, 'FORGET of the root');
+  t.ok(fs.inodes.get(1), 'the root is never forgotten');
+
+  throwsMalformed(t, () => run(Opcode.LOOKUP, 1, Buffer.from('abc')), 'a name without NUL: MalformedRequest');
+});
