@@ -5,24 +5,11 @@
 // SIGBUS, as past the end of any file. A file with content stays in the page cache.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { leftoverCheck, run, withMount } from '../helpers/mount.js';
 
-/** Map one page of argv[1] (MAP_SHARED or MAP_PRIVATE by argv[2]), then read its first byte. */
-const MMAP_PROBE = `
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mmap.restype = ctypes.c_void_p
-libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-fd = os.open(sys.argv[1], os.O_RDONLY)
-flags = 1 if sys.argv[2] == 'shared' else 2
-p = libc.mmap(None, 4096, 1, flags, fd, 0)
-if p is None or p == ctypes.c_void_p(-1).value:
-    print('mmap failed:', os.strerror(ctypes.get_errno()), flush=True)
-    sys.exit(1)
-print('mapped', flush=True)
-print('first byte', ctypes.string_at(p, 1), flush=True)
-`;
+const MMAP_PAGE = fileURLToPath(new URL('../scripts/mmap_page.py', import.meta.url));
 
 function populate(src: string): void {
   writeFileSync(join(src, 'empty'), '');
@@ -36,8 +23,8 @@ t.test('an empty file: reads empty, mmap behaves as on the source', async (t) =>
     t.same([r.code, r.stdout.length], [0, 0], 'cat: nothing, exit 0');
     t.equal(stats().directIoOpens.zeroSize, 1, 'the open was direct I/O, counted as zeroSize');
     for (const how of ['shared', 'private']) {
-      const want = await run('python3', ['-c', MMAP_PROBE, join(src, 'empty'), how]);
-      const got = await run('python3', ['-c', MMAP_PROBE, join(mnt, 'empty'), how]);
+      const want = await run('python3', [MMAP_PAGE, join(src, 'empty'), how]);
+      const got = await run('python3', [MMAP_PAGE, join(mnt, 'empty'), how]);
       t.equal(want.stdout.toString(), 'mapped\n', `${how}: the source maps the page`);
       t.equal(want.signal, 'SIGBUS', `${how}: and touching it is SIGBUS on the source`);
       t.same([got.stdout.toString(), got.signal, got.code], [want.stdout.toString(), want.signal, want.code], `${how}: the same through the mount`);

@@ -5,31 +5,19 @@
 // The same script runs on the source and through the mount; the outputs must be the same.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { leftoverCheck, run, withMount } from '../helpers/mount.js';
 
-/** argv[1]: the file to open and read; argv[2]: the same file on the source, to grow. */
-const GROW = `
-import mmap, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDONLY)
-print('at open:', os.read(fd, 100))
-with open(sys.argv[2], 'ab') as w:
-    w.write(b'grown after open\\n')
-print('read again:', os.read(fd, 100))
-print('pread at 0:', os.pread(fd, 100, 0))
-time.sleep(1.3)  # past the attribute timeout (1 s): fstat asks the server
-print('size:', os.fstat(fd).st_size)
-m = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)
-print('shared mmap:', m[:])
-`;
+const GROW = fileURLToPath(new URL('../scripts/grow_while_open.py', import.meta.url));
 
 t.test('a file that grows from 0 while open reads (and maps) its new content', async (t) => {
   await withMount(t, { timeout: 1 }, { populate: (s) => writeFileSync(join(s, 'log'), '') }, async ({ src, mnt, stats }) => {
-    const onSource = await run('python3', ['-c', GROW, join(src, 'log'), join(src, 'log')]);
+    const onSource = await run('python3', [GROW, join(src, 'log'), join(src, 'log'), '1.3']);
     t.equal(onSource.code, 0, 'the script runs on the source');
     t.match(onSource.stdout.toString(), /read again: b'grown after open\\n'/, 'the source shows the growth at once');
     writeFileSync(join(src, 'log'), '');
-    const viaMount = await run('python3', ['-c', GROW, join(mnt, 'log'), join(src, 'log')]);
+    const viaMount = await run('python3', [GROW, join(mnt, 'log'), join(src, 'log'), '1.3']);
     t.equal(viaMount.stdout.toString(), onSource.stdout.toString(), 'the mount shows the same, step by step');
     t.equal(viaMount.stderr.toString(), '', 'no error (a shared mmap of a direct-I/O file is allowed)');
     t.equal(stats().directIoOpens.zeroSize, 1, 'direct I/O because it was empty at open');

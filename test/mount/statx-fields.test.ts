@@ -6,8 +6,11 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, linkSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { leftoverCheck, run, withMount } from '../helpers/mount.js';
+
+const FSTAT_LATER = fileURLToPath(new URL('../scripts/fstat_later.py', import.meta.url));
 
 /** Every field stat(1) prints from statx, btime included (which makes the kernel send STATX). */
 const FORMAT = '%n|%F|%s|%b|%B|%o|%f|%a|%h|%u|%g|%t|%T|%x|%y|%z|%X|%Y|%Z|%w|%W';
@@ -62,13 +65,7 @@ t.test('the inode number STATX reports is the one LOOKUP, GETATTR and readdir re
     const viaStatx = statx.replace(/^(\d+) \d+ /gm, '$1 ');
     const lookups = stats().requests.LOOKUP ?? 0;
     const before = stats().requests.GETATTR ?? 0;
-    const py = [
-      'import os,sys,time',
-      'fds=[(os.open(p, os.O_PATH|os.O_NOFOLLOW), p) for p in sys.argv[1:]]',
-      'time.sleep(0.4)',
-      'for fd,p in fds: print(os.fstat(fd).st_ino, p)',
-    ].join('\n');
-    const viaGetattr = (await run('python3', ['-c', py, ...paths])).stdout.toString();
+    const viaGetattr = (await run('python3', [FSTAT_LATER, '0.4', ...paths])).stdout.toString();
     t.ok((stats().requests.GETATTR ?? 0) - before >= NAMES.length - 1, 'the fstats were GETATTRs', { requests: stats().requests });
     t.ok(lookups >= NAMES.length && (stats().requests.STATX ?? 0) >= NAMES.length - 1, 'and the first look LOOKUP + STATX');
     t.equal(viaGetattr, viaStatx, 'the same inode number for each name');
