@@ -2,11 +2,14 @@
 // The command line: argument parsing, signals, exit codes. Everything else is the API's.
 //   splicefs SOURCE MOUNTPOINT [options]   mount, stay in the foreground; Ctrl-C unmounts
 //   splicefs umount MOUNTPOINT             unmount (a stale mount of a killed server too)
+// Paths are taken as the bytes the process was given (argv.ts), never as Node's lossy decoding.
 import { parseArgs } from 'node:util';
+import { rawArgs } from './argv.js';
 import { SplicefsError } from './errors.js';
 import { createLogger, LOG_LEVELS } from './log.js';
 import { mount, type MountHandle } from './api/mount.js';
 import { unmountPath } from './mnt/kernel.js';
+import { showPath } from './paths.js';
 import type { HeaderMode, MountOptions, ReadMode } from './api/options.js';
 
 const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]
@@ -14,6 +17,7 @@ const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]
 
 Mirror the directory SOURCE read-only onto MOUNTPOINT through FUSE. READ replies are spliced
 from the backing file into /dev/fuse. Runs in the foreground; Ctrl-C or SIGTERM unmounts.
+Paths are taken as the bytes given (they need not be UTF-8); messages show other bytes as \\xNN.
 
 options:
   --read-mode auto|splice|copy  how READ replies travel (default auto: splice, and copy for
@@ -36,7 +40,17 @@ options:
                                 sleeps (default 50; 0: sleep at once)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
   --timeout SECONDS             attribute and entry cache timeout (default 1)
-  -o OPT[,OPT...]               ro, allow_other, default_permissions, fsname=NAME
+  -o OPT[,OPT...]               mount options:
+       allow_other              let every user use the mount (default: root only)
+       default_permissions      the kernel checks every access with the caller's uid,
+                                groups and capabilities against the source's mode,
+                                owner, group and POSIX ACLs, as the source would
+                                (on by default, with or without allow_other)
+       no_default_permissions   no checks: whoever can reach the mount reads what the
+                                server (root) can read; with allow_other that is
+                                every user (logged as a warning)
+       fsname=NAME              what mountinfo and df show as the source
+       ro                       accepted; the mount is always read-only for now
   --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info; debug prints every request)
   --stats                       print the counters as one JSON object on stdout at exit
   -h, --help                    this text`;
@@ -64,8 +78,13 @@ function parseMountOptions(list: string[], opts: MountOptions): void {
         opts.allowOther = true;
         break;
       case 'default_permissions':
-        opts.defaultPermissions = true;
+      case 'no_default_permissions': {
+        const on = key === 'default_permissions';
+        // Saying both is a mistake to point out, not a precedence rule to guess.
+        if (opts.defaultPermissions === !on) usageError('-o default_permissions and no_default_permissions contradict each other');
+        opts.defaultPermissions = on;
         break;
+      }
       case 'fsname':
         if (!value) usageError('-o fsname needs a value');
         opts.fsname = value;
@@ -76,13 +95,19 @@ function parseMountOptions(list: string[], opts: MountOptions): void {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** The positional arguments as the bytes given (paths need not be UTF-8); tokens say where each was. */
+function positionalBytes(tokens: ReadonlyArray<{ kind: string; index: number; value?: unknown }>, raw: Buffer[]): Buffer[] {
+  return tokens.flatMap((tok) => (tok.kind === 'positional' ? [raw[tok.index] ?? Buffer.from(String(tok.value))] : []));
+}
+
+async function main(argv: string[], raw: Buffer[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
+      tokens: true,
       options: {
         'read-mode': { type: 'string' },
         'header-mode': { type: 'string' },
@@ -110,15 +135,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const pos = parsed.positionals;
-  if (pos[0] === 'umount') {
+  const pos = positionalBytes(parsed.tokens, raw);
+  if (pos[0]?.toString('latin1') === 'umount') {
     if (pos.length !== 2) usageError('umount takes one MOUNTPOINT');
     const how = unmountPath(pos[1]);
-    if (how === 'detached') process.stderr.write(`splicefs: ${pos[1]} was busy: detached\n`);
+    if (how === 'detached') process.stderr.write(`splicefs: ${showPath(pos[1])} was busy: detached\n`);
     return 0;
   }
   if (pos.length < 2) usageError(pos.length === 0 ? 'missing SOURCE and MOUNTPOINT' : 'missing MOUNTPOINT');
-  if (pos.length > 2) usageError(`unexpected argument '${pos[2]}'`);
+  if (pos.length > 2) usageError(`unexpected argument '${showPath(pos[2])}'`);
 
   const level = v['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) usageError(`unknown log level '${level}'`);
@@ -163,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
   return reason === 'unmounted' || reason === 'aborted' ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), rawArgs()).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof SplicefsError) {

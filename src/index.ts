@@ -3,5 +3,6 @@
 export { mount, type MountHandle } from './api/mount.js';
 export { unmountPath } from './mnt/kernel.js';
 export { SplicefsError } from './errors.js';
+export { showPath, type PathArg } from './paths.js';
 export type { MountOptions, MountInfo, ReadMode, HeaderMode } from './api/options.js';
 export type { Stats, ReadStats } from './api/stats.js';

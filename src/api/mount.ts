@@ -5,28 +5,32 @@
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
 import { realpathSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
 import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
 import { ReadPath } from '../datapath/read.js';
 import { errnoName, SplicefsError } from '../errors.js';
 import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
+import { O_DIRECTORY, O_PATH } from '../kernel/linux.js';
 import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
 import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from '../mnt/mountinfo.js';
 import { Passthrough } from '../passthrough/fs.js';
+import { encodeDev } from '../passthrough/ino-map.js';
+import { pathBytes, showPath, type PathArg } from '../paths.js';
 import type { InitWants, Negotiated } from '../server/init.js';
 import { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
 import { DevFuseChannel } from '../transport/devfuse.js';
 import { WorkerChannel } from '../transport/workers.js';
 import * as D from './options.js';
-import type { MountInfo, MountOptions } from './options.js';
+import type { MountInfo, MountOptions, ReadMode } from './options.js';
+import { permissionFlags, permissions, reportPermissions, type Permissions } from './permissions.js';
 import { collectStats, type Stats } from './stats.js';
 
 const E = constants.errno;
+const AT_FDCWD = -100;
 /** How long unmount() lets a busy, detached mount finish its open files before aborting. */
 const BUSY_GRACE_MS = 5_000;
 
@@ -43,21 +47,27 @@ export interface MountHandle {
   readonly closed: Promise<{ reason: string }>;
 }
 
-/** A directory path, resolved; a one-line SplicefsError if it is missing, stale or not a directory. */
-function checkDir(path: string, what: string): string {
+/**
+ * A directory path as bytes, resolved by the kernel (realpath(3): relative to the working
+ * directory, symlinks followed), never decoded; a one-line SplicefsError (the path shown
+ * escaped) if it is missing, stale or not a directory.
+ */
+function checkDir(path: PathArg, what: string): Buffer {
+  const bytes = pathBytes(path);
+  const shown = showPath(bytes);
   let st;
   try {
-    st = statSync(path);
+    st = statSync(bytes);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SplicefsError(`${what} ${path} does not exist`);
+    if (code === 'ENOENT') throw new SplicefsError(`${what} ${shown} does not exist`);
     if (code === 'ENOTCONN')
-      throw new SplicefsError(`${what} ${path} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${path}'`);
-    if (code === 'EACCES') throw new SplicefsError(`${what} ${path}: permission denied`);
-    throw new SplicefsError(`${what} ${path}: ${code ?? String(err)}`);
+      throw new SplicefsError(`${what} ${shown} is a stale FUSE mount (ENOTCONN): run 'splicefs umount ${shown}'`);
+    if (code === 'EACCES') throw new SplicefsError(`${what} ${shown}: permission denied`);
+    throw new SplicefsError(`${what} ${shown}: ${code ?? String(err)}`);
   }
-  if (!st.isDirectory()) throw new SplicefsError(`${what} ${path} is not a directory`);
-  return realpathSync(path);
+  if (!st.isDirectory()) throw new SplicefsError(`${what} ${shown} is not a directory`);
+  return realpathSync.native(bytes, { encoding: 'buffer' });
 }
 
 /** Header strategy: `patch` is only correct where vmsplice references our memory (probed now). */
@@ -70,7 +80,7 @@ function chooseHeader(opts: MountOptions): { header: 'patch' | 'write'; vmsplice
 }
 
 /** The event loop's executor and the max_pages its pipe allows. */
-function makeExecutor(opts: MountOptions, readMode: string, counters: ReadCounters) {
+function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters) {
   const sizing: PipeSizingInput = {
     pipePages: opts.pipePages,
     maxRead: opts.maxRead ?? D.DEFAULT_MAX_READ,
@@ -100,7 +110,7 @@ function openDevice(): number {
   return fd;
 }
 
-/** INIT flags the server wants (each also needs the kernel's offer). */
+/** INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them. */
 function wantedFlags(): bigint {
   return (
     InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
@@ -124,92 +134,191 @@ class Undo {
   }
 }
 
-export async function mount(source: string, mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
+/** The options resolved against the defaults, the paths checked, the header strategy probed. */
+interface Setup {
+  opts: MountOptions;
+  logger: Logger;
+  /** exact bytes (need not be UTF-8), and as shown in messages (escaped) */
+  src: Buffer;
+  mnt: Buffer;
+  srcShown: string;
+  mntShown: string;
+  perm: Permissions;
+  readMode: ReadMode;
+  threads: number;
+  maxBackground: number;
+  /** The kernel marks the connection congested (readahead backs off) at this many. */
+  congestionThreshold: number;
+  spliceMin: number;
+  directIo: boolean;
+  header: 'patch' | 'write';
+  vmspliceAliases: boolean;
+}
+
+function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions): Setup {
   D.validate(opts);
+  const perm = permissions(opts);
   const logger: Logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
-  const src = checkDir(resolve(source), 'source');
-  const mnt = checkDir(resolve(mountpoint), 'mountpoint');
-  if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mnt} is already a mount point`);
-
-  const readMode = opts.readMode ?? 'auto';
-  const threads = opts.threads ?? D.DEFAULT_THREADS;
+  const src = checkDir(source, 'source');
+  const mnt = checkDir(mountpoint, 'mountpoint');
+  const [srcShown, mntShown] = [showPath(src), showPath(mnt)];
+  if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mntShown} is already a mount point`);
   const maxBackground = opts.maxBackground ?? D.DEFAULT_MAX_BACKGROUND;
-  const spliceMin = opts.spliceMin ?? D.DEFAULT_SPLICE_MIN;
-  // The kernel marks the connection congested (readahead backs off) at this many.
-  const congestionThreshold = Math.max(1, Math.floor((maxBackground * 3) / 4));
-  const directIo = opts.directIo ?? false;
-  const { header, vmspliceAliases } = chooseHeader(opts);
+  return {
+    opts,
+    logger,
+    src,
+    mnt,
+    srcShown,
+    mntShown,
+    perm,
+    readMode: opts.readMode ?? 'auto',
+    threads: opts.threads ?? D.DEFAULT_THREADS,
+    maxBackground,
+    congestionThreshold: Math.max(1, Math.floor((maxBackground * 3) / 4)),
+    spliceMin: opts.spliceMin ?? D.DEFAULT_SPLICE_MIN,
+    directIo: opts.directIo ?? false,
+    ...chooseHeader(opts),
+  };
+}
 
-  const undo = new Undo();
+/** The server's parts, wired together; each registers its release with `undo`. */
+function buildServer(s: Setup, undo: Undo) {
+  const { opts, logger, readMode, threads, directIo } = s;
   const counters = new addon.ReadCounters();
-  const { executor, pipeBytes, wanted, maxPages } = makeExecutor(opts, readMode, counters);
+  const { executor, wanted, maxPages } = makeExecutor(opts, readMode, counters);
   undo.push(() => executor.close());
-  let parts;
+  const devfd = openDevice();
+  undo.push(() => addon.close(devfd));
+  const maxRead = maxPages * PAGE_SIZE;
+  const reqBytes = requestBufferSize(maxRead);
+  const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
+  const channel: Channel =
+    threads > 0
+      ? new WorkerChannel({ masterFd: devfd, threads, pipeBytes: wanted, maxRead, requestBytes: reqBytes, spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US, counters })
+      : new DevFuseChannel(devfd, reqBytes);
+  let fs: Passthrough;
   try {
-    parts = wire();
+    fs = new Passthrough({
+      source: s.src,
+      timeout: opts.timeout ?? D.DEFAULT_TIMEOUT_S,
+      directIo,
+      directIoLog: (fields, msg) => logger.info(fields, msg),
+      replyRoom: reply.room,
+      // The worker threads serve a handle's READs by the plan the read path makes for it.
+      onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
+      onFileReleased: (h) => channel.unregister(h.fh),
+    });
+  } catch (errno) {
+    throw new SplicefsError(`cannot open source ${s.srcShown}: ${errnoName(Number(errno))}`);
+  }
+  undo.push(() => fs.closeAll());
+  let session!: Session;
+  const readPath = new ReadPath({
+    mode: readMode,
+    header: s.header,
+    executor,
+    maxRead,
+    spliceMin: s.spliceMin,
+    logger,
+    onDeviceError: (errno) => session.onDeviceError(errno),
+    onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
+  });
+  const flags = wantedFlags() | permissionFlags(s.perm);
+  const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
+  session = new Session({ channel, fs, readPath, reply, wants, logger });
+  return { counters, executor, devfd, maxRead, fs, readPath, channel, session };
+}
+type Server = ReturnType<typeof buildServer>;
+
+/** mount(2), then serve. Returns the connection's number (fusectl, bdi), -1 if unknown. */
+function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
+  const { src, mnt, mntShown } = s;
+  // A mountpoint inside the source: keep the directory it covers, opened before it is covered,
+  // to show in its place (a lookup must never recurse into this server; inodes.ts).
+  const inside = isInside(mnt, src);
+  const coveredFd = inside ? addon.openat(AT_FDCWD, mnt, O_PATH | O_DIRECTORY, 0) : -1;
+  if (inside && coveredFd < 0) throw new SplicefsError(`cannot open mountpoint ${mntShown}: ${errnoName(coveredFd)}`);
+  let coveredHandedOver = false; // to the inode table, which closes it from then on
+  if (inside) undo.push(() => coveredHandedOver || addon.close(coveredFd));
+  mountFuse({
+    devfd: srv.devfd,
+    fsname: s.opts.fsname ?? src,
+    mountpoint: mnt,
+    maxRead: srv.maxRead,
+    allowOther: s.perm.allowOther,
+    defaultPermissions: s.perm.checks,
+  });
+  const entry = findMount(mnt);
+  if (entry) {
+    srv.fs.inodes.setOwnMount(encodeDev(entry.major, entry.minor), coveredFd);
+    coveredHandedOver = true;
+  }
+  try {
+    srv.session.start();
+  } catch (err) {
+    detach(mnt); // never leave the mount behind a server that did not start
+    throw new SplicefsError(`cannot start serving ${mntShown}: ${(err as Error).message}`);
+  }
+  return entry?.minor ?? -1;
+}
+
+/** Whether `inner` is strictly below `outer` (both resolved, as bytes). */
+function isInside(inner: Buffer, outer: Buffer): boolean {
+  const prefix = outer.at(-1) === 0x2f ? outer : Buffer.concat([outer, Buffer.from('/')]);
+  return inner.length > prefix.length && inner.subarray(0, prefix.length).equals(prefix);
+}
+
+/** What the mount line reports: what was negotiated and chosen. */
+function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): MountInfo {
+  const pipeBytes = s.readMode === 'copy' ? 0 : srv.executor.pipeBytes;
+  return {
+    source: s.srcShown,
+    mountpoint: s.mntShown,
+    sourceBytes: s.src,
+    mountpointBytes: s.mnt,
+    allowOther: s.perm.allowOther,
+    defaultPermissions: s.perm.checks,
+    protocol: neg.protocol,
+    maxRead: neg.maxRead,
+    maxPages: neg.maxPages,
+    maxReadahead: neg.maxReadahead,
+    readaheadKb: connection >= 0 ? readReadahead(connection) : null,
+    maxBackground: s.maxBackground,
+    congestionThreshold: s.congestionThreshold,
+    spliceMin: s.spliceMin,
+    pipeBytes,
+    pipeSlots: Math.floor(pipeBytes / PAGE_SIZE),
+    readMode: s.readMode,
+    headerMode: s.header,
+    vmspliceAliases: s.vmspliceAliases,
+    directIo: s.directIo,
+    threads: s.threads,
+    flags: neg.flagNames,
+  };
+}
+
+/**
+ * Mount `source` on `mountpoint` (paths as bytes or strings; neither need be UTF-8) and serve it
+ * on this process's event loop until unmounted.
+ * Resolves once the kernel's INIT is answered; rejects with a one-line SplicefsError (exitCode
+ * 2 for bad options) and leaves nothing behind (no mount, no fd) when any step fails.
+ */
+export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOptions = {}): Promise<MountHandle> {
+  const s = resolveSetup(source, mountpoint, opts);
+  const { mnt, mntShown, logger } = s;
+  const undo = new Undo();
+  let srv: Server;
+  let connection: number;
+  try {
+    srv = buildServer(s, undo);
+    connection = mountAndServe(s, srv, undo);
   } catch (err) {
     undo.run();
     throw err;
   }
-  const { devfd, fs, readPath, channel, session } = parts;
+  const { session, fs, executor, devfd } = srv;
 
-  function wire() {
-    const devfd = openDevice();
-    undo.push(() => addon.close(devfd));
-    const maxRead = maxPages * PAGE_SIZE;
-    const reqBytes = requestBufferSize(maxRead);
-    const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
-    const channel: Channel =
-      threads > 0
-        ? new WorkerChannel({ masterFd: devfd, threads, pipeBytes: wanted, maxRead, requestBytes: reqBytes, spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US, counters })
-        : new DevFuseChannel(devfd, reqBytes);
-    let fs: Passthrough;
-    try {
-      fs = new Passthrough({
-        source: src,
-        timeout: opts.timeout ?? D.DEFAULT_TIMEOUT_S,
-        directIo,
-        directIoLog: (fields, msg) => logger.info(fields, msg),
-        replyRoom: reply.room,
-        // The worker threads serve a handle's READs by the plan the read path makes for it.
-        onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
-        onFileReleased: (h) => channel.unregister(h.fh),
-      });
-    } catch (errno) {
-      throw new SplicefsError(`cannot open source ${src}: ${errnoName(Number(errno))}`);
-    }
-    undo.push(() => fs.closeAll());
-    let session!: Session;
-    const readPath = new ReadPath({
-      mode: readMode,
-      header,
-      executor,
-      maxRead,
-      spliceMin,
-      logger,
-      onDeviceError: (errno) => session.onDeviceError(errno),
-      onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
-    });
-    const wants: InitWants = { flags: wantedFlags(), off: 0n, maxPages, maxBackground, congestionThreshold };
-    session = new Session({ channel, fs, readPath, reply, wants, logger });
-    mountFuse({
-      devfd,
-      fsname: opts.fsname ?? src,
-      mountpoint: mnt,
-      maxRead,
-      allowOther: opts.allowOther ?? false,
-      defaultPermissions: opts.defaultPermissions ?? false,
-    });
-    try {
-      session.start();
-    } catch (err) {
-      detach(mnt); // never leave the mount behind a server that did not start
-      throw new SplicefsError(`cannot start serving ${mnt}: ${(err as Error).message}`);
-    }
-    return { devfd, fs, readPath, channel, session };
-  }
-
-  const connection = findMount(mnt)?.minor ?? -1;
   let finished = false;
   const closed = session.closed.then((reason) => {
     // Never leave a stale mount: if the session ended while our connection is still mounted
@@ -220,11 +329,12 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     executor.close();
     addon.close(devfd);
     finished = true;
-    logger.info({ mountpoint: mnt, reason }, 'stopped');
+    logger.info({ mountpoint: mntShown, reason }, 'stopped');
     return { reason };
   });
 
-  const neg = await waitInit(session, closed, mnt, opts.initTimeoutMs ?? D.DEFAULT_INIT_TIMEOUT_MS);
+  const neg = await waitInit(session, closed, mntShown, opts.initTimeoutMs ?? D.DEFAULT_INIT_TIMEOUT_MS);
+  reportPermissions(s.perm, neg.flags, logger);
   try {
     setReadahead(connection, opts.readaheadKb, logger);
   } catch (err) {
@@ -233,34 +343,16 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     await closed;
     throw err;
   }
-
-  const info: MountInfo = {
-    source: src,
-    mountpoint: mnt,
-    protocol: neg.protocol,
-    maxRead: neg.maxRead,
-    maxPages: neg.maxPages,
-    maxReadahead: neg.maxReadahead,
-    readaheadKb: connection >= 0 ? readReadahead(connection) : null,
-    maxBackground,
-    congestionThreshold,
-    spliceMin,
-    pipeBytes: readMode === 'copy' ? 0 : executor.pipeBytes,
-    pipeSlots: readMode === 'copy' ? 0 : Math.floor(executor.pipeBytes / PAGE_SIZE),
-    readMode,
-    headerMode: header,
-    vmspliceAliases,
-    directIo,
-    threads,
-    flags: neg.flagNames,
-  };
-  logger.info(info, 'mounted');
+  const info = mountInfo(s, srv, neg, connection);
+  // The paths are logged in their escaped form only (a Buffer would print as a byte array).
+  const { sourceBytes: _s, mountpointBytes: _m, ...line } = info;
+  logger.info(line, 'mounted');
 
   let unmounting: Promise<void> | null = null;
   return {
     info,
     closed,
-    stats: () => collectStats({ readCounters: counters, readPath, session, channel, fs }),
+    stats: () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, session, channel: srv.channel, fs }),
     unmount: ({ graceMs = BUSY_GRACE_MS } = {}) => {
       if (finished) return Promise.resolve();
       unmounting ??= unmountAndWait(mnt, connection, session, closed, graceMs, logger);
@@ -270,13 +362,13 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
 }
 
 /** INIT answered, or a SplicefsError once the session ended or the timeout passed. */
-async function waitInit(session: Session, closed: Promise<unknown>, mnt: string, timeoutMs: number): Promise<Negotiated> {
+async function waitInit(session: Session, closed: Promise<unknown>, mntShown: string, timeoutMs: number): Promise<Negotiated> {
   const timer = setTimeout(() => session.end('INIT timeout'), timeoutMs);
   try {
     return await session.waitInit();
   } catch (err) {
     await closed;
-    throw new SplicefsError(`mount on ${mnt} failed: ${(err as Error).message}`);
+    throw new SplicefsError(`mount on ${mntShown} failed: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
   }
@@ -299,7 +391,7 @@ function setReadahead(connection: number, kb: number | undefined, logger: Logger
 }
 
 /** umount (or detach a busy mount, then abort after graceMs) and wait until the server is done. */
-async function unmountAndWait(mnt: string, connection: number, session: Session, closed: Promise<unknown>, graceMs: number, logger: Logger): Promise<void> {
+async function unmountAndWait(mnt: Buffer, connection: number, session: Session, closed: Promise<unknown>, graceMs: number, logger: Logger): Promise<void> {
   let how: string;
   try {
     how = unmountPath(mnt);
@@ -308,7 +400,7 @@ async function unmountAndWait(mnt: string, connection: number, session: Session,
     logger.debug({ err: (err as Error).message }, 'umount');
     how = 'gone';
   }
-  if (how === 'detached') logger.warn({ mountpoint: mnt, graceMs }, 'mount busy: detached, open files have until the grace period ends');
+  if (how === 'detached') logger.warn({ mountpoint: showPath(mnt), graceMs }, 'mount busy: detached, open files have until the grace period ends');
   const t = setTimeout(() => {
     if (!abortConnection(connection)) session.end('aborted');
   }, how === 'detached' ? graceMs : 2_000);

@@ -26,8 +26,16 @@ export interface MountOptions {
   pipePages?: number;
   /** Every open gets FOPEN_DIRECT_IO: every user read becomes a READ request. */
   directIo?: boolean;
+  /** Users other than root may use the mount (`-o allow_other`). Default false. */
   allowOther?: boolean;
+  /**
+   * The kernel checks every access with the caller's credentials against the mirrored mode,
+   * owner, group and POSIX ACLs (`default_permissions` + FUSE_POSIX_ACL). Default true; false
+   * (`-o no_default_permissions`) makes every user who can reach the mount act with the server's
+   * root access, and is logged as a warning together with allowOther.
+   */
   defaultPermissions?: boolean;
+  /** What mountinfo shows as the mount's source (default: the source path). */
   fsname?: string;
   /** Attribute and entry cache timeout, seconds (default 1). */
   timeout?: number;
@@ -55,8 +63,17 @@ export interface MountOptions {
 
 /** What was negotiated and chosen at mount; also logged in the "mounted" line. */
 export interface MountInfo {
+  /** The resolved source path for people: UTF-8, with other bytes escaped as \xNN (showPath). */
   source: string;
+  /** The resolved mountpoint, escaped like source. */
   mountpoint: string;
+  /** The resolved source path's bytes. */
+  sourceBytes: Buffer;
+  /** The resolved mountpoint's bytes (what umount2 takes). */
+  mountpointBytes: Buffer;
+  allowOther: boolean;
+  /** Permission checks are on (see MountOptions.defaultPermissions). */
+  defaultPermissions: boolean;
   protocol: string;
   maxRead: number;
   maxPages: number;

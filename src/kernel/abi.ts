@@ -195,7 +195,7 @@ export const fuse_init_out = struct('fuse_init_out', [
   f('time_gran', 'u32'), f('max_pages', 'u16'), f('map_alignment', 'u16'), f('flags2', 'u32'),
   // 7.40 (../shared/DESIGN.md): max_stack_depth took the first unused word (FUSE_PASSTHROUGH).
   f('max_stack_depth', 'u32', { since: 40, c: 'unused' }),
-  f('unused', 'u32', { count: 6 }),
+  f('unused', 'u32', { count: 6, c: 'unused[1]' }),
 ]);
 export const fuse_attr = struct('fuse_attr', [
   f('ino', 'u64'), f('size', 'u64'), f('blocks', 'u64'), f('atime', 'u64'), f('mtime', 'u64'),

@@ -8,6 +8,8 @@ export const O_NOFOLLOW = 0o400000;
 export const O_PATH = 0o10000000;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_EMPTY_PATH = 0x1000;
+/** statx/fstatat: answer from the filesystem's cache, never ask its server (a FUSE mount: no request). */
+export const AT_STATX_DONT_SYNC = 0x4000;
 export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
 export const SEEK_END = 2;

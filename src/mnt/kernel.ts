@@ -3,6 +3,7 @@
 import { constants } from 'node:os';
 import { addon } from '../addon.js';
 import { errnoName, SplicefsError } from '../errors.js';
+import { pathBytes, showPath, type PathArg } from '../paths.js';
 
 const E = constants.errno;
 /** umount2 flag: detach now, let open files keep the connection until they close. */
@@ -11,24 +12,27 @@ export const MNT_DETACH = 2;
 /**
  * Unmount `mountpoint`: a plain umount, or a lazy detach when it is busy (open files keep the
  * connection until they close). Returns 'unmounted' | 'detached'. Works on a stale mount whose
- * server died (ENOTCONN), which is what `splicefs umount` is for.
+ * server died (ENOTCONN), which is what `splicefs umount` is for. The path goes to umount2 as
+ * bytes (it need not be UTF-8); messages show it escaped (showPath). Throws a SplicefsError.
  */
-export function unmountPath(mountpoint: string): 'unmounted' | 'detached' {
-  let r = addon.umount(mountpoint, 0);
+export function unmountPath(mountpoint: PathArg): 'unmounted' | 'detached' {
+  const bytes = pathBytes(mountpoint);
+  const shown = showPath(bytes);
+  let r = addon.umount(bytes, 0);
   if (r === 0) return 'unmounted';
   if (r === -E.EBUSY) {
-    r = addon.umount(mountpoint, MNT_DETACH);
+    r = addon.umount(bytes, MNT_DETACH);
     if (r === 0) return 'detached';
   }
   switch (-r) {
     case E.EINVAL:
-      throw new SplicefsError(`${mountpoint} is not a mount point`);
+      throw new SplicefsError(`${shown} is not a mount point`);
     case E.ENOENT:
-      throw new SplicefsError(`${mountpoint} does not exist`);
+      throw new SplicefsError(`${shown} does not exist`);
     case E.EPERM:
-      throw new SplicefsError(`cannot unmount ${mountpoint}: permission denied (unmounting needs root)`);
+      throw new SplicefsError(`cannot unmount ${shown}: permission denied (unmounting needs root)`);
     default:
-      throw new SplicefsError(`cannot unmount ${mountpoint}: ${errnoName(r)}`);
+      throw new SplicefsError(`cannot unmount ${shown}: ${errnoName(r)}`);
   }
 }
 
@@ -39,12 +43,13 @@ const MS_NODEV = 4;
 
 export interface KernelMount {
   devfd: number;
-  /** what mountinfo shows as the source (fsname=) */
-  fsname: string;
-  mountpoint: string;
+  /** what mountinfo shows as the source (fsname=; bytes, like a source path) */
+  fsname: PathArg;
+  mountpoint: PathArg;
   /** bytes; the kernel's max_read mount option */
   maxRead: number;
   allowOther: boolean;
+  /** The kernel checks permissions with the caller's credentials (see api/permissions.ts). */
   defaultPermissions: boolean;
 }
 
@@ -63,12 +68,13 @@ export function mountFuse(m: KernelMount): void {
     ...(m.allowOther ? ['allow_other'] : []),
     ...(m.defaultPermissions ? ['default_permissions'] : []),
   ].join(',');
-  const r = addon.mount(m.fsname, m.mountpoint, 'fuse.splicefs', MS_RDONLY | MS_NOSUID | MS_NODEV, data);
-  if (r === -E.EPERM) throw new SplicefsError(`cannot mount on ${m.mountpoint}: permission denied (mounting needs root)`);
-  if (r < 0) throw new SplicefsError(`cannot mount on ${m.mountpoint}: ${errnoName(r)}`);
+  const r = addon.mount(pathBytes(m.fsname), pathBytes(m.mountpoint), 'fuse.splicefs', MS_RDONLY | MS_NOSUID | MS_NODEV, data);
+  const shown = showPath(m.mountpoint);
+  if (r === -E.EPERM) throw new SplicefsError(`cannot mount on ${shown}: permission denied (mounting needs root)`);
+  if (r < 0) throw new SplicefsError(`cannot mount on ${shown}: ${errnoName(r)}`);
 }
 
 /** Detach a mount, ignoring failure (it may be gone already): never leave one behind a dead server. */
-export function detach(mountpoint: string): void {
-  addon.umount(mountpoint, MNT_DETACH);
+export function detach(mountpoint: PathArg): void {
+  addon.umount(pathBytes(mountpoint), MNT_DETACH);
 }

@@ -4,37 +4,80 @@
 // Nothing here ever touches a path inside a FUSE mount we serve (that would deadlock the loop).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SplicefsError } from '../errors.js';
+import { pathBytes, showPath, type PathArg } from '../paths.js';
 
 export interface MountEntry {
   /** st_dev of the mount as "major:minor". */
   major: number;
   minor: number;
+  /** The mountpoint for messages (showPath: non-UTF-8 bytes escaped as \xNN). */
   mountpoint: string;
+  /** The mountpoint's bytes, as mount(2) and umount2 take them (need not be UTF-8). */
+  mountpointBytes: Buffer;
   fstype: string;
+  /** The mount's source (fsname) for messages, escaped as mountpoint is. */
   source: string;
 }
 
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const BACKSLASH = 0x5c;
+
+/** The kernel escapes space, tab, newline and backslash in mountinfo fields as \ooo (octal). */
+function unescapeBytes(field: Buffer): Buffer {
+  if (!field.includes(BACKSLASH)) return field;
+  const out: number[] = [];
+  for (let i = 0; i < field.length; i++) {
+    const oct = field.toString('latin1', i + 1, i + 4);
+    if (field[i] === BACKSLASH && /^[0-7]{3}$/.test(oct)) {
+      out.push(parseInt(oct, 8) & 0xff);
+      i += 3;
+    } else out.push(field[i]);
+  }
+  return Buffer.from(out);
 }
 
+/** Buffer split on one byte value. */
+function splitBytes(b: Buffer, sep: number): Buffer[] {
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let i = b.indexOf(sep); i >= 0; i = b.indexOf(sep, start)) {
+    parts.push(b.subarray(start, i));
+    start = i + 1;
+  }
+  parts.push(b.subarray(start));
+  return parts;
+}
+
+/**
+ * Every mount this process sees. Read as bytes: a mountpoint that is not UTF-8 is found by its
+ * bytes (a lossy decode would turn it into a path that does not exist).
+ */
 export function readMountinfo(): MountEntry[] {
   const out: MountEntry[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    if (!line) continue;
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
+  for (const line of splitBytes(readFileSync('/proc/self/mountinfo'), NEWLINE)) {
+    if (line.length === 0) continue;
+    const f = splitBytes(line, SPACE);
+    const sep = f.findIndex((x) => x.length === 1 && x[0] === 0x2d /* '-' */);
     if (sep < 0 || f.length < sep + 3) continue;
-    const [major, minor] = f[2].split(':').map(Number);
-    out.push({ major, minor, mountpoint: unescape(f[4]), fstype: f[sep + 1], source: unescape(f[sep + 2]) });
+    const [major, minor] = f[2].toString('latin1').split(':').map(Number);
+    const mountpointBytes = Buffer.from(unescapeBytes(f[4]));
+    out.push({
+      major,
+      minor,
+      mountpoint: showPath(mountpointBytes),
+      mountpointBytes,
+      fstype: f[sep + 1].toString('utf8'),
+      source: showPath(unescapeBytes(f[sep + 2])),
+    });
   }
   return out;
 }
 
-/** The last (topmost) mount at exactly this path, if any. */
-export function findMount(mountpoint: string): MountEntry | undefined {
-  const all = readMountinfo().filter((m) => m.mountpoint === mountpoint);
+/** The last (topmost) mount at exactly this path (compared as bytes), if any. */
+export function findMount(mountpoint: PathArg): MountEntry | undefined {
+  const want = pathBytes(mountpoint);
+  const all = readMountinfo().filter((m) => m.mountpointBytes.equals(want));
   return all[all.length - 1];
 }
 

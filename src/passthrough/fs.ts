@@ -20,7 +20,8 @@ export interface Caller {
 }
 
 export interface FsConfig {
-  source: string;
+  /** The source directory: bytes (need not be UTF-8) or a string. */
+  source: string | Uint8Array;
   /** Entry and attribute cache timeout, seconds. */
   timeout: number;
   /** FOPEN_DIRECT_IO on every open (--direct-io); without it, only where the size misleads (direct-io.ts). */
@@ -42,6 +43,11 @@ export class Passthrough {
   readonly st: StatArray = newStat();
   /** Which opens get FOPEN_DIRECT_IO; counts them by reason. */
   readonly directIo: DirectIoPolicy;
+  /**
+   * The kernel checks ACLs itself (FUSE_POSIX_ACL granted at INIT): its GETXATTRs of
+   * system.posix_acl_* are permission checks, not a user's question (see ops/xattr.ts).
+   */
+  kernelAcls = false;
 
   /** Throws an errno number if the source cannot be opened. */
   constructor(readonly cfg: FsConfig) {
@@ -56,7 +62,7 @@ export class Passthrough {
 
   /** fuse_attr of `node` from a stat of it. */
   attr(node: Node, st: StatArray): Attr {
-    return toAttr(st, node.ino);
+    return toAttr(st, node.mountIno);
   }
 
   /** fuse_entry_out for a node just looked up (its lookup count already raised). */

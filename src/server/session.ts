@@ -3,6 +3,7 @@
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import type { ReadPath } from '../datapath/read.js';
+import { InitFlag } from '../kernel/abi.js';
 import type { InitIn } from '../kernel/request.js';
 import { Reply, type InitOut } from '../kernel/reply.js';
 import type { Passthrough } from '../passthrough/fs.js';
@@ -86,6 +87,8 @@ export class Session {
       return -E.EPROTO;
     }
     this.pending = r.negotiated;
+    // Before the reply: the kernel sends nothing else until it has read it.
+    this.cfg.fs.kernelAcls = (r.negotiated.flags & InitFlag.POSIX_ACL) !== 0n;
     return r.out;
   }
 

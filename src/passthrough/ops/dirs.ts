@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { O_DIRECTORY, O_RDONLY, SEEK_SET } from '../../kernel/linux.js';
 import type { OpenIn, ReadIn, ReleaseIn } from '../../kernel/request.js';
-import { direntplusSize, direntSize, type DirPage, type OpenOut } from '../../kernel/reply.js';
+import { direntplusSize, direntSize, type DirPage, type EntryOut, type OpenOut } from '../../kernel/reply.js';
 import type { DirEntry, DirHandle } from '../handles.js';
 import type { Caller, Passthrough } from '../fs.js';
 
@@ -14,6 +14,9 @@ const DOT = Buffer.from('.');
 const DOTDOT = Buffer.from('..');
 const dentBuf = Buffer.allocUnsafe(64 * 1024);
 const seekOut = new BigInt64Array(1);
+/** d_type values (dirent.h) */
+const DT_UNKNOWN = 0;
+const DT_DIR = 4;
 
 export function opendir(fs: Passthrough, c: Caller, _req: OpenIn): OpenOut | number {
   const node = fs.node(c.nodeid);
@@ -55,21 +58,33 @@ function listDir(fs: Passthrough, req: ReadIn, plus: boolean): DirPage | number 
     const e = h.entries[i];
     const need = plus ? direntplusSize(e.name.length) : direntSize(e.name.length);
     if (need > room) break;
-    const d = { ino: e.ino, off: BigInt(i + 1), type: e.type, name: e.name };
-    if (!plus) {
+    const d = { ino: 0n, off: BigInt(i + 1), type: e.type, name: e.name };
+    if (e.name.equals(DOT)) {
+      d.ino = h.node.mountIno;
+      if (plus) page.entries.push({ ...d, entry: uninstantiated(d.ino, e.type) });
+      else page.entries.push(d);
+    } else if (e.name.equals(DOTDOT)) {
+      d.ino = fs.inodes.inoMap.map(h.node.dev, e.ino);
+      if (plus) page.entries.push({ ...d, entry: uninstantiated(d.ino, e.type) });
+      else page.entries.push(d);
+    } else if (!plus) {
+      // d_ino must equal the st_ino a lookup gives (find, du and tar compare them).
+      d.ino = fs.inodes.direntIno(h.node, h.fd, e.name, e.ino, e.type === DT_DIR || e.type === DT_UNKNOWN, fs.st);
       page.entries.push(d);
-    } else if (e.name.equals(DOT) || e.name.equals(DOTDOT)) {
-      // No lookup for . and ..: nodeid 0 tells the kernel not to instantiate them.
-      const attr = { ...zeroAttr, ino: e.ino, mode: e.type << 12 };
-      page.entries.push({ ...d, entry: { nodeid: 0, generation: 0, entryValid: 0, attrValid: 0, attr } });
     } else {
       const node = fs.inodes.lookup(h.node, e.name, fs.st);
       if (typeof node === 'number') continue; // vanished since the snapshot
+      d.ino = node.mountIno;
       page.entries.push({ ...d, entry: fs.entry(node, fs.st) });
     }
     room -= need;
   }
   return page;
+}
+
+/** . and .. in READDIRPLUS: nodeid 0 tells the kernel not to instantiate them (no lookup counted). */
+function uninstantiated(ino: bigint, type: number): EntryOut {
+  return { nodeid: 0, generation: 0, entryValid: 0, attrValid: 0, attr: { ...zeroAttr, ino, mode: type << 12 } };
 }
 
 const zeroAttr = {
