@@ -7,7 +7,9 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -120,6 +122,61 @@ Napi::Value Access(const Napi::CallbackInfo& info) {
   return r < 0 ? Errno(info.Env()) : Result(info.Env(), 0);
 }
 
+
+// statx(dirfd, name, flags, mask, out: BigUint64Array(25)) -> 0. With name "" pass
+// AT_EMPTY_PATH; flags may carry AT_STATX_FORCE_SYNC / AT_STATX_DONT_SYNC.
+// out[0..15] = the fstatat layout above (dev and rdev as glibc's makedev of the statx
+// major/minor pairs, which is what stat(2) reports), so the same code reads both;
+// out[16..24] = stx_mask, stx_attributes, stx_attributes_mask, btime s, btime ns,
+//               rdev major, rdev minor, dev major, dev minor.
+// Raw 64-bit values (see Fstatat): inode numbers, sizes and times travel exactly. Fields whose
+// bit is missing from stx_mask hold whatever the kernel left there (zero from statx(2)).
+Napi::Value Statx(const Napi::CallbackInfo& info) {
+  std::string name = ArgName(info, 1);
+  auto out = ArgTyped<uint64_t>(info, 4, 25, "statx(out)");
+  struct statx sx;
+  memset(&sx, 0, sizeof sx);
+  if (statx(ArgInt(info, 0), name.c_str(), ArgInt(info, 2), ArgU32(info, 3), &sx) < 0) return Errno(info.Env());
+  const uint64_t v[25] = {
+      static_cast<uint64_t>(makedev(sx.stx_dev_major, sx.stx_dev_minor)),
+      sx.stx_ino,
+      sx.stx_mode,
+      sx.stx_nlink,
+      sx.stx_uid,
+      sx.stx_gid,
+      static_cast<uint64_t>(makedev(sx.stx_rdev_major, sx.stx_rdev_minor)),
+      sx.stx_size,
+      sx.stx_blksize,
+      sx.stx_blocks,
+      static_cast<uint64_t>(sx.stx_atime.tv_sec),
+      sx.stx_atime.tv_nsec,
+      static_cast<uint64_t>(sx.stx_mtime.tv_sec),
+      sx.stx_mtime.tv_nsec,
+      static_cast<uint64_t>(sx.stx_ctime.tv_sec),
+      sx.stx_ctime.tv_nsec,
+      sx.stx_mask,
+      sx.stx_attributes,
+      sx.stx_attributes_mask,
+      static_cast<uint64_t>(sx.stx_btime.tv_sec),
+      sx.stx_btime.tv_nsec,
+      sx.stx_rdev_major,
+      sx.stx_rdev_minor,
+      sx.stx_dev_major,
+      sx.stx_dev_minor,
+  };
+  memcpy(out.Data(), v, sizeof v);
+  return Result(info.Env(), 0);
+}
+
+// fstatfsType(fd) -> f_type, the filesystem's magic number (linux/magic.h) as an unsigned
+// 32-bit value. Works on O_PATH fds. Tells a pseudo filesystem (proc, sysfs, ...) whose file
+// sizes say nothing about their content.
+Napi::Value FstatfsType(const Napi::CallbackInfo& info) {
+  struct statfs s;
+  if (fstatfs(ArgInt(info, 0), &s) < 0) return Errno(info.Env());
+  return Result(info.Env(), static_cast<uint32_t>(s.f_type));
+}
+
 }  // namespace
 
 void InitFsops(Napi::Env env, Napi::Object exports) {
@@ -133,6 +190,8 @@ void InitFsops(Napi::Env env, Napi::Object exports) {
   exports.Set("listxattr", Napi::Function::New(env, Listxattr));
   exports.Set("fstatvfs", Napi::Function::New(env, Fstatvfs));
   exports.Set("access", Napi::Function::New(env, Access));
+  exports.Set("statx", Napi::Function::New(env, Statx));
+  exports.Set("fstatfsType", Napi::Function::New(env, FstatfsType));
 }
 
 }  // namespace splicefs

@@ -143,6 +143,14 @@ export interface Addon {
   /** out: BigUint64Array(8): bsize, frsize, blocks, bfree, bavail, files, ffree, namemax. */
   fstatvfs(fd: number, out: BigUint64Array): number;
   access(fd: number, mode: number): number;
+  /**
+   * statx(2). out: BigUint64Array(25), raw 64-bit values: [0, 16) in the order of
+   * passthrough/stat.ts (a StatArray), [16, 25) the statx-only fields (passthrough/statx.ts).
+   * flags: AT_* (AT_EMPTY_PATH with name ""; the AT_STATX_* sync bits); mask: STATX_*.
+   */
+  statx(dirfd: number, name: string | Uint8Array, flags: number, mask: number, out: BigUint64Array): number;
+  /** fstatfs(2)'s f_type (the filesystem's magic number, unsigned 32-bit), or -errno. O_PATH fds work. */
+  fstatfsType(fd: number): number;
 
   /**
    * Test hook (addon/faults.h): after the next `skip` runs of `site`, the `count` that follow

@@ -125,6 +125,7 @@ function buildServer(s: Setup, undo: Undo) {
       source: s.src,
       timeout: opts.timeout ?? D.DEFAULT_TIMEOUT_S,
       directIo,
+      directIoLog: (fields, msg) => logger.info(fields, msg),
       replyRoom: reply.room,
       // The worker threads serve a handle's READs by the plan the read path makes for it.
       onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
@@ -145,7 +146,7 @@ function buildServer(s: Setup, undo: Undo) {
     onDeviceError: (errno) => session.onDeviceError(errno),
     onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
   });
-  const flags = wantedFlags(directIo) | permissionFlags(s.perm);
+  const flags = wantedFlags() | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
   session = new Session({ channel, fs, readPath, reply, wants, logger });
   return { counters, executor, devfd, maxRead, fs, readPath, channel, session };

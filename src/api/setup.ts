@@ -78,14 +78,15 @@ export function openDevice(): number {
 }
 
 /** INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them. */
-export function wantedFlags(directIo: boolean): bigint {
-  let flags =
+export function wantedFlags(): bigint {
+  return (
     InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
     InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.ASYNC_DIO | InitFlag.PARALLEL_DIROPS |
-    InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT;
-  // mmap of FOPEN_DIRECT_IO files (shared mappings need the kernel's consent, 6.6+).
-  if (directIo) flags |= InitFlag.DIRECT_IO_ALLOW_MMAP;
-  return flags;
+    InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT |
+    // Always: some files get FOPEN_DIRECT_IO even without --direct-io (passthrough/direct-io.ts),
+    // and a shared mmap of one fails with ENODEV unless the kernel was told it may (6.6+).
+    InitFlag.DIRECT_IO_ALLOW_MMAP
+  );
 }
 
 /** Whether `inner` is strictly below `outer` (both resolved, as bytes). */

@@ -4,6 +4,7 @@
 // reason by datapath/read.ts, which decides them; the transport counts what it handed over.
 import { addon, countersByName, type ReadCounters } from '../addon.js';
 import type { ReadPath } from '../datapath/read.js';
+import type { DirectIoCounts } from '../passthrough/direct-io.js';
 import type { Passthrough } from '../passthrough/fs.js';
 import type { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
@@ -47,6 +48,11 @@ export interface Stats {
    * ran out (CPU spent for nothing; after a few in a row the workers sleep at once).
    */
   spin: { hits: number; misses: number };
+  /**
+   * Opens served with FOPEN_DIRECT_IO, by reason: option (--direct-io), pseudoFs (proc, sysfs,
+   * ...: sizes say nothing of the content), zeroSize (a regular file of st_size 0 at open).
+   */
+  directIoOpens: DirectIoCounts;
   nodes: number;
   openFiles: number;
   openDirs: number;
@@ -86,6 +92,7 @@ export function collectStats(s: StatsSources): Stats {
     interrupted: s.session.interrupted + n.interrupted,
     forwarded: w.forwarded ?? 0,
     spin: { hits: w.spinHits ?? 0, misses: w.spinMisses ?? 0 },
+    directIoOpens: { ...s.fs.directIo.counts },
     nodes: s.fs.inodes.size,
     openFiles: s.fs.files.size,
     openDirs: s.fs.dirs.size,

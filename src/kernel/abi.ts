@@ -244,11 +244,34 @@ export const fuse_interrupt_in = struct('fuse_interrupt_in', [f('unique', 'u64')
 /** Followed by the name (namelen bytes) and zero padding to 8 bytes; FUSE_NAME_OFFSET = 24. */
 export const fuse_dirent = struct('fuse_dirent', [f('ino', 'u64'), f('off', 'u64'), f('namelen', 'u32'), f('type', 'u32')]);
 
+// ---- 7.39: FUSE_STATX and its structs --------------------------------------------------------
+// Newer than the installed header (7.38): from libfuse's include/fuse_kernel.h (protocol 7.39+,
+// ../shared/peers/libfuse-*.tar.gz). Field names are the C names; every field says `since: 39`.
+// fuse_statx is bit-for-bit the statx(2) struct statx (the kernel copies its fields one by one).
+const v39 = <N extends string>(name: N, type: FieldType, more: Omit<FieldSpec, 'name' | 'type' | 'since'> = {}) => f(name, type, { since: 39, ...more });
+/** struct statx_timestamp: seconds since the epoch (signed), nanoseconds. */
+export const fuse_sx_time = struct('fuse_sx_time', [v39('tv_sec', 'i64'), v39('tv_nsec', 'u32'), v39('__reserved', 'i32')]);
+const SX_TIME = { count: fuse_sx_time.size / 8 };
+export const fuse_statx = struct('fuse_statx', [
+  v39('mask', 'u32'), v39('blksize', 'u32'), v39('attributes', 'u64'), v39('nlink', 'u32'), v39('uid', 'u32'),
+  v39('gid', 'u32'), v39('mode', 'u16'), v39('__spare0', 'u16', { count: 1 }), v39('ino', 'u64'), v39('size', 'u64'),
+  v39('blocks', 'u64'), v39('attributes_mask', 'u64'), v39('atime', 'u64', SX_TIME), v39('btime', 'u64', SX_TIME),
+  v39('ctime', 'u64', SX_TIME), v39('mtime', 'u64', SX_TIME), v39('rdev_major', 'u32'), v39('rdev_minor', 'u32'),
+  v39('dev_major', 'u32'), v39('dev_minor', 'u32'), v39('__spare2', 'u64', { count: 14 }),
+]);
+export const fuse_statx_in = struct('fuse_statx_in', [
+  v39('getattr_flags', 'u32'), v39('reserved', 'u32'), v39('fh', 'u64'), v39('sx_flags', 'u32'), v39('sx_mask', 'u32'),
+]);
+export const fuse_statx_out = struct('fuse_statx_out', [
+  v39('attr_valid', 'u64'), v39('attr_valid_nsec', 'u32'), v39('flags', 'u32'), v39('spare', 'u64', { count: 2 }),
+  v39('stat', 'u64', { count: fuse_statx.size / 8 }),
+]);
+
 /** Every layout, for the ABI check (test/unit/abi.test.ts). fuse_direntplus is entry_out + dirent. */
 export const STRUCTS: ReadonlyArray<StructLayout<string>> = [
   fuse_in_header, fuse_out_header, fuse_init_in, fuse_init_out, fuse_attr, fuse_entry_out,
   fuse_attr_out, fuse_getattr_in, fuse_open_in, fuse_open_out, fuse_read_in, fuse_release_in,
   fuse_flush_in, fuse_fsync_in, fuse_forget_in, fuse_batch_forget_in, fuse_forget_one, fuse_kstatfs,
   fuse_getxattr_in, fuse_getxattr_out, fuse_access_in, fuse_lseek_in, fuse_lseek_out,
-  fuse_interrupt_in, fuse_dirent,
+  fuse_interrupt_in, fuse_dirent, fuse_sx_time, fuse_statx, fuse_statx_in, fuse_statx_out,
 ];

@@ -20,3 +20,25 @@ export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
+// statx(2) (<linux/stat.h>, <fcntl.h>): the fields a mask names, file attribute bits, sync flags.
+export const STATX_TYPE = 0x1;
+export const STATX_MODE = 0x2;
+export const STATX_NLINK = 0x4;
+export const STATX_UID = 0x8;
+export const STATX_GID = 0x10;
+export const STATX_ATIME = 0x20;
+export const STATX_MTIME = 0x40;
+export const STATX_CTIME = 0x80;
+export const STATX_INO = 0x100;
+export const STATX_SIZE = 0x200;
+export const STATX_BLOCKS = 0x400;
+export const STATX_BASIC_STATS = 0x7ff;
+export const STATX_BTIME = 0x800;
+export const STATX_ATTR_COMPRESSED = 0x4n;
+export const STATX_ATTR_IMMUTABLE = 0x10n;
+export const STATX_ATTR_APPEND = 0x20n;
+export const STATX_ATTR_NODUMP = 0x40n;
+export const STATX_ATTR_ENCRYPTED = 0x800n;
+export const STATX_ATTR_VERITY = 0x100000n;
+/** AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC */
+export const AT_STATX_SYNC_TYPE = 0x6000;

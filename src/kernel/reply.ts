@@ -12,6 +12,9 @@ import {
   fuse_lseek_out,
   fuse_open_out,
   fuse_out_header,
+  fuse_statx,
+  fuse_statx_out,
+  fuse_sx_time,
   FUSE_KERNEL_VERSION,
 } from './abi.js';
 
@@ -139,6 +142,84 @@ export function encodeAttrOut(rep: Reply, a: AttrOut): number {
   b.writeUInt32LE(0, BODY + o.dummy);
   encodeAttr(b, BODY + o.attr, a.attr);
   return BODY + fuse_attr_out.size;
+}
+
+/** A statx timestamp: seconds since the epoch (signed) and nanoseconds. */
+export interface SxTime {
+  sec: bigint;
+  nsec: number;
+}
+
+/** fuse_statx (7.39): what statx(2) says, with the inode number callers see through the mount. */
+export interface Statx {
+  /** STATX_* bits of the fields that hold values; the others are sent as zero */
+  mask: number;
+  blksize: number;
+  /** STATX_ATTR_* bits set, and the bits the source can report at all */
+  attributes: bigint;
+  attributesMask: bigint;
+  nlink: number;
+  uid: number;
+  gid: number;
+  /** type and permission bits (16 bits, as in struct statx) */
+  mode: number;
+  ino: bigint;
+  size: bigint;
+  blocks: bigint;
+  atime: SxTime;
+  btime: SxTime;
+  ctime: SxTime;
+  mtime: SxTime;
+  rdevMajor: number;
+  rdevMinor: number;
+  devMajor: number;
+  devMinor: number;
+}
+
+/** fuse_statx_out: a Statx and its cache timeout in seconds. */
+export interface StatxOut {
+  attrValid: number;
+  stat: Statx;
+}
+
+function encodeSxTime(b: Buffer, at: number, t: SxTime): void {
+  const o = fuse_sx_time.off;
+  b.writeBigUInt64LE(BigInt.asUintN(64, t.sec), at + o.tv_sec);
+  b.writeUInt32LE(t.nsec, at + o.tv_nsec);
+  b.writeInt32LE(0, at + o.__reserved);
+}
+
+/** STATX reply body; spare and reserved fields are zero. */
+export function encodeStatxOut(rep: Reply, v: StatxOut): number {
+  const b = rep.buf;
+  const o = fuse_statx_out.off;
+  b.fill(0, BODY, BODY + fuse_statx_out.size);
+  const [s, ns] = splitTime(v.attrValid);
+  b.writeBigUInt64LE(s, BODY + o.attr_valid);
+  b.writeUInt32LE(ns, BODY + o.attr_valid_nsec);
+  const at = BODY + o.stat;
+  const x = fuse_statx.off;
+  const st = v.stat;
+  b.writeUInt32LE(st.mask, at + x.mask);
+  b.writeUInt32LE(st.blksize, at + x.blksize);
+  b.writeBigUInt64LE(st.attributes, at + x.attributes);
+  b.writeUInt32LE(st.nlink >>> 0, at + x.nlink);
+  b.writeUInt32LE(st.uid, at + x.uid);
+  b.writeUInt32LE(st.gid, at + x.gid);
+  b.writeUInt16LE(st.mode & 0xffff, at + x.mode);
+  b.writeBigUInt64LE(st.ino, at + x.ino);
+  b.writeBigUInt64LE(st.size, at + x.size);
+  b.writeBigUInt64LE(st.blocks, at + x.blocks);
+  b.writeBigUInt64LE(st.attributesMask, at + x.attributes_mask);
+  encodeSxTime(b, at + x.atime, st.atime);
+  encodeSxTime(b, at + x.btime, st.btime);
+  encodeSxTime(b, at + x.ctime, st.ctime);
+  encodeSxTime(b, at + x.mtime, st.mtime);
+  b.writeUInt32LE(st.rdevMajor, at + x.rdev_major);
+  b.writeUInt32LE(st.rdevMinor, at + x.rdev_minor);
+  b.writeUInt32LE(st.devMajor, at + x.dev_major);
+  b.writeUInt32LE(st.devMinor, at + x.dev_minor);
+  return BODY + fuse_statx_out.size;
 }
 
 export interface OpenOut {

@@ -23,6 +23,7 @@ import {
   fuse_open_in,
   fuse_read_in,
   fuse_release_in,
+  fuse_statx_in,
   InitFlag,
 } from './abi.js';
 
@@ -257,6 +258,21 @@ export interface LseekIn {
 export function decodeLseek(r: Request): LseekIn {
   const o = fuse_lseek_in.off;
   return { fh: r.handle(o.fh), offset: r.u64(o.offset), whence: r.u32(o.whence) };
+}
+
+/** fuse_statx_in (7.39): STATX, the statx(2) of a node. */
+export interface StatxIn {
+  /** FUSE_GETATTR_FH when fh names an open file of the node */
+  getattrFlags: number;
+  fh: number;
+  /** AT_STATX_* sync bits the caller asked for (the kernel sends 0 so far) */
+  sxFlags: number;
+  /** STATX_* fields wanted */
+  sxMask: number;
+}
+export function decodeStatx(r: Request): StatxIn {
+  const o = fuse_statx_in.off;
+  return { getattrFlags: r.u32(o.getattr_flags), fh: r.handle(o.fh), sxFlags: r.u32(o.sx_flags), sxMask: r.u32(o.sx_mask) };
 }
 
 export interface InterruptIn {

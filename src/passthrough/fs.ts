@@ -4,6 +4,7 @@
 // typed result or -errno. None of them sees a wire offset or /dev/fuse.
 import { constants } from 'node:os';
 import type { Attr, EntryOut } from '../kernel/reply.js';
+import { DirectIoPolicy, type DirectIoLog } from './direct-io.js';
 import { HandleTable, type DirHandle, type FileHandle } from './handles.js';
 import { InodeTable, type Node } from './inodes.js';
 import { newStat, toAttr, type StatArray } from './stat.js';
@@ -23,7 +24,10 @@ export interface FsConfig {
   source: string | Uint8Array;
   /** Entry and attribute cache timeout, seconds. */
   timeout: number;
+  /** FOPEN_DIRECT_IO on every open (--direct-io); without it, only where the size misleads (direct-io.ts). */
   directIo: boolean;
+  /** Where the first direct-I/O open of each reason is logged. */
+  directIoLog?: DirectIoLog;
   /** Bytes a reply body may take (READDIR pages are cut to fit). */
   replyRoom: number;
   /** A file handle was opened / is about to be released (the data path's per-handle plan). */
@@ -37,6 +41,8 @@ export class Passthrough {
   readonly dirs = new HandleTable<DirHandle>();
   /** Scratch stat for handlers (the event loop runs one handler at a time). */
   readonly st: StatArray = newStat();
+  /** Which opens get FOPEN_DIRECT_IO; counts them by reason. */
+  readonly directIo: DirectIoPolicy;
   /**
    * The kernel checks ACLs itself (FUSE_POSIX_ACL granted at INIT): its GETXATTRs of
    * system.posix_acl_* are permission checks, not a user's question (see ops/xattr.ts).
@@ -46,6 +52,7 @@ export class Passthrough {
   /** Throws an errno number if the source cannot be opened. */
   constructor(readonly cfg: FsConfig) {
     this.inodes = new InodeTable(cfg.source, this.st);
+    this.directIo = new DirectIoPolicy(cfg.directIo, cfg.directIoLog);
   }
 
   /** The node a request is about, or -ESTALE when the kernel names one we no longer hold. */

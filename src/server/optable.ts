@@ -83,6 +83,7 @@ export const OP_SPECS: readonly OpSpec[] = [
   noReply('FORGET', K.fuse_forget_in.size, D.decodeForget, (ctx, r, b) => entries.forget(ctx.fs, r, b)),
   noReply('BATCH_FORGET', K.fuse_batch_forget_in.size, D.decodeBatchForget, (ctx, r, b) => entries.batchForget(ctx.fs, r, b)),
   op('GETATTR', 0, D.decodeGetattr, (ctx, r, b) => attrs.getattr(ctx.fs, r, b), R.encodeAttrOut),
+  op('STATX', K.fuse_statx_in.size, D.decodeStatx, (ctx, r, b) => attrs.statx(ctx.fs, r, b), R.encodeStatxOut),
   op('READLINK', 0, D.decodeNone, (ctx, r) => attrs.readlink(ctx.fs, r), R.encodeBytes),
   op('STATFS', 0, D.decodeNone, (ctx) => attrs.statfs(ctx.fs), R.encodeStatfs),
   op('ACCESS', K.fuse_access_in.size, D.decodeAccess, (ctx, r, b) => attrs.access(ctx.fs, r, b), R.encodeEmpty),

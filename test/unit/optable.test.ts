@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { Opcode, type OpcodeName } from '../../src/kernel/abi.js';
 import { MalformedRequest, Request } from '../../src/kernel/request.js';
-import { Reply, type Attr } from '../../src/kernel/reply.js';
+import { Reply, type Attr, type Statx } from '../../src/kernel/reply.js';
 import { Passthrough } from '../../src/passthrough/fs.js';
 import { Dispatcher } from '../../src/server/dispatch.js';
 import * as real from '../../src/server/optable.js';
@@ -64,10 +64,10 @@ const MODIFYING: OpcodeName[] = [
 const HANDLED: OpcodeName[] = [
   'INIT', 'LOOKUP', 'FORGET', 'BATCH_FORGET', 'GETATTR', 'READLINK', 'OPEN', 'READ', 'FLUSH', 'FSYNC',
   'RELEASE', 'OPENDIR', 'READDIR', 'READDIRPLUS', 'RELEASEDIR', 'FSYNCDIR', 'STATFS', 'ACCESS',
-  'GETXATTR', 'LISTXATTR', 'LSEEK', 'INTERRUPT', 'DESTROY',
+  'GETXATTR', 'LISTXATTR', 'LSEEK', 'INTERRUPT', 'DESTROY', 'STATX',
 ];
 const NO_REPLY: OpcodeName[] = ['FORGET', 'BATCH_FORGET', 'INTERRUPT'];
-const UNHANDLED: OpcodeName[] = ['GETLK', 'SETLK', 'SETLKW', 'BMAP', 'IOCTL', 'POLL', 'NOTIFY_REPLY', 'SETUPMAPPING', 'REMOVEMAPPING', 'SYNCFS', 'STATX'];
+const UNHANDLED: OpcodeName[] = ['GETLK', 'SETLK', 'SETLKW', 'BMAP', 'IOCTL', 'POLL', 'NOTIFY_REPLY', 'SETUPMAPPING', 'REMOVEMAPPING', 'SYNCFS'];
 
 /** A context whose fs is never touched (the rows under test do not reach it). */
 function bareContext(): OpContext {
@@ -122,6 +122,7 @@ t.test('OP_SPECS: every row names a real opcode, once', async (t) => {
       LISTXATTR: 8, // fuse_getxattr_in
       INTERRUPT: 8, // fuse_interrupt_in
       DESTROY: 0,
+      STATX: 24, // fuse_statx_in (7.39)
     },
     'minBody of every handled row',
   );
@@ -189,6 +190,12 @@ const ATTR: Attr = {
   ino: 5n, size: 5n, blocks: 8n, atime: 0n, mtime: 0n, ctime: 0n, atimensec: 0, mtimensec: 0, ctimensec: 0,
   mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: 4096,
 };
+const SX0 = { sec: 0n, nsec: 0 };
+const STATX: Statx = {
+  mask: 0xfff, blksize: 4096, attributes: 0n, attributesMask: 0n, nlink: 1, uid: 0, gid: 0, mode: 0o100644,
+  ino: 5n, size: 5n, blocks: 8n, atime: SX0, btime: { sec: 7n, nsec: 9 }, ctime: SX0, mtime: SX0,
+  rdevMajor: 0, rdevMinor: 0, devMajor: 0, devMinor: 0,
+};
 const ENTRY = { nodeid: 5, generation: 0, entryValid: 1, attrValid: 1, attr: ATTR };
 const HANDLE = { fh: 3, fd: 77, node: {}, plan: null };
 const xattrResult = (b: { size: number }) => (b.size === 0 ? { size: 10 } : Buffer.from('value'));
@@ -199,6 +206,7 @@ const mocks = {
     readlink: rec('readlink', () => Buffer.from('target')),
     statfs: rec('statfs', () => ({ blocks: 1n, bfree: 1n, bavail: 1n, files: 1n, ffree: 1n, bsize: 4096, namelen: 255, frsize: 4096 })),
     access: rec('access', () => undefined),
+    statx: rec('statx', () => ({ attrValid: 1, stat: STATX })),
   },
   '../../src/passthrough/ops/dirs.js': {
     opendir: rec('opendir', () => ({ fh: 4, openFlags: 0 })),
@@ -254,6 +262,13 @@ const ROUTES: Array<{ name: OpcodeName; body: Buffer; handler: string | null; de
   { name: 'LISTXATTR', body: Buffer.concat([u32(0), u32(0)]), handler: 'listxattr', decoded: { size: 0 }, result: 16 + 8 },
   { name: 'INTERRUPT', body: u64(41), handler: null, result: 0 },
   { name: 'DESTROY', body: Buffer.alloc(0), handler: null, result: 16 },
+  {
+    name: 'STATX',
+    body: Buffer.concat([u32(1), u32(0), u64(3), u32(0), u32(0xfff)]),
+    handler: 'statx',
+    decoded: { getattrFlags: 1, fh: 3, sxFlags: 0, sxMask: 0xfff },
+    result: 16 + 288,
+  },
 ];
 
 t.test('routing: each opcode reaches its handler, its result goes through its encoder', async (t) => {
@@ -292,6 +307,7 @@ t.test('routing: each opcode reaches its handler, its result goes through its en
       t.equal(readCalls.length, 1, 'READ: the data path was asked');
       t.strictSame(readCalls[0], { unique: 0x99n, target: { handle: HANDLE, offset: 2n ** 53n + 1n, size: 4096 }, via: { replyFd: 11, prior: -5 } }, 'READ: unique, target and via go to ctx.read');
     } else t.equal(readCalls.length, 0, `${r.name}: the data path was not asked`);
+    if (r.name === 'STATX') t.equal(rep.buf.readBigInt64LE(16 + 32 + 80), 7n, 'STATX: btime in fuse_statx_out');
     if (r.name === 'LSEEK') t.equal(rep.buf.subarray(16, 24).toString('hex'), '0100000000002000', 'LSEEK: the offset in fuse_lseek_out');
     if (r.name === 'READLINK') t.equal(rep.buf.subarray(16, 22).toString(), 'target', 'READLINK: the target bytes');
     if (r.name === 'OPEN') t.equal(rep.buf.subarray(16, 32).toString('hex'), '0300000000000000' + '01000000' + '00000000', 'OPEN: fuse_open_out');
@@ -333,7 +349,7 @@ t.test('a body shorter than minBody is EINVAL (dropped for no-reply ops) before 
     checked++;
   }
   t.equal(initCalled + readCalled, 0, 'neither INIT nor the data path ran');
-  t.equal(checked, 19, `${checked} rows have a minimum body`);
+  t.equal(checked, 20, `${checked} rows have a minimum body`);
   // Past minBody the decoder still checks: a short name or a short batch is malformed.
   const rt = real.buildOpTable(bareContext());
   throwsMalformed(t, () => rt[Opcode.LOOKUP]!.run(makeRequest(Opcode.LOOKUP, 1, Buffer.from('abc')), new Reply(4096), via()), 'LOOKUP of a name without NUL');

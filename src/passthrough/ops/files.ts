@@ -18,10 +18,12 @@ export function open(fs: Passthrough, c: Caller, req: OpenIn): OpenOut | number 
   if ((req.flags & O_ACCMODE) !== O_RDONLY) return -E.EROFS;
   const fd = addon.openProc(node.fd, O_RDONLY | O_NONBLOCK);
   if (fd < 0) return fd;
+  // A file whose size does not tell its content is read directly, or it reads as empty or cut.
+  const direct = fs.directIo.decide(fd, fs.st) !== null;
   const h: FileHandle = { fh: 0, fd, node, plan: null };
   h.fh = fs.files.add(h);
   fs.cfg.onFileOpened?.(h);
-  return { fh: h.fh, openFlags: fs.cfg.directIo ? FOPEN_DIRECT_IO : 0 };
+  return { fh: h.fh, openFlags: direct ? FOPEN_DIRECT_IO : 0 };
 }
 
 /** What a READ asks of which open file. */
