@@ -16,6 +16,7 @@ import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
 import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from '../mnt/mountinfo.js';
+import { nodeFdBudget, raiseFdLimit } from '../passthrough/fd-limit.js';
 import { Passthrough } from '../passthrough/fs.js';
 import type { InitWants, Negotiated } from '../server/init.js';
 import { Session } from '../server/session.js';
@@ -138,6 +139,9 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   const congestionThreshold = Math.max(1, Math.floor((maxBackground * 3) / 4));
   const directIo = opts.directIo ?? false;
   const { header, vmspliceAliases } = chooseHeader(opts);
+  // Before anything opens: the budget for node fds is a share of the (raised) limit.
+  const fdLimits = raiseFdLimit(logger);
+  const nodeFds = opts.nodeFds ?? nodeFdBudget(fdLimits.soft);
 
   const undo = new Undo();
   const counters = new addon.ReadCounters();
@@ -169,6 +173,8 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
         timeout: opts.timeout ?? D.DEFAULT_TIMEOUT_S,
         directIo,
         replyRoom: reply.room,
+        nodeFdBudget: nodeFds,
+        logger,
         // The worker threads serve a handle's READs by the plan the read path makes for it.
         onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
         onFileReleased: (h) => channel.unregister(h.fh),

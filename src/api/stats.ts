@@ -5,6 +5,7 @@
 import { addon, countersByName, type ReadCounters } from '../addon.js';
 import type { ReadPath } from '../datapath/read.js';
 import type { Passthrough } from '../passthrough/fs.js';
+import type { NodeFdStats } from '../passthrough/node-fds.js';
 import type { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
 
@@ -48,6 +49,11 @@ export interface Stats {
    */
   spin: { hits: number; misses: number };
   nodes: number;
+  /**
+   * Node fds under the budget: held now, given back, re-opened by file handle or by parent and
+   * name, stale re-opens (ESTALE), EMFILE/ENFILE hits (src/passthrough/node-fds.ts).
+   */
+  fds: NodeFdStats;
   openFiles: number;
   openDirs: number;
 }
@@ -87,6 +93,7 @@ export function collectStats(s: StatsSources): Stats {
     forwarded: w.forwarded ?? 0,
     spin: { hits: w.spinHits ?? 0, misses: w.spinMisses ?? 0 },
     nodes: s.fs.inodes.size,
+    fds: s.fs.fdStats(),
     openFiles: s.fs.files.size,
     openDirs: s.fs.dirs.size,
   };

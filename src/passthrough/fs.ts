@@ -3,9 +3,11 @@
 // one file per family; each takes this state, the caller and a decoded request, and returns a
 // typed result or -errno. None of them sees a wire offset or /dev/fuse.
 import { constants } from 'node:os';
+import type { Logger } from 'pino';
 import type { Attr, EntryOut } from '../kernel/reply.js';
 import { HandleTable, type DirHandle, type FileHandle } from './handles.js';
 import { InodeTable, type Node } from './inodes.js';
+import { NodeFds, type NodeFdStats } from './node-fds.js';
 import { newStat, toAttr, type StatArray } from './stat.js';
 
 const E = constants.errno;
@@ -25,6 +27,10 @@ export interface FsConfig {
   directIo: boolean;
   /** Bytes a reply body may take (READDIR pages are cut to fit). */
   replyRoom: number;
+  /** Node fds held at most before least recently used nodes give theirs back (fd-limit.ts). */
+  nodeFdBudget: number;
+  /** Where the fd budget logs (once) that it was reached, or that a limit was hit. */
+  logger?: Logger;
   /** A file handle was opened / is about to be released (the data path's per-handle plan). */
   onFileOpened?(h: FileHandle): void;
   onFileReleased?(h: FileHandle): void;
@@ -32,6 +38,7 @@ export interface FsConfig {
 
 export class Passthrough {
   readonly inodes: InodeTable;
+  private readonly nodeFds: NodeFds;
   readonly files = new HandleTable<FileHandle>();
   readonly dirs = new HandleTable<DirHandle>();
   /** Scratch stat for handlers (the event loop runs one handler at a time). */
@@ -39,7 +46,13 @@ export class Passthrough {
 
   /** Throws an errno number if the source cannot be opened. */
   constructor(readonly cfg: FsConfig) {
-    this.inodes = new InodeTable(cfg.source, this.st);
+    this.nodeFds = new NodeFds(cfg.nodeFdBudget, cfg.logger);
+    this.inodes = new InodeTable(cfg.source, this.st, this.nodeFds);
+  }
+
+  /** What the node fd budget did (counters since mount). */
+  fdStats(): NodeFdStats {
+    return this.nodeFds.stats();
   }
 
   /** The node a request is about, or -ESTALE when the kernel names one we no longer hold. */

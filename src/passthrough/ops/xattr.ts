@@ -23,11 +23,15 @@ function xattrCall(size: number, call: (buf: Buffer) => number): XattrResult | n
 export function getxattr(fs: Passthrough, c: Caller, req: GetxattrIn): XattrResult | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  return xattrCall(req.size, (buf) => addon.getxattr(node.fd, req.name, buf));
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  return xattrCall(req.size, (buf) => addon.getxattr(fd, req.name, buf));
 }
 
 export function listxattr(fs: Passthrough, c: Caller, req: ListxattrIn): XattrResult | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  return xattrCall(req.size, (buf) => addon.listxattr(node.fd, buf));
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  return xattrCall(req.size, (buf) => addon.listxattr(fd, buf));
 }
