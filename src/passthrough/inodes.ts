@@ -37,6 +37,8 @@ export class InodeTable {
   private readonly byId = new Map<number, Node>();
   private readonly byKey = new Map<string, Node>();
   private nextId = FUSE_ROOT_ID + 1;
+  /** The st_dev of the last node made: nodes of one filesystem share one bigint (24 bytes each). */
+  private lastDev = -1n;
   readonly root: Node;
 
   /** Opens the source root; throws an errno number if it cannot. */
@@ -160,7 +162,8 @@ export class InodeTable {
     }
   }
 
-  private insert(nodeid: number, dev: bigint, ino: bigint): Node {
+  private insert(nodeid: number, stDev: bigint, ino: bigint): Node {
+    const dev = stDev === this.lastDev ? this.lastDev : (this.lastDev = stDev);
     const node: Node = { nodeid, dev, ino, nlookup: 0, noSplice: false, heldFd: NO_FD, reopen: null, parent: null, refs: 0, opens: 0 };
     this.byId.set(nodeid, node);
     this.byKey.set(key(dev, ino), node);
