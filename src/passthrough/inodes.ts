@@ -114,6 +114,8 @@ export class InodeTable {
     if (existing) {
       this.fds.offer(existing, fd); // kept if the node had given its fd back, else closed
       existing.nlookup++;
+      const oldParent = this.fds.repoint(existing, parent, name); // the name that works now
+      if (oldParent !== null) this.release(oldParent);
       return existing;
     }
     const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);

@@ -101,6 +101,28 @@ export class NodeFds {
   }
 
   /**
+   * A node that re-opens by name was just found as `name` in `parent`: re-open by that name from
+   * now on (its old name may have been renamed or unlinked in the source since; a hard link has
+   * several). Returns the old parent when it changed (its reference is dropped: the caller may
+   * release it), else null. Only to a parent older than the node (smaller nodeid), so parent
+   * references never form a cycle and a re-open by name always ends at the root.
+   */
+  repoint(node: Node, parent: Node, name: Uint8Array): Node | null {
+    const old = node.parent;
+    if (old === null || parent.nodeid >= node.nodeid) return null;
+    const bytes = Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1');
+    if (old === parent) {
+      node.reopen = bytes;
+      return null;
+    }
+    node.reopen = bytes;
+    node.parent = parent;
+    parent.refs++;
+    old.refs--;
+    return old;
+  }
+
+  /**
    * The node's O_PATH fd, re-opened if it was given back, or -errno (ESTALE: the object is gone
    * or its name now names another one). Valid until the next call into this table: use it at
    * once, never keep it.
