@@ -16,7 +16,7 @@ import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
 import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, readSysctl, writeReadahead } from '../mnt/mountinfo.js';
-import { nodeFdBudget, raiseFdLimit } from '../passthrough/fd-limit.js';
+import { logFdLimit, nodeFdBudget, raiseFdLimit } from '../passthrough/fd-limit.js';
 import { Passthrough } from '../passthrough/fs.js';
 import type { InitWants, Negotiated } from '../server/init.js';
 import { Session } from '../server/session.js';
@@ -140,7 +140,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
   const directIo = opts.directIo ?? false;
   const { header, vmspliceAliases } = chooseHeader(opts);
   // Before anything opens: the budget for node fds is a share of the (raised) limit.
-  const fdLimits = raiseFdLimit(logger);
+  const fdLimits = raiseFdLimit();
   const nodeFds = opts.nodeFds ?? nodeFdBudget(fdLimits.soft);
 
   const undo = new Undo();
@@ -259,6 +259,7 @@ export async function mount(source: string, mountpoint: string, opts: MountOptio
     flags: neg.flagNames,
   };
   logger.info(info, 'mounted');
+  logFdLimit(logger, fdLimits, nodeFds);
 
   let unmounting: Promise<void> | null = null;
   return {

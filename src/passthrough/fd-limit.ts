@@ -28,11 +28,10 @@ const MIN_RESERVE = 256;
 let logged = false;
 
 /**
- * Raise RLIMIT_NOFILE's soft limit to the hard limit (no-op if equal) and report both. Logs
- * the limits once per process (info), since every mount in a process shares them. Never
+ * Raise RLIMIT_NOFILE's soft limit to the hard limit (no-op if equal) and report both. Never
  * throws: a refused raise leaves the old soft limit and is reported in `raiseError`.
  */
-export function raiseFdLimit(logger?: Logger): FdLimits {
+export function raiseFdLimit(): FdLimits {
   const lim = new Float64Array(2);
   const r = addon.getrlimitNofile(lim);
   if (r < 0) return { before: -1, soft: -1, hard: -1, raiseError: errnoName(r) };
@@ -43,12 +42,17 @@ export function raiseFdLimit(logger?: Logger): FdLimits {
     if (s < 0) raiseError = errnoName(s);
     else addon.getrlimitNofile(lim);
   }
-  const out: FdLimits = { before, soft: lim[0], hard: lim[1], raiseError };
-  if (!logged) {
-    logged = true;
-    logger?.info({ fdLimit: out, nodeFdBudget: nodeFdBudget(out.soft) }, 'fd limit');
-  }
-  return out;
+  return { before, soft: lim[0], hard: lim[1], raiseError };
+}
+
+/**
+ * Log the limits and the node fd budget, once per process (every mount of a process shares the
+ * limit). Called once a mount is up: a mount that fails says one thing only, why it failed.
+ */
+export function logFdLimit(logger: Logger, limits: FdLimits, budget: number): void {
+  if (logged) return;
+  logged = true;
+  logger.info({ fdLimit: limits, nodeFdBudget: budget }, 'fd limit');
 }
 
 /**

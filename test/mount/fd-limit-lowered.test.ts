@@ -55,6 +55,7 @@ t.test(`soft limit ${LOW}, hard limit as it is: the server raises the soft limit
   const mnt = scratch(t, 'mnt');
   const s = startWithSoftLimit(t, LOW, src, mnt);
   await within(20_000, 'the "mounted" line', s.mounted);
+  await walks(t, src, mnt);
   const lines = logLines(s, 'fd limit');
   t.equal(lines.length, 1, 'the limits are logged once');
   const lim = (lines[0]?.fdLimit ?? {}) as Record<string, number>;
@@ -64,7 +65,6 @@ t.test(`soft limit ${LOW}, hard limit as it is: the server raises the soft limit
   t.ok(lim.soft > LOW && lim.soft === lim.hard, `raised to the hard limit (${lim.soft})`);
   const limits = await sh('grep "Max open files" "/proc/$1/limits"', [String(s.pid)]);
   t.match(limits.stdout.toString(), new RegExp(`Max open files\\s+${lim.hard}\\s+${lim.hard}\\s`), 'the server runs at soft = hard');
-  await walks(t, src, mnt);
   const st = await statsAtExit(t, s);
   t.equal(st?.fds.limitHits, 0, 'no fd limit was hit');
 });
