@@ -45,6 +45,12 @@ export function raiseFdLimit(): FdLimits {
   return { before, soft: lim[0], hard: lim[1], raiseError };
 }
 
+/** The soft RLIMIT_NOFILE now (-1: unlimited or unknown). */
+export function currentFdLimit(): number {
+  const lim = new Float64Array(2);
+  return addon.getrlimitNofile(lim) < 0 ? -1 : lim[0];
+}
+
 /**
  * Log the limits and the node fd budget, once per process (every mount of a process shares the
  * limit). Called once a mount is up: a mount that fails says one thing only, why it failed.

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Attr, EntryOut } from '../kernel/reply.js';
 import { HandleTable, type DirHandle, type FileHandle } from './handles.js';
 import { InodeTable, type Node } from './inodes.js';
+import { currentFdLimit, nodeFdBudget } from './fd-limit.js';
 import { NodeFds, type NodeFdStats } from './node-fds.js';
 import { newStat, toAttr, type StatArray } from './stat.js';
 
@@ -27,8 +28,11 @@ export interface FsConfig {
   directIo: boolean;
   /** Bytes a reply body may take (READDIR pages are cut to fit). */
   replyRoom: number;
-  /** Node fds held at most before least recently used nodes give theirs back (fd-limit.ts). */
-  nodeFdBudget: number;
+  /**
+   * Node fds held at most before least recently used nodes give theirs back. Default: from the
+   * current soft RLIMIT_NOFILE (fd-limit.ts nodeFdBudget).
+   */
+  nodeFdBudget?: number;
   /** Where the fd budget logs (once) that it was reached, or that a limit was hit. */
   logger?: Logger;
   /** A file handle was opened / is about to be released (the data path's per-handle plan). */
@@ -46,7 +50,7 @@ export class Passthrough {
 
   /** Throws an errno number if the source cannot be opened. */
   constructor(readonly cfg: FsConfig) {
-    this.nodeFds = new NodeFds(cfg.nodeFdBudget, cfg.logger);
+    this.nodeFds = new NodeFds(cfg.nodeFdBudget ?? nodeFdBudget(currentFdLimit()), cfg.logger);
     this.inodes = new InodeTable(cfg.source, this.st, this.nodeFds);
   }
 
