@@ -1,4 +1,4 @@
-// Module entry: registers the syscall groups (device, executor, fsops, workers) and the
+// Module entry: registers the syscall groups (device, executor, fsops, workers, node fds) and the
 // fault-injection test hook (faults.h).
 #include "common.h"
 
@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitFsops(env, exports);
   splicefs::InitWorkers(env, exports);
   splicefs::InitFaults(env, exports);
+  splicefs::InitNodeFds(env, exports);
   return exports;
 }
 

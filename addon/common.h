@@ -103,5 +103,6 @@ void InitExecutor(Napi::Env env, Napi::Object exports);  // ReadCounters, ReadEx
 void InitFsops(Napi::Env env, Napi::Object exports);
 void InitWorkers(Napi::Env env, Napi::Object exports);
 void InitFaults(Napi::Env env, Napi::Object exports);  // test hook (faults.h)
+void InitNodeFds(Napi::Env env, Napi::Object exports);  // file handles, RLIMIT_NOFILE
 
 }  // namespace splicefs

@@ -152,6 +152,25 @@ export interface Addon {
   /** fstatfs(2)'s f_type (the filesystem's magic number, unsigned 32-bit), or -errno. O_PATH fds work. */
   fstatfsType(fd: number): number;
 
+  /** Largest f_handle in bytes (MAX_HANDLE_SZ); a handle buffer needs 4 more (the type). */
+  readonly MAX_HANDLE_SZ: number;
+  /**
+   * name_to_handle_at of the object `fd` names (AT_EMPTY_PATH): writes the handle into `out`
+   * (4-byte handle_type, then the f_handle bytes; `out` needs 4 + MAX_HANDLE_SZ bytes) and
+   * returns its length, or -errno (EOPNOTSUPP: the filesystem cannot make handles).
+   */
+  nameToHandle(fd: number, out: Uint8Array): number;
+  /**
+   * open_by_handle_at: a new fd for the object of `handle` (bytes as nameToHandle wrote them).
+   * `mountFd`: an fd opened for real (not O_PATH) on the same filesystem. -ESTALE when the
+   * object is gone; -EPERM without CAP_DAC_READ_SEARCH.
+   */
+  openByHandle(mountFd: number, handle: Uint8Array, flags: number): number;
+  /** RLIMIT_NOFILE into out = [soft, hard] (-1: unlimited); 0 or -errno. */
+  getrlimitNofile(out: Float64Array): number;
+  /** setrlimit(RLIMIT_NOFILE, soft, hard) (-1: unlimited); 0 or -errno. */
+  setrlimitNofile(soft: number, hard: number): number;
+
   /**
    * Test hook (addon/faults.h): after the next `skip` runs of `site`, the `count` that follow
    * fail with `errno` (count 0 disarms). Returns how many runs were still to count before (0:

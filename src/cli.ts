@@ -39,6 +39,9 @@ options:
   --spin-us US                  a worker polls this long for the next request before it
                                 sleeps (default 50; 0: sleep at once)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
+  --node-fds N                  O_PATH fds kept for remembered files (default: the fd limit,
+                                raised to the hard limit, minus a quarter); past it the least
+                                recently used give theirs back and re-open on demand
   --timeout SECONDS             attribute and entry cache timeout (default 1)
   -o OPT[,OPT...]               mount options:
        allow_other              let every user use the mount (default: root only)
@@ -119,6 +122,7 @@ async function main(argv: string[], raw: Buffer[]): Promise<number> {
         'direct-io': { type: 'boolean' },
         threads: { type: 'string' },
         'spin-us': { type: 'string' },
+        'node-fds': { type: 'string' },
         timeout: { type: 'string' },
         o: { type: 'string', short: 'o', multiple: true },
         'log-level': { type: 'string' },
@@ -162,6 +166,7 @@ async function main(argv: string[], raw: Buffer[]): Promise<number> {
     spliceMin: intArg(v['splice-min'], '--splice-min'),
     threads: intArg(v.threads, '--threads'),
     spinUs: intArg(v['spin-us'], '--spin-us'),
+    nodeFds: intArg(v['node-fds'], '--node-fds'),
     directIo: v['direct-io'] ?? false,
     timeout,
     logger: createLogger(level),

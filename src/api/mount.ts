@@ -13,6 +13,7 @@ import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
 import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, writeReadahead } from '../mnt/mountinfo.js';
+import { logFdLimit, nodeFdBudget, raiseFdLimit, type FdLimits } from '../passthrough/fd-limit.js';
 import { Passthrough } from '../passthrough/fs.js';
 import { encodeDev } from '../passthrough/ino-map.js';
 import { showPath, type PathArg } from '../paths.js';
@@ -66,6 +67,9 @@ interface Setup {
   srcShown: string;
   mntShown: string;
   perm: Permissions;
+  fdLimits: FdLimits;
+  /** node fds held at most before least-recently-used nodes give theirs back */
+  nodeFds: number;
   readMode: ReadMode;
   threads: number;
   maxBackground: number;
@@ -85,6 +89,7 @@ function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions):
   const mnt = checkDir(mountpoint, 'mountpoint');
   const [srcShown, mntShown] = [showPath(src), showPath(mnt)];
   if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mntShown} is already a mount point`);
+  const fdLimits = raiseFdLimit();
   const maxBackground = opts.maxBackground ?? D.DEFAULT_MAX_BACKGROUND;
   return {
     opts,
@@ -94,6 +99,9 @@ function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions):
     srcShown,
     mntShown,
     perm,
+    // Before anything opens: the budget for node fds is a share of the (raised) limit.
+    fdLimits,
+    nodeFds: opts.nodeFds ?? nodeFdBudget(fdLimits.soft),
     readMode: opts.readMode ?? 'auto',
     threads: opts.threads ?? D.DEFAULT_THREADS,
     maxBackground,
@@ -127,6 +135,8 @@ function buildServer(s: Setup, undo: Undo) {
       directIo,
       directIoLog: (fields, msg) => logger.info(fields, msg),
       replyRoom: reply.room,
+      nodeFdBudget: s.nodeFds,
+      logger,
       // The worker threads serve a handle's READs by the plan the read path makes for it.
       onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
       onFileReleased: (h) => channel.unregister(h.fh),
@@ -263,6 +273,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   // The paths are logged in their escaped form only (a Buffer would print as a byte array).
   const { sourceBytes: _s, mountpointBytes: _m, ...line } = info;
   logger.info(line, 'mounted');
+  logFdLimit(logger, s.fdLimits, s.nodeFds);
 
   let unmounting: Promise<void> | null = null;
   return {

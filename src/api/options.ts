@@ -55,6 +55,13 @@ export interface MountOptions {
   maxBackground?: number;
   /** READs asking for fewer bytes than this go by copy even in splice modes (default 8192; 0: none). */
   spliceMin?: number;
+  /**
+   * Node fds (one O_PATH fd per remembered file) the server holds at most; past it the least
+   * recently used nodes give theirs back and re-open on demand (by file handle, or by parent and
+   * name). Default: the fd limit (raised to the hard limit at start) minus a quarter, at least
+   * 256, kept for open files, pipes and the runtime. Lowered by itself when a limit is hit.
+   */
+  nodeFds?: number;
   /** How long mount() waits for the kernel's INIT before it unmounts and rejects (ms, default 10000). */
   initTimeoutMs?: number;
   logger?: Logger;
@@ -144,6 +151,7 @@ export function validate(opts: MountOptions): void {
   whole(opts.initTimeoutMs, 'initTimeoutMs', 1, 2 ** 31 - 1);
   whole(opts.spinUs, 'spin-us', 0, 1_000_000);
   whole(opts.threads, 'threads', 0, 64);
+  whole(opts.nodeFds, 'node-fds', 1, 2 ** 30);
   if (opts.fsname !== undefined && (opts.fsname === '' || /[,\s]/.test(opts.fsname)))
     throw new SplicefsError('fsname must not contain commas or white space', 2);
   if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))

@@ -6,6 +6,7 @@ import { addon, countersByName, type ReadCounters } from '../addon.js';
 import type { ReadPath } from '../datapath/read.js';
 import type { DirectIoCounts } from '../passthrough/direct-io.js';
 import type { Passthrough } from '../passthrough/fs.js';
+import type { NodeFdStats } from '../passthrough/node-fds.js';
 import type { Session } from '../server/session.js';
 import type { Channel } from '../transport/channel.js';
 
@@ -54,6 +55,11 @@ export interface Stats {
    */
   directIoOpens: DirectIoCounts;
   nodes: number;
+  /**
+   * Node fds under the budget: held now, given back, re-opened by file handle or by parent and
+   * name, stale re-opens (ESTALE), EMFILE/ENFILE hits (src/passthrough/node-fds.ts).
+   */
+  fds: NodeFdStats;
   openFiles: number;
   openDirs: number;
 }
@@ -94,6 +100,7 @@ export function collectStats(s: StatsSources): Stats {
     spin: { hits: w.spinHits ?? 0, misses: w.spinMisses ?? 0 },
     directIoOpens: { ...s.fs.directIo.counts },
     nodes: s.fs.inodes.size,
+    fds: s.fs.fdStats(),
     openFiles: s.fs.files.size,
     openDirs: s.fs.dirs.size,
   };

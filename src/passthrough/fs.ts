@@ -3,10 +3,13 @@
 // one file per family; each takes this state, the caller and a decoded request, and returns a
 // typed result or -errno. None of them sees a wire offset or /dev/fuse.
 import { constants } from 'node:os';
+import type { Logger } from 'pino';
 import type { Attr, EntryOut } from '../kernel/reply.js';
 import { DirectIoPolicy, type DirectIoLog } from './direct-io.js';
 import { HandleTable, type DirHandle, type FileHandle } from './handles.js';
 import { InodeTable, type Node } from './inodes.js';
+import { currentFdLimit, nodeFdBudget } from './fd-limit.js';
+import { NodeFds, type NodeFdStats } from './node-fds.js';
 import { newStat, toAttr, type StatArray } from './stat.js';
 
 const E = constants.errno;
@@ -30,6 +33,13 @@ export interface FsConfig {
   directIoLog?: DirectIoLog;
   /** Bytes a reply body may take (READDIR pages are cut to fit). */
   replyRoom: number;
+  /**
+   * Node fds held at most before least recently used nodes give theirs back. Default: from the
+   * current soft RLIMIT_NOFILE (fd-limit.ts nodeFdBudget).
+   */
+  nodeFdBudget?: number;
+  /** Where the fd budget logs (once) that it was reached, or that a limit was hit. */
+  logger?: Logger;
   /** A file handle was opened / is about to be released (the data path's per-handle plan). */
   onFileOpened?(h: FileHandle): void;
   onFileReleased?(h: FileHandle): void;
@@ -37,6 +47,7 @@ export interface FsConfig {
 
 export class Passthrough {
   readonly inodes: InodeTable;
+  private readonly nodeFds: NodeFds;
   readonly files = new HandleTable<FileHandle>();
   readonly dirs = new HandleTable<DirHandle>();
   /** Scratch stat for handlers (the event loop runs one handler at a time). */
@@ -51,8 +62,14 @@ export class Passthrough {
 
   /** Throws an errno number if the source cannot be opened. */
   constructor(readonly cfg: FsConfig) {
-    this.inodes = new InodeTable(cfg.source, this.st);
+    this.nodeFds = new NodeFds(cfg.nodeFdBudget ?? nodeFdBudget(currentFdLimit()), cfg.logger);
+    this.inodes = new InodeTable(cfg.source, this.st, this.nodeFds);
     this.directIo = new DirectIoPolicy(cfg.directIo, cfg.directIoLog);
+  }
+
+  /** What the node fd budget did (counters since mount). */
+  fdStats(): NodeFdStats {
+    return this.nodeFds.stats();
   }
 
   /** The node a request is about, or -ESTALE when the kernel names one we no longer hold. */

@@ -1,19 +1,20 @@
-// The inode table: the only place that opens or closes node fds.
+// The inode table: node identities and lifetimes, and the only way to a node's fd.
 //
 // A node is a source object the kernel knows by nodeid. Identity is (st_dev, st_ino), so hard
-// links share a node (and the kernel sees one inode). Each node holds an O_PATH|O_NOFOLLOW fd:
-// every later operation is an *at call relative to it, so no path string inside the source is
-// ever resolved again and a symlink is never followed out of the source tree.
+// links share a node (and the kernel sees one inode). A node reaches its object through an
+// O_PATH|O_NOFOLLOW fd: every operation is an *at call relative to it, so no path string inside
+// the source is ever resolved again and a symlink is never followed out of the source tree.
+// The fd may have been given back under the fd budget: fd(node) gets it again (node-fds.ts).
+import { constants } from 'node:os';
 import { addon } from '../addon.js';
 import { FUSE_ROOT_ID } from '../kernel/abi.js';
-import { constants } from 'node:os';
-import { AT_EMPTY_PATH, AT_STATX_DONT_SYNC, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH } from '../kernel/linux.js';
+import { AT_EMPTY_PATH, AT_STATX_DONT_SYNC, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFDIR, S_IFMT } from '../kernel/linux.js';
 import { InoMap } from './ino-map.js';
-import { St, type StatArray } from './stat.js';
+import { NO_FD, NodeFds } from './node-fds.js';
+import { modeOf, St, type StatArray } from './stat.js';
 
 export interface Node {
   readonly nodeid: number;
-  readonly fd: number;
   /** The source's st_dev and st_ino (exact 64-bit). */
   readonly dev: bigint;
   readonly ino: bigint;
@@ -23,19 +24,36 @@ export interface Node {
   nlookup: number;
   /** Set when splice from this file failed for lack of splice_read: copy from now on. */
   noSplice: boolean;
+  // ---- owned by node-fds.ts: nobody else reads or writes these; use InodeTable.fd(node) ----
+  /** The O_PATH fd, NO_FD when given back (re-opened on demand), or < NO_FD once dropped. */
+  heldFd: number;
+  /** How to re-open: file handle bytes (latin1), or with `parent` set, the name's bytes. */
+  reopen: string | null;
+  /** Set for nodes that re-open by name: the directory the name is in (holds a ref on it). */
+  parent: Node | null;
+  /** Nodes that re-open by name in this one: it stays in the table while any does. */
+  refs: number;
+  /** Open file and directory handles (the root: 1 for good): while > 0 the fd stays. */
+  opens: number;
 }
 
 export class InodeTable {
   private readonly byId = new Map<number, Node>();
   private readonly byKey = new Map<string, Node>();
   private nextId = FUSE_ROOT_ID + 1;
+  /** The st_dev of the last node made: nodes of one filesystem share one bigint (24 bytes each). */
+  private lastDev = -1n;
   readonly root: Node;
   readonly inoMap: InoMap;
   /** Our own mount, where it can be reached from inside the source (setOwnMount). */
   private own: { dev: bigint; coveredFd: number } | null = null;
 
   /** Opens the source root; throws an errno number if it cannot. */
-  constructor(source: string | Uint8Array, private readonly st: StatArray) {
+  constructor(
+    source: string | Uint8Array,
+    private readonly st: StatArray,
+    private readonly fds: NodeFds,
+  ) {
     const fd = addon.openat(-100 /* AT_FDCWD */, source, O_PATH | O_DIRECTORY, 0);
     if (fd < 0) throw -fd;
     const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
@@ -44,10 +62,12 @@ export class InodeTable {
       throw -r;
     }
     this.inoMap = new InoMap(st[St.dev]);
-    this.root = this.insert(FUSE_ROOT_ID, fd, st[St.dev], st[St.ino]);
+    this.root = this.insert(FUSE_ROOT_ID, st[St.dev], st[St.ino]);
     this.root.nlookup = 1;
+    fds.adoptRoot(this.root, fd);
   }
 
+  /** Nodes in the table (those the kernel holds, and parents kept for their children's names). */
   get size(): number {
     return this.byId.size;
   }
@@ -57,39 +77,66 @@ export class InodeTable {
   }
 
   /**
+   * The node's O_PATH fd, re-opened if it was given back; -errno if that fails (ESTALE: the
+   * object is gone, or its name now names another object). Use it at once: it is valid only
+   * until the next call into this table.
+   */
+  fd(node: Node): number {
+    return this.fds.get(node);
+  }
+
+  /**
+   * Open a new fd from the node's (an open file or directory handle): `open` gets the node's fd
+   * and returns a new fd or -errno. On EMFILE/ENFILE node fds are given back and it runs once
+   * more. The caller owns the result.
+   */
+  open(node: Node, open: (fd: number) => number): number {
+    return this.fds.open(() => {
+      const fd = this.fds.get(node);
+      return fd < 0 ? fd : open(fd);
+    });
+  }
+
+  /** An open handle on the node keeps its fd (call unpin when the handle is released). */
+  pin(node: Node): void {
+    this.fds.pin(node);
+  }
+
+  unpin(node: Node): void {
+    this.fds.unpin(node);
+  }
+
+  /**
    * LOOKUP of `name` in `parent`: stat into `st` and return the node with its lookup count
    * raised by one, or -errno. Never follows a symlink in the last component.
    */
   lookup(parent: Node, name: Uint8Array, st: StatArray): Node | number {
-    const fd = addon.openat(parent.fd, name, O_PATH | O_NOFOLLOW, 0);
-    if (fd < 0) return fd;
     // First from the kernel's cache only: if the name leads onto our own mount, a real stat would
     // be a request to ourselves that this thread, busy here, could never answer (a hang for good).
     // By name, not by fd: fstat of an fd (an empty path) ignores AT_STATX_DONT_SYNC.
-    let r = addon.fstatat(parent.fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, st);
-    if (r >= 0 && this.own !== null && st[St.dev] === this.own.dev) {
-      addon.close(fd);
-      return this.coveredNode(st);
+    if (this.own !== null) {
+      const r = this.open(parent, (pfd) => addon.fstatat(pfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, st));
+      if (r >= 0 && st[St.dev] === this.own.dev) return this.coveredNode(st);
     }
-    // Then for real: DONT_SYNC may have answered from a network filesystem's stale cache.
-    if (r >= 0) r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
+    const fd = this.open(parent, (pfd) => addon.openat(pfd, name, O_PATH | O_NOFOLLOW, 0));
+    if (fd < 0) return fd;
+    // Then for real, by the fd: DONT_SYNC may have answered from a network filesystem's cache.
+    const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
     if (r < 0) {
       addon.close(fd);
       return r;
     }
-    return this.adopt(fd, st);
-  }
-
-  /** The node for the object `fd` names (stat in st): an existing one (fd closed) or a new one. */
-  private adopt(fd: number, st: StatArray): Node {
     const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
     if (existing) {
-      addon.close(fd); // the node already has its fd; this one was only needed to stat
+      this.fds.offer(existing, fd); // kept if the node had given its fd back, else closed
       existing.nlookup++;
+      const oldParent = this.fds.repoint(existing, parent, name); // the name that works now
+      if (oldParent !== null) this.release(oldParent);
       return existing;
     }
-    const node = this.insert(this.nextId++, fd, st[St.dev], st[St.ino]);
+    const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
     node.nlookup = 1;
+    this.fds.admit(node, fd, parent, name, (modeOf(st) & S_IFMT) === S_IFDIR);
     return node;
   }
 
@@ -103,7 +150,10 @@ export class InodeTable {
     this.own = { dev, coveredFd };
   }
 
-  /** The covered directory's node, or ELOOP when the own mount was reached some other way. */
+  /**
+   * The covered directory's node, or ELOOP when the own mount was reached some other way. Its fd
+   * is pinned: re-opening it by name would walk onto the mount again.
+   */
   private coveredNode(st: StatArray): Node | number {
     const covered = this.own?.coveredFd ?? -1;
     if (covered < 0) return -constants.errno.ELOOP;
@@ -115,7 +165,16 @@ export class InodeTable {
       addon.close(fd);
       return r;
     }
-    return this.adopt(fd, st);
+    const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
+    if (existing) {
+      this.fds.offer(existing, fd);
+      existing.nlookup++;
+      return existing;
+    }
+    const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
+    node.nlookup = 1;
+    this.fds.adoptRoot(node, fd); // held for good, like the root's
+    return node;
   }
 
   /**
@@ -131,34 +190,51 @@ export class InodeTable {
     return this.inoMap.map(dir.dev, dIno);
   }
 
-  /** FORGET: drop n lookups; the node goes (and its fd closes) at zero. */
+  /** FORGET: drop n lookups; the node goes (and its fd closes) at zero, unless names need it. */
   forget(nodeid: number, n: number): void {
     const node = this.byId.get(nodeid);
-    if (!node || node.nodeid === FUSE_ROOT_ID) return;
+    if (!node || node === this.root) return;
     node.nlookup -= n;
-    if (node.nlookup <= 0) {
-      this.byId.delete(nodeid);
-      this.byKey.delete(key(node.dev, node.ino));
-      addon.close(node.fd);
-    }
+    this.release(node);
   }
 
   /** stat of the node itself into `st`; 0 or -errno. */
   stat(node: Node, st: StatArray): number {
-    return addon.fstatat(node.fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
+    const fd = this.fds.get(node);
+    return fd < 0 ? fd : addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
   }
 
   /** Close every fd (at shutdown). */
   closeAll(): void {
-    for (const node of this.byId.values()) addon.close(node.fd);
+    for (const node of this.byId.values()) this.fds.drop(node);
+    this.fds.closeDevs();
     if (this.own && this.own.coveredFd >= 0) addon.close(this.own.coveredFd);
     this.own = null;
     this.byId.clear();
     this.byKey.clear();
   }
 
-  private insert(nodeid: number, fd: number, dev: bigint, ino: bigint): Node {
-    const node: Node = { nodeid, fd, dev, ino, mountIno: this.inoMap.map(dev, ino), nlookup: 0, noSplice: false };
+  /**
+   * Drop a node nobody needs any more (no kernel lookups, no child re-opening by name through
+   * it), then its parent if that was the last thing keeping it. A loop, not recursion: a
+   * chain can be as deep as the tree.
+   */
+  private release(start: Node): void {
+    let node: Node | null = start;
+    while (node !== null && node !== this.root && node.nlookup <= 0 && node.refs === 0) {
+      this.byId.delete(node.nodeid);
+      this.byKey.delete(key(node.dev, node.ino));
+      this.fds.drop(node);
+      const parent: Node | null = node.parent;
+      node.parent = null;
+      if (parent !== null) parent.refs--;
+      node = parent;
+    }
+  }
+
+  private insert(nodeid: number, stDev: bigint, ino: bigint): Node {
+    const dev = stDev === this.lastDev ? this.lastDev : (this.lastDev = stDev);
+    const node: Node = { nodeid, dev, ino, mountIno: this.inoMap.map(dev, ino), nlookup: 0, noSplice: false, heldFd: NO_FD, reopen: null, parent: null, refs: 0, opens: 0 };
     this.byId.set(nodeid, node);
     this.byKey.set(key(dev, ino), node);
     return node;

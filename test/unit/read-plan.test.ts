@@ -50,7 +50,7 @@ function fakeExecutor(pipeBytes: number, results: number[] = []) {
 
 function node(): Node {
   // Only noSplice matters to the read path; the rest is a plausible node.
-  return { nodeid: 2, fd: 30, dev: 1n, ino: 12n, mountIno: 12n, nlookup: 1, noSplice: false } as Node;
+  return { nodeid: 2, dev: 1n, ino: 12n, mountIno: 12n, nlookup: 1, noSplice: false, heldFd: 30, reopen: null, parent: null, refs: 0, opens: 1 };
 }
 function handle(n: Node = node(), fd = 55): FileHandle {
   return { fh: 1, fd, node: n, plan: null };

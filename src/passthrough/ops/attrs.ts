@@ -1,5 +1,5 @@
 // Attributes and what a node says of itself: GETATTR, STATX, READLINK, STATFS, ACCESS. All
-// through the node's O_PATH fd, never a path string.
+// through the node's O_PATH fd (fs.inodes.fd: re-opened if it was given back), never a path string.
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { AT_EMPTY_PATH, AT_STATX_SYNC_TYPE, AT_SYMLINK_NOFOLLOW, W_OK } from '../../kernel/linux.js';
@@ -35,7 +35,9 @@ export function statx(fs: Passthrough, c: Caller, req: StatxIn): StatxOut | numb
   if (typeof node === 'number') return node;
   // As for GETATTR, the node's fd names the file: the fh adds nothing.
   const flags = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | (req.sxFlags & AT_STATX_SYNC_TYPE);
-  const r = addon.statx(node.fd, '', flags, req.sxMask, sx);
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  const r = addon.statx(fd, '', flags, req.sxMask, sx);
   if (r < 0) return r;
   return { attrValid: fs.cfg.timeout, stat: toStatx(sx, fs.attr(node, sxStat)) };
 }
@@ -44,12 +46,16 @@ export function statx(fs: Passthrough, c: Caller, req: StatxIn): StatxOut | numb
 export function readlink(fs: Passthrough, c: Caller): Buffer | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  const n = addon.readlinkat(node.fd, '', linkBuf);
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  const n = addon.readlinkat(fd, '', linkBuf);
   return n < 0 ? n : linkBuf.subarray(0, n);
 }
 
 export function statfs(fs: Passthrough): Kstatfs | number {
-  const r = addon.fstatvfs(fs.inodes.root.fd, vfs);
+  const fd = fs.inodes.fd(fs.inodes.root);
+  if (fd < 0) return fd;
+  const r = addon.fstatvfs(fd, vfs);
   if (r < 0) return r;
   // vfs = bsize, frsize, blocks, bfree, bavail, files, ffree, namemax (addon/fsops.cc)
   return {
@@ -68,6 +74,8 @@ export function access(fs: Passthrough, c: Caller, req: AccessIn): void | number
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
   if (req.mask & W_OK) return -E.EROFS;
-  const r = addon.access(node.fd, req.mask);
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  const r = addon.access(fd, req.mask);
   return r < 0 ? r : undefined;
 }

@@ -1,6 +1,10 @@
 // Directories: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR. A listing is a snapshot taken when
 // the kernel asks for offset 0, so offsets (entry index + 1) stay stable while the directory
 // changes underneath.
+//
+// A listing is complete or it fails: the kernel reads an empty page as the end of the
+// directory, so no page may come back empty while entries remain, and only an entry that left
+// the source (ENOENT at lookup) may be missing.
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { O_DIRECTORY, O_RDONLY, SEEK_SET } from '../../kernel/linux.js';
@@ -21,13 +25,17 @@ const DT_DIR = 4;
 export function opendir(fs: Passthrough, c: Caller, _req: OpenIn): OpenOut | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  const fd = addon.openat(node.fd, '.', O_RDONLY | O_DIRECTORY, 0);
+  const fd = fs.inodes.open(node, (nfd) => addon.openat(nfd, '.', O_RDONLY | O_DIRECTORY, 0));
   if (fd < 0) return fd;
+  fs.inodes.pin(node); // READDIRPLUS looks up in it: it keeps its fd while open
   return { fh: fs.dirs.add({ fd, node, entries: null }), openFlags: 0 };
 }
 
 export function releasedir(fs: Passthrough, _c: Caller, req: ReleaseIn): void {
+  const h = fs.dirs.get(req.fh);
+  if (!h) return;
   fs.dirs.release(req.fh);
+  fs.inodes.unpin(h.node);
 }
 
 export function readdir(fs: Passthrough, _c: Caller, req: ReadIn): DirPage | number {
@@ -41,7 +49,10 @@ export function readdirplus(fs: Passthrough, _c: Caller, req: ReadIn): DirPage |
 /**
  * One page of a listing, as many entries from `offset` as fit in the size asked. In plus mode
  * every entry returned (but . and ..) counts as a lookup, so an entry is only looked up once it
- * is known to fit.
+ * is known to fit. A lookup that fails for any reason but ENOENT ends the page before that
+ * entry (the kernel asks again from it); on an empty page its -errno is the reply, so the
+ * caller sees the error instead of a short listing. -EINVAL if the next entry cannot fit in
+ * `size` at all (an empty page would read as the end).
  */
 function listDir(fs: Passthrough, req: ReadIn, plus: boolean): DirPage | number {
   const h = fs.dirs.get(req.fh);
@@ -57,7 +68,10 @@ function listDir(fs: Passthrough, req: ReadIn, plus: boolean): DirPage | number 
   for (let i = offset; i < h.entries.length; i++) {
     const e = h.entries[i];
     const need = plus ? direntplusSize(e.name.length) : direntSize(e.name.length);
-    if (need > room) break;
+    if (need > room) {
+      if (page.entries.length === 0) return -E.EINVAL;
+      break;
+    }
     const d = { ino: 0n, off: BigInt(i + 1), type: e.type, name: e.name };
     if (e.name.equals(DOT)) {
       d.ino = h.node.mountIno;
@@ -73,7 +87,11 @@ function listDir(fs: Passthrough, req: ReadIn, plus: boolean): DirPage | number 
       page.entries.push(d);
     } else {
       const node = fs.inodes.lookup(h.node, e.name, fs.st);
-      if (typeof node === 'number') continue; // vanished since the snapshot
+      if (node === -E.ENOENT) continue; // left the source since the snapshot: really gone
+      if (typeof node === 'number') {
+        if (page.entries.length === 0) return node;
+        break;
+      }
       d.ino = node.mountIno;
       page.entries.push({ ...d, entry: fs.entry(node, fs.st) });
     }

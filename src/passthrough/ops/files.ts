@@ -16,10 +16,11 @@ export function open(fs: Passthrough, c: Caller, req: OpenIn): OpenOut | number 
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
   if ((req.flags & O_ACCMODE) !== O_RDONLY) return -E.EROFS;
-  const fd = addon.openProc(node.fd, O_RDONLY | O_NONBLOCK);
+  const fd = fs.inodes.open(node, (nfd) => addon.openProc(nfd, O_RDONLY | O_NONBLOCK));
   if (fd < 0) return fd;
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
   const direct = fs.directIo.decide(fd, fs.st) !== null;
+  fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
   const h: FileHandle = { fh: 0, fd, node, plan: null };
   h.fh = fs.files.add(h);
   fs.cfg.onFileOpened?.(h);
@@ -49,8 +50,10 @@ export function fsync(_fs: Passthrough, _c: Caller, _req: FsyncIn): void {
 
 export function release(fs: Passthrough, _c: Caller, req: ReleaseIn): void {
   const h = fs.files.get(req.fh);
-  if (h) fs.cfg.onFileReleased?.(h); // before its fd closes: no worker may use it after
+  if (!h) return;
+  fs.cfg.onFileReleased?.(h); // before its fd closes: no worker may use it after
   fs.files.release(req.fh);
+  fs.inodes.unpin(h.node);
 }
 
 export function lseek(fs: Passthrough, _c: Caller, req: LseekIn): { offset: bigint } | number {

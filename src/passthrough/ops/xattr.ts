@@ -33,7 +33,9 @@ function xattrCall(size: number, call: (buf: Buffer) => number): XattrResult | n
 export function getxattr(fs: Passthrough, c: Caller, req: GetxattrIn): XattrResult | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  const r = xattrCall(req.size, (buf) => addon.getxattr(node.fd, req.name, buf));
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  const r = xattrCall(req.size, (buf) => addon.getxattr(fd, req.name, buf));
   if (r === -E.EOPNOTSUPP && fs.kernelAcls && ACL_NAMES.has(req.name.toString('latin1'))) return -E.ENODATA;
   return r;
 }
@@ -41,5 +43,7 @@ export function getxattr(fs: Passthrough, c: Caller, req: GetxattrIn): XattrResu
 export function listxattr(fs: Passthrough, c: Caller, req: ListxattrIn): XattrResult | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  return xattrCall(req.size, (buf) => addon.listxattr(node.fd, buf));
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  return xattrCall(req.size, (buf) => addon.listxattr(fd, buf));
 }
