@@ -51,16 +51,12 @@ export class InodeTable {
   /** Opens the source root; throws an errno number if it cannot. */
   constructor(
     source: string | Uint8Array,
-    private readonly st: StatArray,
+    st: StatArray,
     private readonly fds: NodeFds,
   ) {
     const fd = addon.openat(-100 /* AT_FDCWD */, source, O_PATH | O_DIRECTORY, 0);
-    if (fd < 0) throw -fd;
-    const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
-    if (r < 0) {
-      addon.close(fd);
-      throw -r;
-    }
+    const r = statOrClose(fd, st);
+    if (r < 0) throw -r;
     this.inoMap = new InoMap(st[St.dev]);
     this.root = this.insert(FUSE_ROOT_ID, st[St.dev], st[St.ino]);
     this.root.nlookup = 1;
@@ -119,17 +115,11 @@ export class InodeTable {
       if (r >= 0 && st[St.dev] === this.own.dev) return this.coveredNode(st);
     }
     const fd = this.open(parent, (pfd) => addon.openat(pfd, name, O_PATH | O_NOFOLLOW, 0));
-    if (fd < 0) return fd;
     // Then for real, by the fd: DONT_SYNC may have answered from a network filesystem's cache.
-    const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
-    if (r < 0) {
-      addon.close(fd);
-      return r;
-    }
-    const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
+    const r = statOrClose(fd, st);
+    if (r < 0) return r;
+    const existing = this.known(fd, st);
     if (existing) {
-      this.fds.offer(existing, fd); // kept if the node had given its fd back, else closed
-      existing.nlookup++;
       const oldParent = this.fds.repoint(existing, parent, name); // the name that works now
       if (oldParent !== null) this.release(oldParent);
       return existing;
@@ -159,22 +149,26 @@ export class InodeTable {
     if (covered < 0) return -constants.errno.ELOOP;
     // "." of the covered directory stays on it: a dot never crosses onto a mount.
     const fd = addon.openat(covered, '.', O_PATH | O_DIRECTORY, 0);
-    if (fd < 0) return fd;
-    const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
-    if (r < 0) {
-      addon.close(fd);
-      return r;
-    }
-    const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
-    if (existing) {
-      this.fds.offer(existing, fd);
-      existing.nlookup++;
-      return existing;
-    }
+    const r = statOrClose(fd, st);
+    if (r < 0) return r;
+    const existing = this.known(fd, st);
+    if (existing) return existing;
     const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
     node.nlookup = 1;
     this.fds.adoptRoot(node, fd); // held for good, like the root's
     return node;
+  }
+
+  /**
+   * The node already in the table for the object `st` describes, with one more lookup and `fd`
+   * offered to it (kept if it had given its fd back, else closed); null if there is none.
+   */
+  private known(fd: number, st: StatArray): Node | null {
+    const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
+    if (!existing) return null;
+    this.fds.offer(existing, fd);
+    existing.nlookup++;
+    return existing;
   }
 
   /**
@@ -239,6 +233,14 @@ export class InodeTable {
     this.byKey.set(key(dev, ino), node);
     return node;
   }
+}
+
+/** stat of what `fd` (or -errno from opening it) names, into st: 0, or -errno with fd closed. */
+function statOrClose(fd: number, st: StatArray): number {
+  if (fd < 0) return fd;
+  const r = addon.fstatat(fd, '', AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st);
+  if (r < 0) addon.close(fd);
+  return r;
 }
 
 function key(dev: bigint, ino: bigint): string {

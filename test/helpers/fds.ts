@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
 import { addon } from '../../src/addon.js';
 import type { Stats } from '../../src/index.js';
 import { leftoverCheck } from './mount.js';
-import { mountFs, onBoth, PY, sameBig, scratch, sh, startMounted, type CliServer, type CliOptions } from './mirror.js';
+import { fdCount, fdSampler, mountFs, onBoth, PY, sameBig, scratch, sh, startMounted, type CliServer, type CliOptions } from './mirror.js';
 
 /** `dirs` directories of `per` files each under root (d0000/f00000 ...); file i%10==0 holds its name. */
 export async function makeTree(t: Test, root: string, dirs: number, per: number): Promise<void> {
@@ -95,6 +95,22 @@ export async function walkTwice(t: Test, src: string, mnt: string): Promise<void
     if (round === 2) await new Promise((r) => setTimeout(r, 1_200));
     for (const [what, script] of WALKS) sameBig(t, `${what}, round ${round}`, await onBoth(script, src, mnt, { timeoutMs: 120_000 }));
   }
+}
+
+/**
+ * Serve `src` on `mnt` with `--node-fds budget`, walk it twice (walkTwice), check the server's fds
+ * stayed near the budget and that fds were given back; returns its fd counters at exit.
+ */
+export async function walkUnderBudget(t: Test, src: string, mnt: string, budget: number): Promise<Stats['fds'] | undefined> {
+  const s = await startWithStats(t, src, mnt, { args: ['--node-fds', String(budget)] });
+  const base = fdCount(s.pid);
+  const sampler = fdSampler(s.pid);
+  await walkTwice(t, src, mnt);
+  const max = sampler.stop();
+  t.ok(max <= base + budget + 16, `the server's fds stayed near the budget: at most ${max} (${base} after mount, budget ${budget})`);
+  const f = (await statsAtExit(t, s))?.fds;
+  t.ok((f?.shed ?? 0) > 0, `fds given back: ${f?.shed}`);
+  return f;
 }
 
 // ---- self-test, when tap runs this file directly ---------------------------------------

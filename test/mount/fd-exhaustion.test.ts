@@ -7,26 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { makeTree } from '../helpers/fds.js';
 import { leftoverCheck } from '../helpers/mount.js';
 import { fdCount, fdSampler, needTools, onBoth, PY, sameBig, scratch, sh, startMounted, type CliServer } from '../helpers/mirror.js';
 
 const LOW = 1024;
 /** Fds the server must keep free below its limit (for the files users hold open, the device, ...). */
 const HEADROOM = 64;
-
-/** A python one-liner that makes `dirs` x `per` empty-ish files fast (node's sync calls are slower). */
-async function makeTree(t: Test, root: string, dirs: number, per: number): Promise<void> {
-  const script = `import os,sys
-r=sys.argv[1]
-for d in range(${dirs}):
-    p=os.path.join(r,'d%04d'%d); os.mkdir(p)
-    for i in range(${per}):
-        n='f%05d'%i
-        with open(os.path.join(p,n),'w') as f: f.write(n if i % 10 == 0 else '')
-print('made')`;
-  const r = await sh(`exec ${PY} -c "$1" "$2"`, [script, root], { timeoutMs: 120_000 });
-  t.equal(r.stdout.toString(), 'made\n', `made a tree of ${dirs} x ${per} files`, { stderr: r.stderr.toString() });
-}
 
 /** The server still answers, and can still open something it never opened before. */
 async function stillServing(t: Test, s: CliServer, src: string, mnt: string): Promise<void> {
