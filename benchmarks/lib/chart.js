@@ -124,7 +124,7 @@ export function chartSpec (meta, values) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'splicefs benchmark: read and write throughput by workload and system',
+      text: 'splicefs benchmark: throughput by workload and system',
       subtitle: [
         `MiB/s through each system, ${runs} after a warm-up; higher is better. Each panel has its own scale.`,
         `raw = fio on the tmpfs source itself, the ceiling${meta.kernel ? ` · kernel ${meta.kernel}` : ''}${meta.date ? ` · ${meta.date}` : ''}`
