@@ -37,7 +37,7 @@ import { prepareFiles, removeFiles, sha256, CHECKED_FILES } from './lib/files.js
 import { benchSystem } from './lib/run.js'
 import { machineInfo, checkoutInfo, commandLine } from './lib/machine.js'
 import { renderReport, consoleTables } from './lib/report.js'
-import { renderChart, chartFromReport } from './lib/chart.js'
+import { renderChart, chartFromReport, vegaAvailable } from './lib/chart.js'
 
 const COMMITTED_REPORT = path.join(HERE, 'RESULTS.md')
 const COMMITTED_CHART = path.join(HERE, 'results.svg')
@@ -269,6 +269,12 @@ async function writeOutputs (cfg, ctx) {
 
 /** --chart-only: the chart again from the report's throughput table; nothing is run. */
 async function chartOnly (cfg) {
+  if (!fs.existsSync(cfg.out)) die(`cannot draw the chart: no report at ${rel(cfg.out)} (give --out)`)
+  if (!(await vegaAvailable()) && !cfg['skip-setup']) {
+    log(`setup: installing vega and vega-lite for the chart into ${rel(path.join(WORK, 'chart'))}`)
+    const r = spawnSync('bash', [path.join(HERE, 'setup.sh'), 'chart'], { stdio: ['ignore', 'inherit', 'inherit'] })
+    if (r.status !== 0) die(`benchmarks/setup.sh chart failed (exit ${r.status ?? r.signal})`)
+  }
   const r = await chartFromReport(cfg.out, cfg.chart)
   if (!r.ok) die(`cannot draw the chart from ${rel(cfg.out)}: ${r.why}`)
   log(`wrote ${rel(cfg.chart)} from ${rel(cfg.out)}`)

@@ -20,6 +20,38 @@ status="$work/peers.status"
 say() { printf 'setup: %s\n' "$*" >&2; }
 mark() { printf '%s\n' "$*" >>"$status.tmp"; }
 
+# ---- vega and vega-lite, for the chart ------------------------------------------------------
+# A checkout has them (devDependencies); an installed package does not, so they go into their
+# own prefix, at the versions package.json names. Without them the report is written, no chart.
+# `setup.sh chart` does this alone (bench.js --chart-only).
+chart_dir="$work/chart"
+chart_check() {
+  (cd "$here/lib" && node --input-type=module -e "await import('vega'); await import('vega-lite')") >/dev/null 2>&1 ||
+    { [ -f "$chart_dir/node_modules/vega/package.json" ] && [ -f "$chart_dir/node_modules/vega-lite/package.json" ]; }
+}
+install_chart() {
+  chart_check && return 0
+  vega_v="$(node -p "require('$here/../package.json').devDependencies?.vega || '6'" 2>/dev/null || echo 6)"
+  vl_v="$(node -p "require('$here/../package.json').devDependencies?.['vega-lite'] || '6'" 2>/dev/null || echo 6)"
+  mkdir -p "$chart_dir"
+  cat >"$chart_dir/package.json" <<EOF
+{
+  "name": "splicefs-bench-chart",
+  "version": "0.0.0",
+  "private": true,
+  "description": "vega and vega-lite for the benchmark's chart only",
+  "dependencies": { "vega": "$vega_v", "vega-lite": "$vl_v" }
+}
+EOF
+  (cd "$chart_dir" && npm install --no-audit --no-fund --loglevel=error) >"$work/logs/chart-install.log" 2>&1 ||
+    say "npm install vega vega-lite failed: no chart (see $work/logs/chart-install.log)"
+}
+if [ "${1:-}" = chart ]; then
+  rm -f "$status.tmp"
+  install_chart
+  exit 0
+fi
+
 # ---- Debian packages -------------------------------------------------------------
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -140,30 +172,8 @@ else
   mark "fuse-native fail npm fuse-native not installed or its prebuilt binding does not load"
 fi
 
-# ---- vega and vega-lite, for the chart ------------------------------------------------------
-# A checkout has them (devDependencies); an installed package does not, so they go into their
-# own prefix, at the versions package.json names. Without them the report is written, no chart.
-chart_dir="$work/chart"
-chart_check() {
-  (cd "$here/lib" && node --input-type=module -e "await import('vega'); await import('vega-lite')") >/dev/null 2>&1 ||
-    { [ -f "$chart_dir/node_modules/vega/package.json" ] && [ -f "$chart_dir/node_modules/vega-lite/package.json" ]; }
-}
-if ! chart_check; then
-  vega_v="$(node -p "require('$here/../package.json').devDependencies?.vega || '6'" 2>/dev/null || echo 6)"
-  vl_v="$(node -p "require('$here/../package.json').devDependencies?.['vega-lite'] || '6'" 2>/dev/null || echo 6)"
-  mkdir -p "$chart_dir"
-  cat >"$chart_dir/package.json" <<EOF
-{
-  "name": "splicefs-bench-chart",
-  "version": "0.0.0",
-  "private": true,
-  "description": "vega and vega-lite for the benchmark's chart only",
-  "dependencies": { "vega": "$vega_v", "vega-lite": "$vl_v" }
-}
-EOF
-  (cd "$chart_dir" && npm install --no-audit --no-fund --loglevel=error) >"$work/logs/chart-install.log" 2>&1 ||
-    say "npm install vega vega-lite failed: no chart (see $work/logs/chart-install.log)"
-fi
+# ---- vega and vega-lite, for the chart (see install_chart above) ----------------------------
+install_chart
 
 mv "$status.tmp" "$status"
 exit 0

@@ -218,6 +218,11 @@ function textWidth (item, text) {
   return em * size * (bold ? 1.1 : 1)
 }
 
+/** Whether vega and vega-lite can be loaded (from the checkout or .work/chart). */
+export async function vegaAvailable () {
+  return (await loadVega()) != null
+}
+
 /** The spec drawn as SVG text. */
 export async function renderSvg (spec) {
   const libs = await loadVega()
