@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs and builds what benchmarks/bench.js needs. Idempotent and quiet: it prints
-# only when something fails, and says why. A peer that cannot be had is reported in
+# Installs and builds what benchmarks/bench.js needs. Idempotent and quiet: it prints one
+# line when it installs Debian packages (naming them), and one line for each thing that
+# fails, saying why. A peer that cannot be had is reported in
 # benchmarks/.work/peers.status ("NAME ok" or "NAME fail REASON"), which bench.js reads
 # to skip that peer with a note. Exit status is non-zero only when fio itself is missing.
 #
 #   bash benchmarks/setup.sh
 #
-# Needs root (apt-get). Reaches only Debian's apt and the npm registry.
+# Needs root (apt-get). Reaches only Debian's apt and the npm registry. Outside a checkout (an
+# installed package) it also installs vega and vega-lite, which draw the chart, into .work/chart.
 set -u
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +19,38 @@ status="$work/peers.status"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 mark() { printf '%s\n' "$*" >>"$status.tmp"; }
+
+# ---- vega and vega-lite, for the chart ------------------------------------------------------
+# A checkout has them (devDependencies); an installed package does not, so they go into their
+# own prefix, at the versions package.json names. Without them the report is written, no chart.
+# `setup.sh chart` does this alone (bench.js --chart-only).
+chart_dir="$work/chart"
+chart_check() {
+  (cd "$here/lib" && node --input-type=module -e "await import('vega'); await import('vega-lite')") >/dev/null 2>&1 ||
+    { [ -f "$chart_dir/node_modules/vega/package.json" ] && [ -f "$chart_dir/node_modules/vega-lite/package.json" ]; }
+}
+install_chart() {
+  chart_check && return 0
+  vega_v="$(node -p "require('$here/../package.json').devDependencies?.vega || '6'" 2>/dev/null || echo 6)"
+  vl_v="$(node -p "require('$here/../package.json').devDependencies?.['vega-lite'] || '6'" 2>/dev/null || echo 6)"
+  mkdir -p "$chart_dir"
+  cat >"$chart_dir/package.json" <<EOF
+{
+  "name": "splicefs-bench-chart",
+  "version": "0.0.0",
+  "private": true,
+  "description": "vega and vega-lite for the benchmark's chart only",
+  "dependencies": { "vega": "$vega_v", "vega-lite": "$vl_v" }
+}
+EOF
+  (cd "$chart_dir" && npm install --no-audit --no-fund --loglevel=error) >"$work/logs/chart-install.log" 2>&1 ||
+    say "npm install vega vega-lite failed: no chart (see $work/logs/chart-install.log)"
+}
+if [ "${1:-}" = chart ]; then
+  rm -f "$status.tmp"
+  install_chart
+  exit 0
+fi
 
 # ---- Debian packages -------------------------------------------------------------
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -33,7 +67,12 @@ apt_install() {
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     say "not root: cannot apt-get install ${missing[*]}"
-  elif ! apt_install "${missing[@]}"; then
+  elif ! command -v apt-get >/dev/null 2>&1; then
+    say "no apt-get: cannot install the Debian packages ${missing[*]}; install them by hand"
+  else
+    say "installing with apt-get: ${missing[*]}"
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && ! apt_install "${missing[@]}"; then
     # The package lists may be missing or stale on a fresh machine: update once, retry.
     apt-get update -q >"$work/logs/apt-update.log" 2>&1 || say "apt-get update failed (see $work/logs/apt-update.log)"
     if ! apt_install "${missing[@]}"; then
@@ -132,6 +171,9 @@ else
   say "fuse-native cannot be loaded from $fn_dir (see $work/logs/fuse-native-install.log)"
   mark "fuse-native fail npm fuse-native not installed or its prebuilt binding does not load"
 fi
+
+# ---- vega and vega-lite, for the chart (see install_chart above) ----------------------------
+install_chart
 
 mv "$status.tmp" "$status"
 exit 0

@@ -14,6 +14,7 @@ import type { HeaderMode, MountOptions, ReadMode } from './api/options.js';
 
 const USAGE = `usage: splicefs SOURCE MOUNTPOINT [options]
        splicefs umount MOUNTPOINT
+       splicefs bench [options]   the benchmark (splicefs bench --help)
 
 Mirror the directory SOURCE read-only onto MOUNTPOINT through FUSE. READ replies are spliced
 from the backing file into /dev/fuse. Runs in the foreground; Ctrl-C or SIGTERM unmounts.
@@ -104,6 +105,8 @@ function positionalBytes(tokens: ReadonlyArray<{ kind: string; index: number; va
 }
 
 async function main(argv: string[], raw: Buffer[]): Promise<number> {
+  // `bench` has options of its own: src/bench-command.ts (benchmarks/bench.js).
+  if (argv[0] === 'bench') return (await import('./bench-command.js')).bench(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

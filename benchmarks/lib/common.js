@@ -1,5 +1,6 @@
 // Paths, units and the small helpers every part of the benchmark uses.
 
+import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -15,9 +16,29 @@ export const MiB = 1024 * KiB
 export const GiB = 1024 * MiB
 const T0 = Date.now()
 
+// What messages start with: "bench" from a checkout (npm run bench), "splicefs bench" from the
+// installed command.
+let prog = 'bench'
+export function setProg (name) {
+  prog = name
+}
+
+/** One line on stderr, exit 1: for whatever stops the run before it starts. */
 export function die (msg) {
-  process.stderr.write(`bench: ${msg}\n`)
+  process.stderr.write(`${prog}: ${msg}\n`)
   process.exit(1)
+}
+
+/** Whether an executable of this name is on PATH (looked up as execvp does, without a shell). */
+export function onPath (name) {
+  for (const dir of (process.env.PATH || '').split(':')) {
+    if (!dir) continue
+    try {
+      fs.accessSync(path.join(dir, name), fs.constants.X_OK)
+      return true
+    } catch {}
+  }
+  return false
 }
 
 export function log (msg) {

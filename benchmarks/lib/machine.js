@@ -50,16 +50,22 @@ export function machineInfo () {
 
 /** A checkout as the report names it: "9a12186 subject" (+ " (uncommitted changes)"), or null. */
 export function checkoutInfo (dir) {
+  // An installed package (node_modules/splicefs) is no checkout, even inside someone's repository.
+  const top = sh('git', ['-C', dir, 'rev-parse', '--show-toplevel'])
+  let real = dir
+  try { real = fs.realpathSync(dir) } catch {}
+  if (!top || path.resolve(top) !== real) return null
   const head = sh('git', ['-C', dir, 'log', '-1', '--format=%h %s'])
   if (!head) return null
   const dirty = sh('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'])
   return `${head}${dirty ? ' (uncommitted changes)' : ''}`
 }
 
-/** The command that started this run, as a person would retype it. */
-export function commandLine () {
+/** The command that started this run (its options: argv), as a person would retype it. */
+export function commandLine (argv, prog) {
   const q = (a) => (/^[\w./=,:+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
-  const args = process.argv.slice(2).map(q).join(' ')
+  const args = argv.map(q).join(' ')
+  if (prog === 'splicefs bench') return `splicefs bench${args ? ' ' + args : ''}`
   if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ' -- ' + args : ''}`
   return `node ${path.relative(process.cwd(), path.join(HERE, 'bench.js')) || 'benchmarks/bench.js'}${args ? ' ' + args : ''}`
 }

@@ -26,10 +26,13 @@ try {
 
 /** Why the bench cannot use splicefs's mount helpers (not built), or null. */
 export function mountHelpersError () {
-  const how = 'build splicefs first: npm install (or npm run build)'
-  if (loadError) return `cannot load dist/mnt/mountinfo.js (${loadError}); ${how}`
-  if (!fs.existsSync(new URL(KERNEL_URL))) return `dist/mnt/kernel.js not found; ${how}`
-  if (!fs.existsSync(ADDON)) return `the addon ${path.relative(ROOT, ADDON)} is not built; ${how}`
+  const how = `run npm install (or npm run build) in ${ROOT}`
+  const mountinfoJs = path.join(DIST_MNT, 'mountinfo.js')
+  if (!fs.existsSync(mountinfoJs)) return `needs a built splicefs: ${path.relative(ROOT, mountinfoJs)} is missing; ${how}`
+  if (loadError) return `needs a built splicefs: cannot load ${path.relative(ROOT, mountinfoJs)} (${loadError}); ${how}`
+  if (!fs.existsSync(new URL(KERNEL_URL))) return `needs a built splicefs: dist/mnt/kernel.js is missing; ${how}`
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) return `needs a built splicefs: dist/cli.js is missing; ${how}`
+  if (!fs.existsSync(ADDON)) return `needs a built splicefs: the addon ${path.relative(ROOT, ADDON)} is missing; ${how}`
   return null
 }
 

@@ -1,44 +1,52 @@
-// Workloads (shared/BENCHMARKS.md) as fio arguments. `file`: big = the one large file,
-// c = c.0..c.3, f = written, sw = the seed matrix's write files.
+// Workloads (the protocol: benchmarks/README.md) as fio arguments. `desc`: the fio essentials
+// (the report's table); `title`: what the workload does, in words (the chart's panel titles).
+// `file`: big = the one large file, c = c.0..c.3, f = written, sw = the seed matrix's write files.
 
 
 export const WORKLOADS = {
   a: {
     desc: 'sequential read, buffered, bs=1M, psync, 1 job (headline)',
+    title: 'sequential 1 MiB buffered reads, 1 job',
     buffered: true,
     file: 'big',
     fio: (c) => ['--rw=read', '--bs=1M', '--ioengine=psync', '--direct=0', `--size=${c.bigSize}`]
   },
   b1M: {
     desc: 'sequential read, O_DIRECT, bs=1M, psync',
+    title: 'sequential 1 MiB O_DIRECT reads, 1 job',
     file: 'big',
     fio: (c) => ['--rw=read', '--bs=1M', '--ioengine=psync', '--direct=1', `--size=${c.bigSize}`]
   },
   b128k: {
     desc: 'sequential read, O_DIRECT, bs=128k, psync',
+    title: 'sequential 128 KiB O_DIRECT reads, 1 job',
     file: 'big',
     fio: (c) => ['--rw=read', '--bs=128k', '--ioengine=psync', '--direct=1', `--size=${c.bigSize}`]
   },
   c: {
     desc: 'sequential read, buffered, bs=1M, 4 jobs on 4 files',
+    title: 'sequential 1 MiB buffered reads, 4 jobs on 4 files',
     buffered: true,
     file: 'c',
     fio: (c) => ['--rw=read', '--bs=1M', '--ioengine=psync', '--direct=0', '--numjobs=4', `--size=${c.cSize}`]
   },
   d: {
     desc: 'random read, O_DIRECT, bs=4k, psync, time based',
+    title: 'random 4 KiB O_DIRECT reads, 1 job, one at a time',
     timeBased: true,
     file: 'big',
     fio: (c) => ['--rw=randread', '--bs=4k', '--ioengine=psync', '--direct=1', `--size=${c.bigSize}`]
   },
   e: {
     desc: 'random read, O_DIRECT, bs=4k, libaio iodepth=16, time based',
+    title: 'random 4 KiB O_DIRECT reads, libaio, 16 in flight',
     timeBased: true,
     file: 'big',
     fio: (c) => ['--rw=randread', '--bs=4k', '--ioengine=libaio', '--iodepth=16', '--direct=1', `--size=${c.bigSize}`]
   },
   f: {
     desc: 'sequential write, buffered, bs=1M, end_fsync=1',
+    title: 'sequential 1 MiB buffered writes, fsync at the end',
     buffered: true,
     write: true,
     file: 'f',
@@ -47,9 +55,10 @@ export const WORKLOADS = {
 }
 export const MAIN_WORKLOADS = Object.keys(WORKLOADS)
 
-// The seed matrix (shared/seeds/003, the virtio-fs DAX table): {seqread, randread, seqwrite,
-// randwrite} x {psync, libaio, mmap} x {1 job, 4 jobs on 4 files}, bs=4k, iodepth=16 for
-// libaio, buffered as in the seed's fio jobs, time based. Ids follow the seed's names:
+// The seed matrix: the fio table of the virtio-fs DAX patch series ("[PATCH 00/20] virtiofs:
+// Add DAX support", Vivek Goyal, March 2020): {seqread, randread, seqwrite, randwrite} x
+// {psync, libaio, mmap} x {1 job, 4 jobs on 4 files}, bs=4k, iodepth=16 for libaio, buffered
+// as in the seed's fio jobs, time based. Ids follow the seed's names:
 // seed-seqread-psync, seed-seqread-psync-multi, ... `--workloads seed` selects all 24.
 // Reads use the files of a (1 job) and c (4 jobs); writes go to their own sparse files (sw.N),
 // made before each run and removed after the cell, so the read files stay intact.
