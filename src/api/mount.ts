@@ -282,7 +282,13 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     stats: () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, session, channel: srv.channel, fs }),
     unmount: ({ graceMs = BUSY_GRACE_MS } = {}) => {
       if (finished) return Promise.resolve();
-      unmounting ??= unmountAndWait(mnt, connection, session, closed, graceMs, logger);
+      if (unmounting) {
+        // A later call may be in more of a hurry (the CLI's second signal passes 0): its
+        // deadline counts too, the earliest wins.
+        abortAfter(graceMs, connection, session, closed);
+        return unmounting;
+      }
+      unmounting = unmountAndWait(mnt, connection, session, closed, graceMs, logger);
       return unmounting;
     },
   };
@@ -328,9 +334,16 @@ async function unmountAndWait(mnt: Buffer, connection: number, session: Session,
     how = 'gone';
   }
   if (how === 'detached') logger.warn({ mountpoint: showPath(mnt), graceMs }, 'mount busy: detached, open files have until the grace period ends');
-  const t = setTimeout(() => {
-    if (!abortConnection(connection)) session.end('aborted');
-  }, how === 'detached' ? graceMs : 2_000);
+  abortAfter(how === 'detached' ? graceMs : 2_000, connection, session, closed);
   await closed;
-  clearTimeout(t);
+}
+
+/** End the connection (its fusectl abort switch, else the session) in `ms` unless it closes first. */
+function abortAfter(ms: number, connection: number, session: Session, closed: Promise<unknown>): void {
+  const abort = () => {
+    if (!session.isClosed && !abortConnection(connection)) session.end('aborted');
+  };
+  if (ms <= 0) return abort();
+  const t = setTimeout(abort, ms);
+  void closed.then(() => clearTimeout(t));
 }

@@ -160,6 +160,26 @@ t.test('SIGTERM with a file held open: the busy mount still goes, exit 0', async
   t.notOk(isMounted(s.mnt), 'the mount is gone');
 });
 
+t.test('a second SIGTERM with a file held open aborts at once, not after the grace period', async (t) => {
+  const s = await startServer(t, [], populateSmall);
+  const holder = spawn('python3', [HOLD_OPEN, join(s.mnt, 'hello')], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  t.teardown(() => {
+    holder.kill('SIGKILL');
+  });
+  await within(10_000, 'holder opened the file', new Promise<void>((res) => holder.stdout!.once('data', () => res())));
+  s.child.kill('SIGTERM');
+  await new Promise((res) => setTimeout(res, 300));
+  const t0 = Date.now();
+  s.child.kill('SIGTERM');
+  const { code } = await within(20_000, 'server exit', s.exited);
+  const took = Date.now() - t0;
+  t.equal(code, 0, 'exit 0');
+  t.ok(took < 2_500, `gone ${took} ms after the second signal (the grace period is 5 s)`);
+  t.notOk(isMounted(s.mnt), 'the mount is gone');
+});
+
 t.test('an external umount makes the server exit 0', async (t) => {
   const s = await startServer(t, [], populateSmall);
   await catHello(t, s);
