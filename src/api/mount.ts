@@ -274,6 +274,10 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   const { sourceBytes: _s, mountpointBytes: _m, ...line } = info;
   logger.info(line, 'mounted');
   logFdLimit(logger, s.fdLimits, s.nodeFds);
+  // A spliced reply needs a slot for its header and one for data: allowed (it shows the copy
+  // fallback at work), but say that nothing will be spliced.
+  if (opts.pipePages === 1 && s.readMode !== 'copy')
+    logger.warn({ pipePages: 1 }, 'a one-page pipe carries no spliced reply: every READ goes by copy (pipeTooSmall)');
 
   let unmounting: Promise<void> | null = null;
   return {

@@ -144,8 +144,7 @@ export function validate(opts: MountOptions): void {
       throw new SplicefsError(`${what} must be an integer from ${min} to ${max}`, 2);
   };
   whole(opts.maxRead, 'max-read', 1, 2 ** 30);
-  // A spliced reply needs a slot for its header and one for data: a 1-page pipe could carry none.
-  whole(opts.pipePages, 'pipe-pages', 2, 2 ** 18);
+  whole(opts.pipePages, 'pipe-pages', 1, 2 ** 18);
   whole(opts.readaheadKb, 'readahead-kb', 1, 2 ** 20);
   whole(opts.maxBackground, 'max-background', 1, 65535);
   whole(opts.spliceMin, 'splice-min', 0, 2 ** 30);
