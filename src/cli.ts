@@ -54,7 +54,9 @@ options:
                                 every user (logged as a warning)
        fsname=NAME              what mountinfo and df show as the source
        ro                       accepted; the mount is always read-only for now
-  --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info; debug prints every request)
+  --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info;
+                                debug: a line per request and reply, READs only when they fail;
+                                trace: every READ too)
   --log-format pretty|json      the log on stderr (default: text on a terminal, else JSON)
   --stats                       print the counters as one JSON object on stdout at exit
   -h, --help                    this text`;

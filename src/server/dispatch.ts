@@ -77,7 +77,7 @@ export class Dispatcher {
     }
     if (res === 0) return; // no reply (FORGET, INTERRUPT), or the data path already replied
     const len = res > 0 ? this.rep.finish(req.unique, res) : this.rep.error(req.unique, res);
-    if (this.debug !== null) this.debug.reply(op, req.unique, res, len, this.rep.buf);
+    if (this.debug !== null) this.debug.reply(req, prior, res, len, this.rep.buf);
     // takeFault: a test hook (addon/faults.h), 0 unless armed: "the INIT reply write failed".
     const injected = op === Opcode.INIT ? addon.takeFault('init') : 0;
     const w = injected < 0 ? injected : this.hooks.send(replyFd, this.rep.buf, len);

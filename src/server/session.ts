@@ -61,8 +61,10 @@ export class Session {
 
   /** Start serving (after mount(2): a worker channel clones the connected device). Throws if the channel cannot start. */
   start(): void {
-    // The debug log also takes the READs worker threads answer without the event loop.
-    this.cfg.channel.start(this.dispatcher.dispatch, (why) => this.end(why), this.debug ?? undefined);
+    // At trace the debug log also takes the READs worker threads answer without the event
+    // loop; below trace the workers keep no record at all (that costs, see debug-log.ts).
+    const served = this.debug?.traceReads ? this.debug : undefined;
+    this.cfg.channel.start(this.dispatcher.dispatch, (why) => this.end(why), served);
   }
 
   /** Resolves once INIT has been answered (or rejects if the session ends first). */

@@ -29,9 +29,12 @@ const SLOTS_PER_THREAD = 3;
  */
 const SERVED_CAPACITY = 4096;
 const SF = addon.constants.servedFields;
-const SERVED = Object.fromEntries(SF.map((name, i) => [name, i])) as Record<string, number>;
-for (const name of ['unique', 'nodeid', 'fh', 'offset', 'size', 'result', 'path', 'thread'])
-  if (SERVED[name] === undefined) throw new Error(`the addon's served READ record has no field ${name}`);
+/** A served record's field positions, by name (the addon says the order). */
+const [UNIQUE, NODEID, FH, OFFSET, SIZE, RESULT, PATH, THREAD] = ['unique', 'nodeid', 'fh', 'offset', 'size', 'result', 'path', 'thread'].map((name) => {
+  const i = SF.indexOf(name);
+  if (i < 0) throw new Error(`the addon's served READ record has no field ${name}`);
+  return i;
+});
 
 export class WorkerChannel implements Channel {
   readonly name = 'worker threads';
@@ -78,18 +81,16 @@ export class WorkerChannel implements Channel {
     for (;;) {
       const n = w.takeServed(recs, dropped);
       if (dropped[0] > 0) sink.dropped(dropped[0]);
-      for (let i = 0; i < n; i++) {
-        const at = i * SF.length;
-        const f = (name: string) => recs[at + SERVED[name]];
+      for (let at = 0; at < n * SF.length; at += SF.length) {
         sink.read({
-          unique: BigInt.asUintN(64, f('unique')),
-          nodeid: Number(f('nodeid')),
-          fh: Number(f('fh')),
-          offset: BigInt.asUintN(64, f('offset')),
-          size: Number(f('size')),
-          result: Number(f('result')),
-          path: Number(f('path')) === addon.constants.readPath.SPLICE ? 'splice' : 'copy',
-          thread: Number(f('thread')),
+          unique: BigInt.asUintN(64, recs[at + UNIQUE]),
+          nodeid: Number(recs[at + NODEID]),
+          fh: Number(recs[at + FH]),
+          offset: BigInt.asUintN(64, recs[at + OFFSET]),
+          size: Number(recs[at + SIZE]),
+          result: Number(recs[at + RESULT]),
+          path: Number(recs[at + PATH]) === addon.constants.readPath.SPLICE ? 'splice' : 'copy',
+          thread: Number(recs[at + THREAD]),
         });
       }
       if (n < SERVED_CAPACITY) return;
