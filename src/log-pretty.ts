@@ -23,13 +23,21 @@ function token(v: unknown): string {
   return String(v);
 }
 
-/** key=value for each scalar field not in `skip`; objects and arrays are left in `rest`. */
-function pairs(rec: Record<string, unknown>, skip: ReadonlySet<string>, rest: Record<string, unknown>): string {
+/** Errors pino-pretty prints with their stack (its errorLikeObjectKeys): left to it. */
+const ERROR_KEYS = new Set(['err', 'error']);
+
+/**
+ * key=value for each field not in `skip`; a plain object's fields as key.field=value; arrays
+ * and errors are left in `rest` for pino-pretty (JSON on the same line, a stack below).
+ */
+function pairs(rec: Record<string, unknown>, skip: ReadonlySet<string>, rest: Record<string, unknown>, prefix = ''): string {
   let out = '';
   for (const [k, v] of Object.entries(rec)) {
-    if (HEADER_KEYS.has(k) || skip.has(k)) continue;
-    if (v !== null && typeof v === 'object') rest[k] = v;
-    else out += ` ${k}=${token(v)}`;
+    if (prefix === '' && (HEADER_KEYS.has(k) || skip.has(k))) continue;
+    const key = prefix + k;
+    if (v === null || typeof v !== 'object') out += ` ${key}=${token(v)}`;
+    else if (Array.isArray(v) || (prefix === '' && ERROR_KEYS.has(k))) rest[key] = v;
+    else out += pairs(v as Record<string, unknown>, skip, rest, `${key}.`);
   }
   return out;
 }

@@ -27,9 +27,10 @@ t.test('the mount line: one sentence with the essentials', async (t) => {
 t.test('request and reply lines: arrow, opcode, unique, key=value', async (t) => {
   t.equal(readable({ level: 20, msg: 'request', op: 'LOOKUP', unique: '12', parent: '/a b', entry: 'x', uid: 0 }).msg, '-> LOOKUP #12 parent="/a b" entry=x uid=0', 'a value with a space is quoted');
   t.equal(readable({ level: 20, msg: 'reply', op: 'LOOKUP', unique: '12', error: 'ENOENT' }).msg, '<- LOOKUP #12 error=ENOENT');
-  const other = readable({ level: 30, msg: 'stopped', mountpoint: '/m', reason: 'unmounted', fdLimit: { soft: 1 } });
-  t.equal(other.msg, 'stopped mountpoint=/m reason=unmounted', 'other lines: scalars as key=value');
-  t.same(other.fdLimit, { soft: 1 }, 'objects left for pino-pretty to print');
+  const other = readable({ level: 30, msg: 'stopped', mountpoint: '/m', reason: 'unmounted', fdLimit: { soft: 1, raiseError: null }, flags: ['A'] });
+  t.equal(other.msg, 'stopped mountpoint=/m reason=unmounted fdLimit.soft=1 fdLimit.raiseError=null', 'other lines: scalars as key=value, an object\'s fields as key.field=value');
+  t.same(other.flags, ['A'], 'arrays left for pino-pretty to print');
+  t.same(readable({ level: 50, msg: 'x', err: { message: 'm', stack: 's' } }).err, { message: 'm', stack: 's' }, 'errors left for pino-pretty (their stack)');
 });
 
 t.test('through pino: one line of text per record, no JSON', async (t) => {
