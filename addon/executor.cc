@@ -10,6 +10,7 @@
 //                  down once, in C++ (reply.h, workers.cc), and never mirrored by hand.
 //   probeVmspliceAlias()  whether the `patch` header mode is correct on this kernel.
 #include "executor.h"
+#include "served.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -59,7 +60,8 @@ class ReadExecutorObject : public Napi::ObjectWrap<ReadExecutorObject> {
                        {InstanceMethod("read", &ReadExecutorObject::Read),
                         InstanceMethod("close", &ReadExecutorObject::Close),
                         InstanceAccessor("pipeBytes", &ReadExecutorObject::PipeBytes, nullptr),
-                        InstanceAccessor("sizeError", &ReadExecutorObject::SizeError, nullptr)});
+                        InstanceAccessor("sizeError", &ReadExecutorObject::SizeError, nullptr),
+                        InstanceAccessor("lastPath", &ReadExecutorObject::LastPath, nullptr)});
   }
 
   // new ReadExecutor(counters, pipeBytes, maxRead): pipeBytes 0 = no pipe (copy only), else
@@ -108,6 +110,8 @@ class ReadExecutorObject : public Napi::ObjectWrap<ReadExecutorObject> {
     return Result(info.Env(), st_.pipeBytes == 0 ? 0 : st_.pipe.bytes);
   }
   Napi::Value SizeError(const Napi::CallbackInfo& info) { return Result(info.Env(), st_.sizeError); }
+  // The path (constants.readPath) the last read() took: splice, or copy (a small READ included).
+  Napi::Value LastPath(const Napi::CallbackInfo& info) { return Result(info.Env(), st_.lastPath); }
 
   std::shared_ptr<ReadCounters> counters_;
   ExecutorState st_;
@@ -174,6 +178,7 @@ Napi::Object Constants(Napi::Env env) {
                             {"PIPE_TOO_SMALL", kStagePipeTooSmall}}));
   c.Set("readCounters", Names(env, kReadCounterNames, kReadCounters));
   c.Set("workerCounters", Names(env, kWorkerCounterNames, kWorkerCounterCount));
+  c.Set("servedFields", Names(env, kServedFieldNames, kServedFields));
   c.Freeze();
   return c;
 }

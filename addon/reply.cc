@@ -190,8 +190,10 @@ double ExecuteRead(const ReadPlan& plan, ExecutorState& st, int devfd, uint64_t 
   // The kernel's READ offsets are loff_t (below 2^63); the JavaScript entry checks its own.
   const int64_t off = static_cast<int64_t>(offset);
   const bool small = plan.path == kPathSplice && size < plan.spliceMin;
+  const bool splice = plan.path == kPathSplice && !small;
+  st.lastPath = splice ? kPathSplice : kPathCopy;
   double r;
-  if (plan.path == kPathSplice && !small) {
+  if (splice) {
     r = SplicePlanned(plan, st, devfd, unique, off, size, c);
   } else {
     std::atomic<uint64_t>* extra = small                            ? &c.v[kSmallCopies]

@@ -114,6 +114,7 @@ struct ExecutorState {
   std::vector<uint8_t> copybuf;  // header + data of a copy reply
   int pipeBytes = 0;             // asked of F_SETPIPE_SZ when a pipe is (re)made; 0 = no pipe
   int sizeError = 0;             // errno of a refused F_SETPIPE_SZ at open, else 0
+  int lastPath = kPathCopy;      // the ReadPath the last ExecuteRead took (for debug lines)
 };
 
 // Open /dev/null, the copy buffer (16 + maxRead) and, with pipeBytes > 0, the pipe. Returns 0

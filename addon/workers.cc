@@ -17,6 +17,9 @@
 // be written to the fd it was read from (each cloned fd has its own processing list), so take()
 // reports that fd.
 //
+// With the log at debug level, a worker also leaves a record of each READ it served (served.h)
+// and wakes the event loop to print it: those requests never reach JavaScript otherwise.
+//
 // Workers block in read(2) on their fd: the kernel wakes exactly one waiting reader per request
 // (poll would wake them all, and cost a syscall more per request). To stop a worker that no
 // request will wake, it is sent kWakeSignal, whose handler does nothing and is installed without
@@ -26,6 +29,7 @@
 #include "faults.h"
 #include "handover.h"
 #include "reply.h"
+#include "served.h"
 #include "spin.h"
 
 #include <string.h>
@@ -86,6 +90,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
                         InstanceMethod("take", &Workers::Take),
                         InstanceMethod("release", &Workers::Release),
                         InstanceMethod("counters", &Workers::Counters),
+                        InstanceMethod("takeServed", &Workers::TakeServed),
                         InstanceMethod("stop", &Workers::Stop),
                         InstanceAccessor("slots", &Workers::Slots, nullptr),
                         InstanceAccessor("threads", &Workers::Threads, nullptr),
@@ -93,7 +98,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, slots, counters,
-  //             onWake(ended), spinUs). pipeBytes 0: no pipes (copy plans only).
+  //             onWake(ended), spinUs, servedCapacity). pipeBytes 0: no pipes (copy plans only).
+  // servedCapacity > 0: keep a record of each READ served here, for the debug log (served.h).
   explicit Workers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Workers>(info) {
     Napi::Env env = info.Env();
     int master = ArgInt(info, 0);
@@ -103,10 +109,11 @@ class Workers : public Napi::ObjectWrap<Workers> {
     readCounters_ = ArgCounters(info, 6);
     if (!info[7].IsFunction()) throw Napi::TypeError::New(env, "Workers: onWake must be a function");
     spinUs_ = info.Length() > 8 && !info[8].IsUndefined() ? ArgInt(info, 8) : 0;
+    int64_t servedCap = info.Length() > 9 && !info[9].IsUndefined() ? ArgI64(info, 9) : 0;
     const int64_t kGiB = 1 << 30;
     if (n < 1 || n > 1024 || pipeBytes_ < 0 || maxRead < 0 || maxRead > kGiB || spinUs_ < 0 ||
         reqSize < static_cast<int64_t>(sizeof(fuse_in_header) + sizeof(fuse_read_in)) || reqSize > kGiB ||
-        slots < 1 || slots > 65536)
+        slots < 1 || slots > 65536 || servedCap < 0 || servedCap > 65536)
       throw Napi::RangeError::New(env, "Workers: an argument is out of range");
     maxRead_ = static_cast<size_t>(maxRead);
     for (auto& c : counters_) c.store(0);
@@ -114,6 +121,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     mem_ = std::make_shared<SlotMemory>(static_cast<size_t>(slots), static_cast<size_t>(reqSize));
     if (!mem_->ok()) throw Napi::Error::New(env, "Workers: cannot allocate the request slots");
     handover_ = std::make_unique<HandOver>(static_cast<size_t>(slots));
+    if (servedCap > 0) served_ = std::make_unique<ServedLog>(static_cast<size_t>(servedCap));
     slots_ = Napi::Persistent(SlotBuffers(env));
     onWake_ = Napi::Persistent(info[7].As<Napi::Function>());
 
@@ -209,7 +217,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
       }
       if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
       double failure = 0;
-      if (AnsweredHere(st, fd, req, static_cast<size_t>(n), &failure)) continue;  // slot reused
+      if (AnsweredHere(st, fd, index, req, static_cast<size_t>(n), &failure)) continue;  // slot reused
       handover_->Hand(HandOver::Item{slot, fd, static_cast<uint32_t>(n), failure});
       counters_[kForwarded].fetch_add(1, std::memory_order_relaxed);
       uv_async_send(async_);
@@ -227,7 +235,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   // nothing more: replied, or the device refused the reply (interrupted, counted by the
   // executor; or the connection is gone, which the next read says). False: hand it over, with
   // *failure = the plan's failure code (left 0 when there was no plan to try).
-  bool AnsweredHere(ExecutorState& st, int fd, const uint8_t* req, size_t n, double* failure) {
+  bool AnsweredHere(ExecutorState& st, int fd, int index, const uint8_t* req, size_t n, double* failure) {
     auto* in = reinterpret_cast<const fuse_in_header*>(req);
     if (in->opcode != FUSE_READ || n < sizeof(fuse_in_header) + sizeof(fuse_read_in)) return false;
     auto* ri = reinterpret_cast<const fuse_read_in*>(in + 1);
@@ -239,7 +247,16 @@ class Workers : public Napi::ObjectWrap<Workers> {
       plan = it->second;
     }
     double r = ExecuteRead(plan, st, fd, in->unique, ri->offset, ri->size, *readCounters_);
-    if (r >= 0 || FailStage(r) == kStageDevice) return true;
+    if (r >= 0 || FailStage(r) == kStageDevice) {
+      if (served_) {
+        const int64_t rec[kServedFields] = {static_cast<int64_t>(in->unique), static_cast<int64_t>(in->nodeid),
+                                            static_cast<int64_t>(ri->fh), static_cast<int64_t>(ri->offset),
+                                            ri->size, static_cast<int64_t>(r), st.lastPath, index};
+        served_->Add(rec);
+        uv_async_send(async_);
+      }
+      return true;
+    }
     *failure = r;
     return false;
   }
@@ -297,6 +314,17 @@ class Workers : public Napi::ObjectWrap<Workers> {
     return info.Env().Undefined();
   }
 
+  // takeServed(out: BigInt64Array(n * servedFields.length), dropped: Float64Array(1)) -> records
+  // moved into out (oldest first); dropped[0] = records lost since the last call. 0 when off.
+  Napi::Value TakeServed(const Napi::CallbackInfo& info) {
+    auto out = ArgTyped<int64_t>(info, 0, 0, "takeServed(out)");
+    auto dropped = ArgTyped<double>(info, 1, 1, "takeServed(dropped)");
+    uint64_t lost = 0;
+    size_t n = served_ ? served_->Take(out.Data(), out.ElementLength() / kServedFields, &lost) : 0;
+    dropped[0] = static_cast<double>(lost);
+    return Result(info.Env(), static_cast<long long>(n));
+  }
+
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     Shutdown();
     return info.Env().Undefined();
@@ -342,6 +370,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   Napi::Reference<Napi::Array> slots_;
   std::shared_ptr<SlotMemory> mem_;
   std::unique_ptr<HandOver> handover_;
+  std::unique_ptr<ServedLog> served_;  // null unless the debug log wants the READs served here
   std::shared_ptr<ReadCounters> readCounters_;
   std::vector<int> fds_;
   std::vector<std::thread> threads_;

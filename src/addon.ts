@@ -46,6 +46,8 @@ export interface ReadExecutor {
   readonly pipeBytes: number;
   /** errno of a refused F_SETPIPE_SZ (the pipe kept its default size), else 0. */
   readonly sizeError: number;
+  /** The path (constants.readPath) the last read() took: SPLICE, or COPY (small READs too). */
+  readonly lastPath: number;
   close(): void;
 }
 
@@ -68,6 +70,12 @@ export interface Workers {
   release(slot: number): void;
   /** The request buffers, one per slot (external Buffers over native memory; made once). */
   readonly slots: Buffer[];
+  /**
+   * Records of READs the threads served themselves (only when made with servedCapacity > 0):
+   * moves up to out.length / servedFields.length of them into out, fields in the order of
+   * constants.servedFields, and returns how many; dropped[0] = records lost since the last call.
+   */
+  takeServed(out: BigInt64Array, dropped: Float64Array): number;
   /** Copy the transport counters into out, in the order of constants.workerCounters. */
   counters(out: Float64Array): void;
   /** Stop and join every thread, close the cloned fds. Idempotent. */
@@ -100,6 +108,8 @@ export interface AddonConstants {
   readonly readCounters: readonly string[];
   /** Names of the Workers.counters values, in order. */
   readonly workerCounters: readonly string[];
+  /** Fields of a Workers.takeServed record, in order (addon/served.h). */
+  readonly servedFields: readonly string[];
 }
 
 export interface Addon {
@@ -128,6 +138,8 @@ export interface Addon {
     counters: ReadCounters,
     onWake: (ended: boolean) => void,
     spinUs: number,
+    /** > 0: keep up to this many records of READs served by the threads (takeServed) */
+    servedCapacity?: number,
   ) => Workers;
 
   openat(dirfd: number, name: string | Uint8Array, flags: number, mode: number): number;

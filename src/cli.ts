@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { rawArgs } from './argv.js';
 import { SplicefsError } from './errors.js';
-import { createLogger, LOG_LEVELS } from './log.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from './log.js';
 import { mount, type MountHandle } from './api/mount.js';
 import { unmountPath } from './mnt/kernel.js';
 import { showPath } from './paths.js';
@@ -55,7 +55,10 @@ options:
                                 every user (logged as a warning)
        fsname=NAME              what mountinfo and df show as the source
        ro                       accepted; the mount is always read-only for now
-  --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info; debug prints every request)
+  --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info;
+                                debug: a line per request and reply, READs only when they fail;
+                                trace: every READ too)
+  --log-format pretty|json      the log on stderr (default: text on a terminal, else JSON)
   --stats                       print the counters as one JSON object on stdout at exit
   -h, --help                    this text`;
 
@@ -129,6 +132,7 @@ async function main(argv: string[], raw: Buffer[]): Promise<number> {
         timeout: { type: 'string' },
         o: { type: 'string', short: 'o', multiple: true },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         stats: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -154,6 +158,8 @@ async function main(argv: string[], raw: Buffer[]): Promise<number> {
 
   const level = v['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) usageError(`unknown log level '${level}'`);
+  const format = v['log-format'];
+  if (format !== undefined && !(LOG_FORMATS as readonly string[]).includes(format)) usageError(`unknown log format '${format}'`);
   let timeout: number | undefined;
   if (v.timeout !== undefined) {
     timeout = Number(v.timeout);
@@ -172,7 +178,7 @@ async function main(argv: string[], raw: Buffer[]): Promise<number> {
     nodeFds: intArg(v['node-fds'], '--node-fds'),
     directIo: v['direct-io'] ?? false,
     timeout,
-    logger: createLogger(level),
+    logger: createLogger(level, (format as LogFormat | undefined) ?? 'auto'),
   };
   parseMountOptions(v.o ?? [], opts);
 

@@ -97,8 +97,19 @@ export class ReadPath {
    * executor counters hold beyond this, the worker threads answered on their own.
    */
   answered = 0;
+  /**
+   * What the last serve() did, for its debug line: data bytes sent, the fallback that carried
+   * them (null: the plan did), or the errno the device refused the reply with (0: none).
+   * Plain stores, so keeping it costs nothing when nobody reads it.
+   */
+  readonly last: { bytes: number; fallback: keyof ReadFallbacks | null; refused: number } = { bytes: 0, fallback: null, refused: 0 };
 
   constructor(private readonly cfg: ReadPathConfig) {}
+
+  /** The way the last reply went (asked by debug lines only: it is a call into the addon). */
+  lastHow(): 'splice' | 'copy' {
+    return this.cfg.executor.lastPath === C.readPath.SPLICE ? 'splice' : 'copy';
+  }
 
   /** The plan for an open file: copy in copy mode, copy for a file known not to splice (auto), else splice. */
   planFor(h: FileHandle): ReadPlan {
@@ -162,9 +173,13 @@ export class ReadPath {
    */
   serve(replyFd: number, unique: bigint, h: FileHandle, offset: bigint, size: number, prior = 0): number {
     const ex = this.cfg.executor;
+    const last = this.last;
+    last.fallback = null;
+    last.refused = 0;
     const r = prior < 0 ? prior : ex.read(replyFd, unique, this.plan(h), offset, size);
     if (r >= 0) {
       this.answered++;
+      last.bytes = r;
       return 0;
     }
     const d = this.decide(r, h);
@@ -174,10 +189,12 @@ export class ReadPath {
       return -d.errno;
     }
     this.fallbacks[d.reason]++;
+    last.fallback = d.reason;
     const copy = encodePlan({ ...this.planFor(h), path: 'copy', countAs: 'none', spliceMin: 0 });
     const c = ex.read(replyFd, unique, copy, offset, size);
     if (c >= 0) {
       this.answered++;
+      last.bytes = c;
       return 0;
     }
     const { stage, errno } = decodeFailure(c);
@@ -188,6 +205,7 @@ export class ReadPath {
 
   /** ENOENT (interrupted) was counted by the executor; anything else is the session's to judge. */
   private deviceError(errno: number): number {
+    this.last.refused = errno;
     if (errno === ENOENT) this.answered++;
     else this.cfg.onDeviceError(errno);
     return 0;

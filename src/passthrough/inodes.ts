@@ -11,6 +11,7 @@ import { FUSE_ROOT_ID } from '../kernel/abi.js';
 import { AT_EMPTY_PATH, AT_STATX_DONT_SYNC, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFDIR, S_IFMT } from '../kernel/linux.js';
 import { InoMap } from './ino-map.js';
 import { NO_FD, NodeFds } from './node-fds.js';
+import type { NodeNames } from './node-names.js';
 import { modeOf, St, type StatArray } from './stat.js';
 
 export interface Node {
@@ -47,6 +48,8 @@ export class InodeTable {
   readonly inoMap: InoMap;
   /** Our own mount, where it can be reached from inside the source (setOwnMount). */
   private own: { dev: bigint; coveredFd: number } | null = null;
+  /** Set only while the log is at debug level: told every name a lookup finds (node-names.ts). */
+  names: NodeNames | null = null;
 
   /** Opens the source root; throws an errno number if it cannot. */
   constructor(
@@ -107,6 +110,12 @@ export class InodeTable {
    * raised by one, or -errno. Never follows a symlink in the last component.
    */
   lookup(parent: Node, name: Uint8Array, st: StatArray): Node | number {
+    const r = this.find(parent, name, st);
+    if (this.names !== null && typeof r !== 'number') this.names.learn(r, parent, name);
+    return r;
+  }
+
+  private find(parent: Node, name: Uint8Array, st: StatArray): Node | number {
     // First from the kernel's cache only: if the name leads onto our own mount, a real stat would
     // be a request to ourselves that this thread, busy here, could never answer (a hang for good).
     // By name, not by fd: fstat of an fd (an empty path) ignores AT_STATX_DONT_SYNC.

@@ -7,8 +7,8 @@ import { addon } from '../addon.js';
 import { Opcode, opcodeName } from '../kernel/abi.js';
 import { MalformedRequest, Request } from '../kernel/request.js';
 import type { Reply } from '../kernel/reply.js';
+import type { DebugLog } from './debug-log.js';
 import type { OpTable, Via } from './optable.js';
-import { replyLine, requestLine } from './print.js';
 
 const E = constants.errno;
 
@@ -27,16 +27,15 @@ export class Dispatcher {
   private readonly req = new Request();
   private readonly counts: number[] = [];
   private readonly via: Via = { replyFd: -1, prior: 0 };
-  private readonly debug: boolean;
 
+  /** `debug`: the session's debug log (a line per request and reply), null when debug is off. */
   constructor(
     private readonly table: OpTable,
     private readonly rep: Reply,
     private readonly hooks: DispatchHooks,
     private readonly logger: Logger,
-  ) {
-    this.debug = logger.isLevelEnabled('debug');
-  }
+    private readonly debug: DebugLog | null = null,
+  ) {}
 
   /** Requests handled on the event loop, by opcode name. */
   requestCounts(): Record<string, number> {
@@ -58,7 +57,7 @@ export class Dispatcher {
     }
     const op = req.opcode;
     this.counts[op] = (this.counts[op] ?? 0) + 1;
-    if (this.debug) this.logger.debug(requestLine(req), 'request');
+    if (this.debug !== null) this.debug.request(req, prior);
     this.via.replyFd = replyFd;
     this.via.prior = prior;
     const row = this.table[op];
@@ -78,7 +77,7 @@ export class Dispatcher {
     }
     if (res === 0) return; // no reply (FORGET, INTERRUPT), or the data path already replied
     const len = res > 0 ? this.rep.finish(req.unique, res) : this.rep.error(req.unique, res);
-    if (this.debug) this.logger.debug(replyLine(op, req.unique, res, len), 'reply');
+    if (this.debug !== null) this.debug.reply(req, prior, res, len, this.rep.buf);
     // takeFault: a test hook (addon/faults.h), 0 unless armed: "the INIT reply write failed".
     const injected = op === Opcode.INIT ? addon.takeFault('init') : 0;
     const w = injected < 0 ? injected : this.hooks.send(replyFd, this.rep.buf, len);

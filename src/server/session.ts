@@ -9,6 +9,7 @@ import { Reply, type InitOut } from '../kernel/reply.js';
 import type { Passthrough } from '../passthrough/fs.js';
 import type { ReadTarget } from '../passthrough/ops/files.js';
 import type { Channel } from '../transport/channel.js';
+import { DebugLog } from './debug-log.js';
 import { Dispatcher } from './dispatch.js';
 import { negotiate, type InitWants, type Negotiated } from './init.js';
 import { buildOpTable, type Via } from './optable.js';
@@ -35,16 +36,18 @@ export class Session {
   private done = false;
   private resolveClosed!: (why: string) => void;
   private initWaiters: Array<(n: Negotiated | Error) => void> = [];
+  /** Lines per request and reply, only when the logger is at debug level. */
+  private readonly debug: DebugLog | null;
 
   constructor(private readonly cfg: SessionConfig) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    const debug = cfg.logger.isLevelEnabled('debug');
+    const debug = (this.debug = DebugLog.for(cfg.fs, cfg.logger));
     const table = buildOpTable({
       fs: cfg.fs,
       init: (inn) => this.init(inn),
       read: (unique: bigint, t: ReadTarget, via: Via) => {
         const r = cfg.readPath.serve(via.replyFd, unique, t.handle, t.offset, t.size, via.prior);
-        if (debug && r === 0) cfg.logger.debug({ op: 'READ', unique: String(unique), size: t.size }, 'reply');
+        if (debug !== null && r === 0) debug.readReply(unique, cfg.readPath);
         return r;
       },
     });
@@ -53,12 +56,15 @@ export class Session {
       onDeviceError: this.onDeviceError,
       initialized: () => this.negotiated !== null,
       onInitSent: () => this.initSent(),
-    }, cfg.logger);
+    }, cfg.logger, debug);
   }
 
   /** Start serving (after mount(2): a worker channel clones the connected device). Throws if the channel cannot start. */
   start(): void {
-    this.cfg.channel.start(this.dispatcher.dispatch, (why) => this.end(why));
+    // At trace the debug log also takes the READs worker threads answer without the event
+    // loop; below trace the workers keep no record at all (that costs, see debug-log.ts).
+    const served = this.debug?.traceReads ? this.debug : undefined;
+    this.cfg.channel.start(this.dispatcher.dispatch, (why) => this.end(why), served);
   }
 
   /** Resolves once INIT has been answered (or rejects if the session ends first). */

@@ -12,11 +12,35 @@ import type { PlanArray } from '../addon.js';
  */
 export type RequestSink = (buf: Buffer, length: number, replyFd: number, prior: number) => void;
 
+/** A READ a channel's own threads answered without the event loop (reported for the debug log). */
+export interface ServedRead {
+  unique: bigint;
+  nodeid: number;
+  fh: number;
+  offset: bigint;
+  /** bytes asked for */
+  size: number;
+  /** data bytes sent, or the device's failure code -(stage << 12 | errno) (ENOENT: interrupted) */
+  result: number;
+  path: 'splice' | 'copy';
+  /** the index of the thread that answered */
+  thread: number;
+}
+
+/** Where a channel reports the READs its threads answered; `dropped`: records the log lost. */
+export interface ServedSink {
+  read(r: ServedRead): void;
+  dropped(n: number): void;
+}
+
 export interface Channel {
   /** "event loop" or "worker threads", for the mount line. */
   readonly name: string;
-  /** Start delivering requests; onEnd(why) once the connection is gone (ENODEV) or failed. */
-  start(sink: RequestSink, onEnd: (why: string) => void): void;
+  /**
+   * Start delivering requests; onEnd(why) once the connection is gone (ENODEV) or failed. With
+   * `served` (the debug log), every READ the channel answers on its own threads is reported.
+   */
+  start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink): void;
   /** Write one reply; bytes written or -errno (ENOENT: interrupted, ENODEV: unmounted). */
   send(fd: number, buf: Uint8Array, length: number): number;
   /** Take (or replace) the READ plan of file handle fh; a no-op where the event loop serves READs. */

@@ -3,8 +3,10 @@
 // JavaScript, so a slow backing read blocks one worker, never the event loop. Every other
 // request (and a READ whose plan failed before the device, with the failure code) is handed to
 // the event loop by slot, with no copy: the slot's buffer is the request, until release().
+// With a ServedSink (the debug log), the threads also report each READ they answered, drained
+// here on the same wake-up: without it those READs would be invisible in a debug log.
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
-import type { Channel, RequestSink } from './channel.js';
+import type { Channel, RequestSink, ServedSink } from './channel.js';
 
 export interface WorkerChannelConfig {
   masterFd: number;
@@ -21,23 +23,39 @@ export interface WorkerChannelConfig {
 
 /** Request buffers per worker: one being read into, one handed over, one spare. */
 const SLOTS_PER_THREAD = 3;
+/**
+ * Records of served READs the threads keep for the debug log until the event loop prints them;
+ * past it they are dropped (counted): a slow log never slows the workers down.
+ */
+const SERVED_CAPACITY = 4096;
+const SF = addon.constants.servedFields;
+/** A served record's field positions, by name (the addon says the order). */
+const [UNIQUE, NODEID, FH, OFFSET, SIZE, RESULT, PATH, THREAD] = ['unique', 'nodeid', 'fh', 'offset', 'size', 'result', 'path', 'thread'].map((name) => {
+  const i = SF.indexOf(name);
+  if (i < 0) throw new Error(`the addon's served READ record has no field ${name}`);
+  return i;
+});
 
 export class WorkerChannel implements Channel {
   readonly name = 'worker threads';
   private workers: Workers | null = null;
   private readonly meta = new Float64Array(3);
   private readonly last: Float64Array;
+  private served: ServedSink | null = null;
+  private servedBuf: BigInt64Array | null = null;
 
   constructor(private readonly cfg: WorkerChannelConfig) {
     this.last = new Float64Array(addon.constants.workerCounters.length);
   }
 
   /** Throws (one line) if a worker's fd cannot be cloned. */
-  start(sink: RequestSink, onEnd: (why: string) => void): void {
+  start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink): void {
     const c = this.cfg;
+    this.served = served ?? null;
     const drain = (ended: boolean): void => {
       const w = this.workers;
       if (!w) return;
+      if (this.served) this.drainServed(w, this.served);
       for (;;) {
         const slot = w.take(this.meta);
         if (slot < 0) break;
@@ -52,7 +70,31 @@ export class WorkerChannel implements Channel {
     };
     this.workers = new addon.Workers(
       c.masterFd, c.threads, c.pipeBytes, c.maxRead, c.requestBytes, c.threads * SLOTS_PER_THREAD, c.counters, drain, c.spinUs,
+      served ? SERVED_CAPACITY : 0,
     );
+  }
+
+  /** Report the READs the threads served since the last call (debug log only). */
+  private drainServed(w: Workers, sink: ServedSink): void {
+    const recs = (this.servedBuf ??= new BigInt64Array(SERVED_CAPACITY * SF.length));
+    const dropped = new Float64Array(1);
+    for (;;) {
+      const n = w.takeServed(recs, dropped);
+      if (dropped[0] > 0) sink.dropped(dropped[0]);
+      for (let at = 0; at < n * SF.length; at += SF.length) {
+        sink.read({
+          unique: BigInt.asUintN(64, recs[at + UNIQUE]),
+          nodeid: Number(recs[at + NODEID]),
+          fh: Number(recs[at + FH]),
+          offset: BigInt.asUintN(64, recs[at + OFFSET]),
+          size: Number(recs[at + SIZE]),
+          result: Number(recs[at + RESULT]),
+          path: Number(recs[at + PATH]) === addon.constants.readPath.SPLICE ? 'splice' : 'copy',
+          thread: Number(recs[at + THREAD]),
+        });
+      }
+      if (n < SERVED_CAPACITY) return;
+    }
   }
 
   send(fd: number, buf: Uint8Array, length: number): number {
@@ -76,6 +118,8 @@ export class WorkerChannel implements Channel {
     if (!this.workers) return;
     this.workers.counters(this.last);
     this.workers.stop();
+    // The threads are joined: print what they served last, so a debug log ends complete.
+    if (this.served) this.drainServed(this.workers, this.served);
     this.workers = null;
   }
 }

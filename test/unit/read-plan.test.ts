@@ -43,6 +43,7 @@ function fakeExecutor(pipeBytes: number, results: number[] = []) {
     },
     pipeBytes,
     sizeError: 0,
+    lastPath: C.readPath.COPY,
     close() {},
   };
   return { ex, calls, results };
