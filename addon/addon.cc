@@ -1,4 +1,4 @@
-// Module entry: registers the syscall groups (device, executor, fsops, workers, node fds) and the
+// Module entry: registers the syscall groups (device, executor, fsops, workers, node fds, lifetime) and the
 // fault-injection test hook (faults.h).
 #include "common.h"
 
@@ -9,6 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitWorkers(env, exports);
   splicefs::InitFaults(env, exports);
   splicefs::InitNodeFds(env, exports);
+  splicefs::InitLifetime(env, exports);
   return exports;
 }
 

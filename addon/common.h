@@ -104,5 +104,6 @@ void InitFsops(Napi::Env env, Napi::Object exports);
 void InitWorkers(Napi::Env env, Napi::Object exports);
 void InitFaults(Napi::Env env, Napi::Object exports);  // test hook (faults.h)
 void InitNodeFds(Napi::Env env, Napi::Object exports);  // file handles, RLIMIT_NOFILE
+void InitLifetime(Napi::Env env, Napi::Object exports);  // PR_SET_PDEATHSIG
 
 }  // namespace splicefs

@@ -182,6 +182,11 @@ export interface Addon {
   getrlimitNofile(out: Float64Array): number;
   /** setrlimit(RLIMIT_NOFILE, soft, hard) (-1: unlimited); 0 or -errno. */
   setrlimitNofile(soft: number, hard: number): number;
+  /**
+   * prctl(PR_SET_PDEATHSIG, sig): the kernel sends `sig` to this process when the thread that
+   * started it exits (0 clears it). 0 or -errno. See cli/serve.ts for when the CLI sets it.
+   */
+  setParentDeathSignal(sig: number): number;
 
   /**
    * Test hook (addon/faults.h): after the next `skip` runs of `site`, the `count` that follow

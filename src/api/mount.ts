@@ -11,7 +11,7 @@ import { PAGE_SIZE } from '../kernel/abi.js';
 import { O_DIRECTORY, O_PATH } from '../kernel/linux.js';
 import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
-import { detach, mountFuse, unmountPath } from '../mnt/kernel.js';
+import { detach, fsType, mountFlagNames, mountFlags, mountFuse, unmountPath } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, writeReadahead } from '../mnt/mountinfo.js';
 import { logFdLimit, nodeFdBudget, raiseFdLimit, type FdLimits } from '../passthrough/fd-limit.js';
 import { Passthrough } from '../passthrough/fs.js';
@@ -177,6 +177,8 @@ function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
     devfd: srv.devfd,
     fsname: s.opts.fsname ?? src,
     mountpoint: mnt,
+    fstype: fsType(s.opts.subtype),
+    flags: mountFlags(s.opts),
     maxRead: srv.maxRead,
     allowOther: s.perm.allowOther,
     defaultPermissions: s.perm.checks,
@@ -205,6 +207,8 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): 
     mountpointBytes: s.mnt,
     allowOther: s.perm.allowOther,
     defaultPermissions: s.perm.checks,
+    fstype: fsType(s.opts.subtype),
+    mountFlags: mountFlagNames(mountFlags(s.opts)),
     protocol: neg.protocol,
     maxRead: neg.maxRead,
     maxPages: neg.maxPages,

@@ -3,6 +3,8 @@
 import type { Logger } from 'pino';
 import { SplicefsError } from '../errors.js';
 
+/** A mount's access-time policy (see MountOptions.atime). */
+export type AtimeMode = 'relatime' | 'noatime' | 'strictatime';
 /** How READ replies travel. auto: splice, falling back to copy per file where it cannot. */
 export type ReadMode = 'auto' | 'splice' | 'copy';
 /**
@@ -37,6 +39,30 @@ export interface MountOptions {
   defaultPermissions?: boolean;
   /** What mountinfo shows as the mount's source (default: the source path). */
   fsname?: string;
+  /**
+   * The filesystem type becomes `fuse.SUBTYPE` (mountinfo, df -T, `mount -t`), as libfuse does
+   * with `subtype=`. Default: `fuse.splicefs`. Letters, digits and `._+-`.
+   */
+  subtype?: string;
+  /**
+   * Mount flags (mount(2)); the mount itself is always read-only (MS_RDONLY) for now.
+   * suid: set-user-ID and set-group-ID bits of files on the mount take effect (default false:
+   * MS_NOSUID). dev: device files on the mount open their devices (default false: MS_NODEV).
+   * Both need root: refused (SplicefsError, exit code 1) for any other user, as fusermount3
+   * refuses them.
+   */
+  suid?: boolean;
+  dev?: boolean;
+  /** Programs on the mount may be executed (default true; false: MS_NOEXEC, `-o noexec`). */
+  exec?: boolean;
+  /**
+   * Access-time policy of the mount: 'relatime' (the kernel's default), 'noatime'
+   * (MS_NOATIME), 'strictatime' (MS_STRICTATIME). Shown in mountinfo; since the mount is
+   * read-only, the kernel updates no access time through it in any case.
+   */
+  atime?: AtimeMode;
+  /** Directory access times follow `atime` (default true; false: MS_NODIRATIME). */
+  diratime?: boolean;
   /** Attribute and entry cache timeout, seconds (default 1). */
   timeout?: number;
   /**
@@ -81,6 +107,10 @@ export interface MountInfo {
   allowOther: boolean;
   /** Permission checks are on (see MountOptions.defaultPermissions). */
   defaultPermissions: boolean;
+  /** The filesystem type given to mount(2): `fuse.splicefs`, or `fuse.SUBTYPE`. */
+  fstype: string;
+  /** The mount(2) flags by their mountinfo names, e.g. ['ro', 'nosuid', 'nodev', 'noatime']. */
+  mountFlags: string[];
   protocol: string;
   maxRead: number;
   maxPages: number;
@@ -131,9 +161,13 @@ export const DEFAULT_TIMEOUT_S = 1;
 
 const READ_MODES: readonly ReadMode[] = ['auto', 'splice', 'copy'];
 const HEADER_MODES: readonly HeaderMode[] = ['auto', 'patch', 'write'];
+export const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'noatime', 'strictatime'];
 
-/** Throws a SplicefsError (exit code 2) naming the first option out of range. */
-export function validate(opts: MountOptions): void {
+/**
+ * Throws a SplicefsError naming the first option out of range (exit code 2), or an option this
+ * user may not have (suid, dev for anyone but root, exit code 1; `euid`: the effective uid).
+ */
+export function validate(opts: MountOptions, euid: number = process.geteuid?.() ?? 0): void {
   if (opts.readMode !== undefined && !READ_MODES.includes(opts.readMode))
     throw new SplicefsError(`read mode must be one of ${READ_MODES.join(', ')}`, 2);
   if (opts.headerMode !== undefined && !HEADER_MODES.includes(opts.headerMode))
@@ -156,4 +190,14 @@ export function validate(opts: MountOptions): void {
     throw new SplicefsError('fsname must not contain commas or white space', 2);
   if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))
     throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
+  if (opts.subtype !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(opts.subtype))
+    throw new SplicefsError('subtype must be letters, digits and ._+- (it becomes the type fuse.SUBTYPE)', 2);
+  if (opts.atime !== undefined && !ATIME_MODES.includes(opts.atime))
+    throw new SplicefsError(`atime must be one of ${ATIME_MODES.join(', ')}`, 2);
+  for (const key of ['suid', 'dev', 'exec', 'diratime'] as const)
+    if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw new SplicefsError(`${key} must be true or false`, 2);
+  // What fusermount3 refuses to non-root users, and why: a user who may mount a tree they
+  // control with these would become root (a set-user-ID shell, a raw disk's device node).
+  if (euid !== 0 && opts.suid) throw new SplicefsError(`suid needs root: set-user-ID files would run as their owner (running as uid ${euid})`);
+  if (euid !== 0 && opts.dev) throw new SplicefsError(`dev needs root: device files would open their devices (running as uid ${euid})`);
 }

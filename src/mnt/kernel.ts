@@ -37,15 +37,75 @@ export function unmountPath(mountpoint: PathArg): 'unmounted' | 'detached' {
 }
 
 
-const MS_RDONLY = 1;
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
+/** mount(2) flags (include/uapi/linux/mount.h) that splicefs sets. */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  NOATIME: 1 << 10,
+  NODIRATIME: 1 << 11,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
+} as const;
+
+/** What the mount flags are made from (MountOptions' fields of the same names). */
+export interface MountFlagOptions {
+  suid?: boolean;
+  dev?: boolean;
+  exec?: boolean;
+  atime?: 'relatime' | 'noatime' | 'strictatime';
+  diratime?: boolean;
+}
+
+/**
+ * The mount(2) flags for `o`: always MS_RDONLY (the server refuses every write anyway), and
+ * MS_NOSUID | MS_NODEV unless suid / dev are asked for (libfuse's defaults too). Without an
+ * atime choice no atime flag is given and the kernel applies relatime.
+ */
+export function mountFlags(o: MountFlagOptions): number {
+  let f = MS.RDONLY;
+  if (!o.suid) f |= MS.NOSUID;
+  if (!o.dev) f |= MS.NODEV;
+  if (o.exec === false) f |= MS.NOEXEC;
+  if (o.atime === 'noatime') f |= MS.NOATIME;
+  else if (o.atime === 'strictatime') f |= MS.STRICTATIME;
+  else if (o.atime === 'relatime') f |= MS.RELATIME;
+  if (o.diratime === false) f |= MS.NODIRATIME;
+  return f;
+}
+
+/** The flags by the names mountinfo gives them (rw/ro first), for the mount line. */
+export function mountFlagNames(flags: number): string[] {
+  const names = [flags & MS.RDONLY ? 'ro' : 'rw'];
+  const table: Array<[number, string]> = [
+    [MS.NOSUID, 'nosuid'],
+    [MS.NODEV, 'nodev'],
+    [MS.NOEXEC, 'noexec'],
+    [MS.NOATIME, 'noatime'],
+    [MS.NODIRATIME, 'nodiratime'],
+    [MS.STRICTATIME, 'strictatime'],
+  ];
+  for (const [bit, name] of table) if (flags & bit) names.push(name);
+  // relatime is what the kernel applies when neither noatime nor strictatime is asked for.
+  if (!(flags & (MS.NOATIME | MS.STRICTATIME))) names.push('relatime');
+  return names;
+}
+
+/** The filesystem type: fuse.splicefs, or fuse.SUBTYPE as libfuse names it with subtype=. */
+export function fsType(subtype?: string): string {
+  return `fuse.${subtype ?? 'splicefs'}`;
+}
 
 export interface KernelMount {
   devfd: number;
   /** what mountinfo shows as the source (fsname=; bytes, like a source path) */
   fsname: PathArg;
   mountpoint: PathArg;
+  /** fuse.splicefs, or fuse.SUBTYPE (fsType) */
+  fstype: string;
+  /** mount(2) flags (mountFlags) */
+  flags: number;
   /** bytes; the kernel's max_read mount option */
   maxRead: number;
   allowOther: boolean;
@@ -55,8 +115,8 @@ export interface KernelMount {
 
 /**
  * mount(2) of a FUSE connection: "fd=N,rootmode=...,user_id=...,group_id=..." as the kernel's
- * fuse_parse_param reads it (fs/fuse/inode.c). Read-only, nosuid, nodev. Throws a one-line
- * SplicefsError.
+ * fuse_parse_param reads it (fs/fuse/inode.c), with the flags and type of `m`. Throws a
+ * one-line SplicefsError.
  */
 export function mountFuse(m: KernelMount): void {
   const data = [
@@ -68,7 +128,7 @@ export function mountFuse(m: KernelMount): void {
     ...(m.allowOther ? ['allow_other'] : []),
     ...(m.defaultPermissions ? ['default_permissions'] : []),
   ].join(',');
-  const r = addon.mount(pathBytes(m.fsname), pathBytes(m.mountpoint), 'fuse.splicefs', MS_RDONLY | MS_NOSUID | MS_NODEV, data);
+  const r = addon.mount(pathBytes(m.fsname), pathBytes(m.mountpoint), m.fstype, m.flags, data);
   const shown = showPath(m.mountpoint);
   if (r === -E.EPERM) throw new SplicefsError(`cannot mount on ${shown}: permission denied (mounting needs root)`);
   if (r < 0) throw new SplicefsError(`cannot mount on ${shown}: ${errnoName(r)}`);

@@ -1,0 +1,91 @@
+// What `splicefs --help` and `splicefs --version` print. A subcommand adds its line to
+// COMMANDS; an option of the mount command adds its lines to OPTIONS_HELP.
+import { readFileSync } from 'node:fs';
+import { FUSE_KERNEL_VERSION, FUSE_OUR_MINOR } from '../kernel/abi.js';
+import { LOG_LEVELS } from '../log.js';
+
+const COMMANDS = `usage: splicefs SOURCE MOUNTPOINT [options]    mount, serve in the foreground
+       splicefs umount MOUNTPOINT               unmount (a stale mount of a killed server too)
+       splicefs bench [options]                 the benchmark (splicefs bench --help)
+       mount -t fuse.splicefs SOURCE MOUNTPOINT -o ro[,...]   through mount(8) / fstab: daemon`;
+
+const OPTIONS_HELP = `Mirror the directory SOURCE read-only onto MOUNTPOINT through FUSE. READ replies are spliced
+from the backing file into /dev/fuse. Runs in the foreground (Ctrl-C or SIGTERM unmounts, and
+so does the exit of the process that started it); started by mount(8), or with --daemon, it
+returns once the mount is ready and serves in the background, logging to a file.
+Paths are taken as the bytes given (they need not be UTF-8); messages show other bytes as \\xNN.
+
+options:
+  --read-mode auto|splice|copy  how READ replies travel (default auto: splice, and copy for
+                                files that cannot be spliced; splice: never give up splicing
+                                a file; copy: pread + write only)
+  --header-mode auto|patch|write  how a spliced reply's header gets its length (default auto:
+                                patch where vmsplice references memory, else write)
+  --max-read BYTES              largest READ (default 1048576; clamped to what the kernel
+                                grants and to what the pipe holds)
+  --pipe-pages N                pipe size in pages (default: the largest allowed); replies
+                                that do not fit go by copy (16 = the original 15-page limit)
+  --readahead-kb KB             the mount's readahead window (default 1024; kernel's: 128)
+  --max-background N            readahead/async requests in flight before readers wait
+                                (default 64; kernel's: 12)
+  --splice-min BYTES            READs asking for fewer bytes go by copy in splice modes
+                                (default 8192: one-page READs are copied)
+  --threads N                   worker threads serving READs on cloned /dev/fuse fds
+                                (default 2; 0 = the event loop serves everything)
+  -s                            single thread: --threads 0
+  --spin-us US                  a worker polls this long for the next request before it
+                                sleeps (default 50; 0: sleep at once)
+  --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
+  --node-fds N                  O_PATH fds kept for remembered files (default: the fd limit,
+                                raised to the hard limit, minus a quarter); past it the least
+                                recently used give theirs back and re-open on demand
+  --timeout SECONDS             attribute and entry cache timeout (default 1)
+  --log-level LEVEL             ${LOG_LEVELS.join(', ')} (default info;
+                                debug: a line per request and reply, READs only when they fail;
+                                trace: every READ too)
+  --log-format pretty|json      the log on stderr (default: text on a terminal, else JSON)
+  -d, -o debug                  --log-level debug, and stay in the foreground
+  -f                            stay in the foreground (even when started by mount(8))
+  --daemon                      return once the mount is ready, serve in the background
+  --log-file PATH               a daemon's log (default /var/log/splicefs/MOUNTPOINT.log, the
+                                mountpoint escaped as systemd-escape --path does)
+  --stats                       print the counters as one JSON object on stdout at exit
+  -V, --version                 the version
+  -h, --help                    this text
+  -o OPT[,OPT...]               mount options, as libfuse servers take them:
+       ro                       the mount is read-only (rw is refused: not supported yet)
+       nosuid, nodev            the defaults; suid, dev: honoured for root only
+       exec, noexec             programs on the mount may run (default exec)
+       relatime, noatime, strictatime, atime, nodiratime, diratime   access-time flags
+       allow_other              let every user use the mount (default: root only)
+       allow_root               root only: the default when root mounts
+       default_permissions      the kernel checks every access with the caller's uid,
+                                groups and capabilities against the source's mode,
+                                owner, group and POSIX ACLs, as the source would
+                                (on by default, with or without allow_other)
+       no_default_permissions   no checks: whoever can reach the mount reads what the
+                                server (root) can read; with allow_other that is
+                                every user (logged as a warning)
+       fsname=NAME              what mountinfo and df show as the source
+       subtype=NAME             the filesystem type becomes fuse.NAME
+       auto_unmount             refused: not supported yet (needs fusermount3)
+       NAME=VALUE, NAME         any long option above (read_mode=copy, threads=4,
+                                direct_io, log_file=PATH, ...), for fstab lines
+       defaults, noauto, user, nofail, _netdev, x-*, ...   fstab-only: ignored`;
+
+export const USAGE = `${COMMANDS}\n\n${OPTIONS_HELP}`;
+
+/** The package's version, from package.json (two levels up from src/cli/ and dist/cli/). */
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `splicefs --version`: the version and the FUSE protocol it speaks (it needs no libfuse). */
+export function versionText(): string {
+  return `splicefs ${version()}\nFUSE kernel protocol ${FUSE_KERNEL_VERSION}.${FUSE_OUR_MINOR} (no libfuse)`;
+}
