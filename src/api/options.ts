@@ -109,7 +109,7 @@ export interface MountInfo {
   defaultPermissions: boolean;
   /** The filesystem type given to mount(2): `fuse.splicefs`, or `fuse.SUBTYPE`. */
   fstype: string;
-  /** The mount(2) flags by their mountinfo names, e.g. ['ro', 'nosuid', 'nodev', 'noatime']. */
+  /** The mount(2) flags by the names mount(8) gives them, e.g. ['ro', 'nosuid', 'nodev', 'noatime']. */
   mountFlags: string[];
   protocol: string;
   maxRead: number;

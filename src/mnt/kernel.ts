@@ -75,7 +75,7 @@ export function mountFlags(o: MountFlagOptions): number {
   return f;
 }
 
-/** The flags by the names mountinfo gives them (rw/ro first), for the mount line. */
+/** The flags by the names mount(8) gives them (rw/ro first; mountinfo shows no strictatime), for the mount line. */
 export function mountFlagNames(flags: number): string[] {
   const names = [flags & MS.RDONLY ? 'ro' : 'rw'];
   const table: Array<[number, string]> = [

@@ -3,10 +3,10 @@
 // 0; every bad input (arguments, options, paths, a mountpoint already mounted, no permission
 // for /dev/fuse) gives one line on stderr, starting "splicefs:", no stack trace, a non-zero
 // exit, never a hang, and mounts nothing.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { CLI, cli, oneLineError } from '../helpers/cli.js';
+import { CLI, ROOT, cli, oneLineError } from '../helpers/cli.js';
 import { freshDir, isMounted, leftoverCheck, mountsAt, run, withMount } from '../helpers/mount.js';
 
 t.test('dist/cli.js is built', async (t) => {
@@ -19,6 +19,17 @@ t.test('--help exits 0 with the usage', async (t) => {
     t.equal(r.code, 0, `${flag}: exit 0`);
     t.match(r.stdout.toString(), /usage: splicefs SOURCE MOUNTPOINT/, `${flag}: usage on stdout`);
     t.match(r.stdout.toString(), /--read-mode/, `${flag}: lists the options`);
+    t.equal(r.stderr.toString(), '', `${flag}: nothing on stderr`);
+  }
+});
+
+t.test('--version and -V print the version, exit 0', async (t) => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = await cli([flag]);
+    t.equal(r.code, 0, `${flag}: exit 0`);
+    t.match(r.stdout.toString(), new RegExp(`^splicefs ${version.replace(/\./g, '\\.')}\n`), `${flag}: splicefs ${version}`);
+    t.match(r.stdout.toString(), /FUSE kernel protocol 7\.\d+/, `${flag}: the protocol it speaks`);
     t.equal(r.stderr.toString(), '', `${flag}: nothing on stderr`);
   }
 });
@@ -42,11 +53,34 @@ t.test('bad input: one clear line, non-zero exit, no hang', async (t) => {
     ['source not a directory', [file, mnt], /source .*a-file is not a directory/],
     ['missing mountpoint', [src, missing], /mountpoint .*missing does not exist/],
     ['mountpoint not a directory', [src, file], /mountpoint .*a-file is not a directory/],
-    ['unknown option', [src, mnt, '--bogus'], /--bogus/, 2],
-    ['unknown short option', [src, mnt, '-z'], /-z/, 2],
+    ['unknown option', [src, mnt, '--bogus'], /unknown option '--bogus'/, 2],
+    ['unknown option with a value', [src, mnt, '--bogus=1'], /unknown option '--bogus'/, 2],
+    ['unknown option before the paths', ['--bogus', src, mnt], /unknown option '--bogus'/, 2],
+    ['unknown short option', [src, mnt, '-z'], /unknown option '-z'/, 2],
+    ['unknown short option in a bundle', [src, mnt, '-fz'], /unknown option '-z' in '-fz'/, 2],
+    ['a path that looks like an option', ['-weird', mnt], /unknown option '-w' in '-weird'/, 2],
+    ['a lone -', [src, '-'], /mountpoint - does not exist/, 1],
+    ['a lone --', ['--'], /missing SOURCE and MOUNTPOINT/, 2],
+    ['a path after -- that looks like an option', ['--', '-x', mnt], /^splicefs: source -x does not exist$/, 1],
+    ['--threads=x', [src, mnt, '--threads=x'], /--threads takes a whole number, not 'x'/, 2],
+    ['--threads -1', [src, mnt, '--threads', '-1'], /--threads takes a whole number, not '-1'/, 2],
+    ['--threads without value', [src, mnt, '--threads'], /--threads needs a value/, 2],
+    ['--threads out of range', [src, mnt, '--threads', '1000'], /threads must be an integer from 0 to 64/, 2],
+    ['-s and --threads', [src, mnt, '-s', '--threads', '2'], /-s \(single thread\) and --threads 2 contradict/, 2],
+    ['a flag given a value', [src, mnt, '--direct-io=yes'], /--direct-io takes no value/, 2],
+    ['-o without value', [src, mnt, '-o'], /-o needs a value/, 2],
     ['unknown -o option', [src, mnt, '-o', 'ro,frobnicate'], /unknown mount option 'frobnicate'/, 2],
-    ['-o rw', [src, mnt, '-o', 'rw'], /rw/, 2],
-    ['-o fsname without value', [src, mnt, '-o', 'fsname='], /fsname/, 2],
+    ['-o rw', [src, mnt, '-o', 'rw'], /-o rw: read-write mounts are not supported yet; use -o ro/, 2],
+    ['-o auto_unmount', [src, mnt, '-o', 'auto_unmount'], /auto_unmount is not supported yet/, 2],
+    ['-o allow_root,allow_other', [src, mnt, '-o', 'allow_root,allow_other'], /allow_other and allow_root contradict/, 2],
+    ['-o fsname without value', [src, mnt, '-o', 'fsname='], /-o fsname needs a value/, 2],
+    ['-o fsname with a space', [src, mnt, '-o', 'fsname=a b'], /fsname must not contain/, 2],
+    ['-o subtype with a slash', [src, mnt, '-o', 'subtype=a/b'], /subtype must be/, 2],
+    ['-o threads=x', [src, mnt, '-o', 'threads=x'], /-o threads takes a whole number, not 'x'/, 2],
+    ['-o read_mode without value', [src, mnt, '-o', 'read_mode'], /-o read_mode needs a value/, 2],
+    ['-o ro=1', [src, mnt, '-o', 'ro=1'], /-o ro takes no value/, 2],
+    ['--log-file without value', [src, mnt, '--log-file='], /--log-file needs a value/, 2],
+    ['an escape sequence', [src, mnt, '--\x1b[2J'], /unknown option '--\\x1b\[2J'/, 2],
     ['bad --read-mode', [src, mnt, '--read-mode', 'teleport'], /read.mode/, 2],
     ['bad --header-mode', [src, mnt, '--header-mode', 'sideways'], /header.mode/, 2],
     ['bad --max-read', [src, mnt, '--max-read', 'lots'], /--max-read/, 2],
@@ -55,11 +89,16 @@ t.test('bad input: one clear line, non-zero exit, no hang', async (t) => {
     ['bad --log-level', [src, mnt, '--log-level', 'shout'], /log level/, 2],
     ['bad --timeout', [src, mnt, '--timeout', '-1'], /timeout/, 2],
     ['--read-mode without value', [src, mnt, '--read-mode'], /read-mode/, 2],
-    ['umount without mountpoint', ['umount'], /umount/, 2],
+    ['umount without mountpoint', ['umount'], /umount takes one MOUNTPOINT/, 2],
+    ['umount with an option', ['umount', '-f', mnt], /unknown option '-f'/, 2],
     ['umount of a directory that is not a mount', ['umount', mnt], /not a mount point/],
     ['umount of a missing path', ['umount', missing], /does not exist/],
   ];
-  for (const [what, args, pattern, code] of cases) oneLineError(t, what, await cli(args), pattern, code);
+  for (const [what, args, pattern, code] of cases) {
+    const r = await cli(args);
+    oneLineError(t, what, r, pattern, code);
+    t.notMatch(r.stderr.toString(), /To specify a positional|ERR_PARSE_ARGS|TypeError/, `${what}: in splicefs's words`);
+  }
   t.notOk(isMounted(mnt), 'nothing got mounted');
 });
 
