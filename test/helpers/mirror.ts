@@ -10,12 +10,14 @@
 // promises: the mirror comparison, and that a server that is wedged on its own mount is still
 // killed and leaves no mount behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import { freshDir, leftoverCheck, run, within, type RunResult } from './mount.js';
+import { abortConnection, forceAway, isMountedBytes, mountsAtBytes, rawMounts, sh, shWord, type ShOptions } from './raw-mounts.js';
+
+export * from './raw-mounts.js';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -25,33 +27,6 @@ export const PY = '/usr/bin/python3';
 export const NOBODY = 65534;
 
 export type { RunResult };
-
-// ---- child processes -----------------------------------------------------------------------
-
-export interface ShOptions {
-  /** Kill after this long (SIGKILL); default 30 s. */
-  timeoutMs?: number;
-  /** Run as this uid (and gid = uid unless gid is given), no supplementary groups unless `groups`. */
-  uid?: number;
-  gid?: number;
-  groups?: number[];
-  env?: Record<string, string>;
-  input?: string | Buffer;
-}
-
-/** `bash -c script _ args...`, optionally as another user (setpriv). Never rejects. */
-export function sh(script: string, args: readonly string[] = [], opts: ShOptions = {}): Promise<RunResult> {
-  const argv = ['bash', '-c', script, 'bash', ...args];
-  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', ...opts.env };
-  delete env.NODE_OPTIONS;
-  let cmd = argv;
-  if (opts.uid !== undefined) {
-    const gid = opts.gid ?? opts.uid;
-    const groups = opts.groups && opts.groups.length > 0 ? [`--groups=${opts.groups.join(',')}`] : ['--clear-groups'];
-    cmd = ['setpriv', `--reuid=${opts.uid}`, `--regid=${gid}`, ...groups, ...argv];
-  }
-  return run(cmd[0], cmd.slice(1), { timeoutMs: opts.timeoutMs ?? 30_000, env, input: opts.input, cwd: '/' });
-}
 
 /** The result with the path prefix replaced by "@" (so source and mount output compare). */
 export interface Seen {
@@ -140,117 +115,6 @@ export async function needTools(t: Test, tools: string[]): Promise<boolean> {
     t.equal(r.code, 0, `${tool} is installed (this test needs it)`);
   }
   return all;
-}
-
-// ---- mounts, by raw bytes -------------------------------------------------------------------
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo; everything else is raw bytes. */
-function unescapeBytes(field: Buffer): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < field.length; i++) {
-    if (field[i] === 0x5c && i + 3 < field.length && /^[0-7]{3}$/.test(field.subarray(i + 1, i + 4).toString('latin1'))) {
-      out.push(parseInt(field.subarray(i + 1, i + 4).toString('latin1'), 8));
-      i += 3;
-    } else out.push(field[i]);
-  }
-  return Buffer.from(out);
-}
-
-export interface RawMount {
-  minor: number;
-  mountpoint: Buffer;
-  fstype: string;
-}
-
-export function rawMounts(): RawMount[] {
-  const out: RawMount[] = [];
-  const all = readFileSync('/proc/self/mountinfo');
-  let start = 0;
-  while (start < all.length) {
-    let end = all.indexOf(0x0a, start);
-    if (end < 0) end = all.length;
-    const line = all.subarray(start, end);
-    start = end + 1;
-    const f: Buffer[] = [];
-    let s = 0;
-    for (let i = 0; i <= line.length; i++) {
-      if (i === line.length || line[i] === 0x20) {
-        f.push(line.subarray(s, i));
-        s = i + 1;
-      }
-    }
-    const sep = f.findIndex((x) => x.length === 1 && x[0] === 0x2d);
-    if (sep < 0 || f.length < 5) continue;
-    out.push({
-      minor: Number(f[2].toString().split(':')[1]),
-      mountpoint: unescapeBytes(f[4]),
-      fstype: f[sep + 1]?.toString() ?? '',
-    });
-  }
-  return out;
-}
-
-export function mountsAtBytes(path: string | Buffer): RawMount[] {
-  const p = typeof path === 'string' ? Buffer.from(path) : path;
-  return rawMounts().filter((m) => m.mountpoint.equals(p));
-}
-
-export function isMountedBytes(path: string | Buffer): boolean {
-  return mountsAtBytes(path).length > 0;
-}
-
-/** A bash word for these bytes: $'...' with every byte outside [A-Za-z0-9/._-] as \xHH. */
-export function shWord(path: string | Buffer): string {
-  const b = typeof path === 'string' ? Buffer.from(path) : path;
-  let s = "$'";
-  for (const c of b) {
-    const ch = String.fromCharCode(c);
-    s += /[A-Za-z0-9/._-]/.test(ch) ? ch : '\\x' + c.toString(16).padStart(2, '0');
-  }
-  return s + "'";
-}
-
-/**
- * Abort a FUSE connection by its minor (fusectl's abort switch): through the system's fusectl
- * mount if there is one, else a private one made for this write.
- */
-export async function abortConnection(minor: number): Promise<void> {
-  const sys = `/sys/fs/fuse/connections/${minor}/abort`;
-  if (existsSync(sys)) {
-    try {
-      writeFileSync(sys, '1');
-    } catch {
-      /* gone already */
-    }
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'splicefs-fusectl-'));
-  try {
-    const m = await run('mount', ['-t', 'fusectl', 'none', dir]);
-    if (m.code === 0) {
-      try {
-        writeFileSync(join(dir, String(minor), 'abort'), '1');
-      } catch {
-        /* gone already */
-      }
-      await run('umount', [dir]);
-    }
-  } finally {
-    try {
-      rmdirSync(dir);
-    } catch {
-      /* leave it */
-    }
-  }
-}
-
-/**
- * Force every FUSE mount at these exact bytes away: abort its connection (a wedged server
- * cannot answer the umount), then lazy umounts. Paths given as bytes go through bash.
- */
-export async function forceAway(path: string | Buffer): Promise<void> {
-  for (const m of mountsAtBytes(path)) if (m.fstype.startsWith('fuse')) await abortConnection(m.minor);
-  for (let i = 0; i < 5 && isMountedBytes(path); i++) await sh(`umount -l ${shWord(path)}`, [], { timeoutMs: 10_000 });
 }
 
 // ---- a server started by the command line -------------------------------------------------
