@@ -145,15 +145,18 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-t.test('SIGTERM with a file held open: the busy mount still goes, exit 0', async (t) => {
-  const s = await startServer(t, [], populateSmall);
-  const holder = spawn('python3', [HOLD_OPEN, join(s.mnt, 'hello')], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+/** A child process holding `path` open (killed in teardown); resolves once it has it open. */
+async function holdOpen(t: Test, path: string): Promise<void> {
+  const holder = spawn('python3', [HOLD_OPEN, path], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(() => {
     holder.kill('SIGKILL');
   });
   await within(10_000, 'holder opened the file', new Promise<void>((res) => holder.stdout!.once('data', () => res())));
+}
+
+t.test('SIGTERM with a file held open: the busy mount still goes, exit 0', async (t) => {
+  const s = await startServer(t, [], populateSmall);
+  await holdOpen(t, join(s.mnt, 'hello'));
   s.child.kill('SIGTERM');
   const { code } = await within(20_000, 'server exit', s.exited);
   t.equal(code, 0, 'exit 0 although a file was open');
@@ -162,13 +165,7 @@ t.test('SIGTERM with a file held open: the busy mount still goes, exit 0', async
 
 t.test('a second SIGTERM with a file held open aborts at once, not after the grace period', async (t) => {
   const s = await startServer(t, [], populateSmall);
-  const holder = spawn('python3', [HOLD_OPEN, join(s.mnt, 'hello')], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  t.teardown(() => {
-    holder.kill('SIGKILL');
-  });
-  await within(10_000, 'holder opened the file', new Promise<void>((res) => holder.stdout!.once('data', () => res())));
+  await holdOpen(t, join(s.mnt, 'hello'));
   s.child.kill('SIGTERM');
   await new Promise((res) => setTimeout(res, 300));
   const t0 = Date.now();
