@@ -313,7 +313,10 @@ say "running pjdfstest ($(basename "$pjd_dir")) on $kind: $run_dir ($fstype)${te
 t0=$(date +%s)
 # prove in its own process group (setsid), so that cleanup can stop it and every test script it
 # runs at once; the console gets one line per test file, the log everything.
-( cd "$run_dir" && exec setsid timeout --kill-after=10 "$timeout_s" prove -r -v -j "$jobs" "${prove_args[@]}" ) >>"$logfile" 2>&1 &
+# prove is App::Prove, run here with STDOUT flushed per line ($| = 1), so the log and the console
+# follow the tests as they finish instead of in 8 KiB blocks.
+prove_pl='$| = 1; require App::Prove; my $app = App::Prove->new; $app->process_args(@ARGV); exit($app->run ? 0 : 1)'
+( cd "$run_dir" && exec setsid timeout --kill-after=10 "$timeout_s" perl -e "$prove_pl" -- -r -v -j "$jobs" "${prove_args[@]}" ) >>"$logfile" 2>&1 &
 prove_pid=$!
 # One line per finished test file on the console (prove -v prints "FILE .. " before the file's
 # TAP lines and "ok" / "Failed N/M subtests" / "Dubious..." after them).
