@@ -55,7 +55,9 @@ fi
 # ---- Debian packages -------------------------------------------------------------
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-apt_pkgs=(fio bindfs golang-go golang-github-hanwen-go-fuse-dev)
+# meson, ninja-build, pkg-config, liburing-dev: libfuse's passthrough_hp (built below; without
+# liburing-dev it builds without its io_uring mode).
+apt_pkgs=(fio bindfs golang-go golang-github-hanwen-go-fuse-dev meson ninja-build pkg-config liburing-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do have_pkg "$p" || missing+=("$p"); done
 
@@ -170,6 +172,60 @@ if fn_check; then
 else
   say "fuse-native cannot be loaded from $fn_dir (see $work/logs/fuse-native-install.log)"
   mark "fuse-native fail npm fuse-native not installed or its prebuilt binding does not load"
+fi
+
+# ---- libfuse's passthrough_hp, built offline from ../shared/peers -----------------------------
+# The tarball is a `git archive` of libfuse (see ../shared/peers/README.md): meson + ninja, the
+# example only, in .work/libfuse-COMMIT/build (the binary finds its libfuse3.so there by rpath);
+# .work/passthrough_hp links to it. Built once; again only when the tarball is newer. Its io_uring
+# mode needs liburing-dev at build time (meson says "io_uring support: true").
+pthp_link="$work/passthrough_hp"
+pthp_tarball="${LIBFUSE_TARBALL:-}"
+if [ -z "$pthp_tarball" ]; then
+  for t in "$here/../../shared/peers"/libfuse-*.tar.gz "$here/../shared/peers"/libfuse-*.tar.gz /work/shared/peers/libfuse-*.tar.gz; do
+    [ -f "$t" ] && { pthp_tarball="$t"; break; }
+  done
+fi
+build_pthp() {
+  local dir="$1" tmp="$1.tmp.$$"
+  rm -rf "$tmp" && mkdir -p "$tmp" || return 1
+  (
+    cd "$tmp" && tar xzf "$pthp_tarball" && cd libfuse &&
+      meson setup build -Dexamples=true -Dtests=false -Dutils=false -Duseroot=false -Dinitscriptdir= &&
+      ninja -C build example/passthrough_hp
+  ) >"$work/logs/passthrough_hp-build.log" 2>&1 || { rm -rf "$tmp"; return 1; }
+  rm -rf "$dir" && mv "$tmp/libfuse" "$dir" && rmdir "$tmp"
+}
+if [ -z "$pthp_tarball" ]; then
+  say "libfuse tarball not found (../shared/peers/libfuse-*.tar.gz, or LIBFUSE_TARBALL): no passthrough_hp peer"
+  mark "passthrough_hp fail libfuse tarball not found (../shared/peers/libfuse-*.tar.gz)"
+  mark "passthrough_hp-uring fail libfuse tarball not found"
+elif ! command -v meson >/dev/null 2>&1 || ! command -v ninja >/dev/null 2>&1; then
+  say "meson or ninja is not installed (apt packages meson ninja-build): no passthrough_hp peer"
+  mark "passthrough_hp fail apt packages meson/ninja-build not installed"
+  mark "passthrough_hp-uring fail apt packages meson/ninja-build not installed"
+else
+  pthp_dir="$work/$(basename "$pthp_tarball" .tar.gz)"
+  pthp_bin="$pthp_dir/build/example/passthrough_hp"
+  if { [ ! -x "$pthp_bin" ] || [ "$pthp_tarball" -nt "$pthp_bin" ]; } && ! build_pthp "$pthp_dir"; then
+    say "passthrough_hp build failed:"
+    tail -n 20 "$work/logs/passthrough_hp-build.log" | sed 's/^/  /' >&2
+    mark "passthrough_hp fail meson/ninja build failed: $(grep -m1 -iE 'error' "$work/logs/passthrough_hp-build.log")"
+    mark "passthrough_hp-uring fail passthrough_hp did not build"
+  fi
+  if [ -x "$pthp_bin" ]; then
+    ln -sfn "$pthp_bin" "$pthp_link"
+    mark "passthrough_hp ok"
+    if grep -q '^#define HAVE_URING' "$pthp_dir/build/libfuse_config.h" "$pthp_dir/build/fuse_config.h" 2>/dev/null; then
+      if [ -e /sys/module/fuse/parameters/enable_uring ]; then
+        mark "passthrough_hp-uring ok"
+      else
+        mark "passthrough_hp-uring fail the kernel has no /sys/module/fuse/parameters/enable_uring (FUSE over io_uring needs 6.14+)"
+      fi
+    else
+      mark "passthrough_hp-uring fail libfuse was built without io_uring (liburing-dev missing or without SQE128)"
+    fi
+  fi
 fi
 
 # ---- vega and vega-lite, for the chart (see install_chart above) ----------------------------
