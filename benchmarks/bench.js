@@ -30,8 +30,9 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { HERE, ROOT, WORK, LOGS, SRC, MNT, BASE, MiB, GiB, die, log, fmtSize, setProg, onPath } from './lib/common.js'
 import { killLiveChildren } from './lib/proc.js'
+import { restoreAllParams } from './lib/params.js'
 import { mountHelpersError, findMount, forceUnmount, emergencyUnmount, unmountFusectl } from './lib/mounts.js'
-import { WORKLOADS, MAIN_WORKLOADS, SEED_WORKLOADS, WORKLOAD_ORDER } from './lib/workloads.js'
+import { WORKLOADS, MAIN_WORKLOADS, SEED_WORKLOADS, META_WORKLOADS, WORKLOAD_ORDER } from './lib/workloads.js'
 import { SYSTEMS, systemOrder, defineSystems, baselineName, setSplicefsExtra, readPeerStatus } from './lib/systems.js'
 import { prepareFiles, removeFiles, sha256, CHECKED_FILES } from './lib/files.js'
 import { benchSystem } from './lib/run.js'
@@ -51,14 +52,19 @@ const defaultReport = (quick) => (mode.outDir ? path.join(mode.outDir, 'RESULTS.
 
 const usage = () => `usage: ${mode.prog === 'bench' ? 'npm run bench -- [options]      (node benchmarks/bench.js [options])' : `${mode.prog} [options]`}
 
-Runs fio against the same files on tmpfs through each system (raw tmpfs, splicefs's read modes,
-bindfs, go-fuse's loopback, fuse-native) and writes a report (RESULTS.md) and a chart (SVG).
+Runs fio against the same files on tmpfs through each system (raw tmpfs, splicefs's read modes
+and, for writes, its write modes, bindfs, go-fuse's loopback, fuse-native, libfuse's
+passthrough_hp in its splice, copy, kernel passthrough and io_uring modes) and writes a report
+(RESULTS.md) and a chart (SVG).
 The protocol: ${rel(path.join(HERE, 'README.md'))}.
 
   --workloads LIST   comma list of ${MAIN_WORKLOADS.join(',')}, seed (the 24 cells of the
-                     seed matrix) or single seed cells (seed-seqread-psync, ...-multi, ...)
-                     (default: ${MAIN_WORKLOADS.join(',')}; the seed matrix only when asked)
-  --systems LIST     comma list of ${systemOrder().join(',')} (default: all)
+                     seed matrix), single seed cells (seed-seqread-psync, ...-multi, ...) or
+                     ${META_WORKLOADS.join(',')} (untar, find, rm -rf of 20,000 small files, each phase timed)
+                     (default: ${MAIN_WORKLOADS.join(',')}; the seed matrix and meta only when asked)
+  --systems LIST     comma list of ${systemOrder().join(',')}
+                     (default: all; splicefs-write-* only when a workload writes: f, seed
+                     writes, meta; they mount -o rw --write-mode copy|splice)
   --baseline DIR     also run the splicefs server of another checkout (DIR/dist/cli.js, built
                      there by npm install) as splicefs-baseline-copy, -splice, -splice16, each
                      right after the same mode of this checkout, for an A/B in one run; with
@@ -85,8 +91,9 @@ The protocol: ${rel(path.join(HERE, 'README.md'))}.
 
 Needs: root (it drops the page cache and mounts), /dev/fuse, fio, and a built splicefs.
 benchmarks/setup.sh, run first unless --skip-setup, installs with apt-get what is missing of
-the Debian packages fio bindfs golang-go golang-github-hanwen-go-fuse-dev, builds the go-fuse
-loopback, and installs npm's fuse-native (and, outside a checkout, vega and vega-lite for the
+the Debian packages fio bindfs golang-go golang-github-hanwen-go-fuse-dev meson ninja-build
+pkg-config liburing-dev, builds the go-fuse loopback and libfuse's passthrough_hp (from
+../shared/peers), and installs npm's fuse-native (and, outside a checkout, vega and vega-lite for the
 chart) under ${rel(WORK)}. A peer that cannot be had is skipped and named in the report.
 Server logs: ${rel(LOGS)}. Exit status: 0 report written, 1 could not run, 3 report written
 but a system returned wrong bytes.
@@ -135,8 +142,10 @@ function useBaseline (dir) {
 }
 
 /** --systems, plus the baseline twin of each chosen splicefs mode. */
-function pickSystems (s, baseline) {
-  if (!s) return systemOrder()
+function pickSystems (s, baseline, workloads) {
+  // By default a system that only writes (splicefs's write modes) runs only when a workload writes.
+  const writes = workloads.some((w) => WORKLOADS[w].write)
+  if (!s) return systemOrder().filter((n) => writes || !SYSTEMS[n].writesOnly)
   const picked = list(s, systemOrder(), 'system')
   const twins = baseline ? picked.filter((n) => SYSTEMS[n].kind === 'splicefs' && !SYSTEMS[n].baseline).map((n) => baselineName(SYSTEMS[n].mode)) : []
   return systemOrder().filter((n) => picked.includes(n) || twins.includes(n))
@@ -175,7 +184,7 @@ function parseCli (argv) {
   const baseline = useBaseline(parsed.baseline)
   const wl = parsed.workloads && parsed.workloads.split(',').flatMap((x) => (x.trim() === 'seed' ? SEED_WORKLOADS : [x])).join(',')
   const workloads = wl ? list(wl, WORKLOAD_ORDER, 'workload') : parsed.quick ? ['a', 'b1M'] : MAIN_WORKLOADS
-  const systems = pickSystems(parsed.systems, baseline)
+  const systems = pickSystems(parsed.systems, baseline, workloads)
   const runs = parsed.runs ? num(parsed.runs, 'runs', { min: 1, int: true }) : 3
   const runtime = parsed.runtime ? num(parsed.runtime, 'runtime', { min: 1, int: true }) : 10
   const warmupRuntime = parsed['warmup-runtime'] ? num(parsed['warmup-runtime'], 'warmup-runtime', { min: 1, int: true }) : Math.min(3, runtime)
@@ -186,11 +195,12 @@ function parseCli (argv) {
   if (!workloads.length) die('no workload selected')
   if (!systems.length) die('no system selected')
   if (parsed['splicefs-args']) setSplicefsExtra(parsed['splicefs-args'].split(/\s+/).filter(Boolean))
-  const mainWorkloads = workloads.filter((w) => !WORKLOADS[w].seed)
+  const mainWorkloads = workloads.filter((w) => !WORKLOADS[w].seed && !WORKLOADS[w].meta)
   const seedWorkloads = workloads.filter((w) => WORKLOADS[w].seed)
+  const metaWorkloads = workloads.filter((w) => WORKLOADS[w].meta)
   // Seed writes: files small enough that a slow server's run stays a few seconds past its time.
   const seedWriteSize = 256 * MiB
-  return { ...parsed, ...outputPaths(parsed), baseline, workloads, mainWorkloads, seedWorkloads, systems, runs, runtime, warmupRuntime, seedRuntime, seedWriteSize, bigSize, cSize }
+  return { ...parsed, ...outputPaths(parsed), baseline, workloads, mainWorkloads, seedWorkloads, metaWorkloads, systems, runs, runtime, warmupRuntime, seedRuntime, seedWriteSize, bigSize, cSize }
 }
 
 /** Whatever happens to the bench, no child and no mount of ours outlives it. */
@@ -202,6 +212,7 @@ function installCleanup () {
     killLiveChildren()
     emergencyUnmount(MNT)
     unmountFusectl()
+    restoreAllParams()
   }
   process.on('exit', emergency)
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -293,7 +304,7 @@ async function main (argv) {
   installCleanup()
   prepareMachine(cfg, ctx)
 
-  log(`workloads ${[...cfg.mainWorkloads, ...(cfg.seedWorkloads.length ? [`${cfg.seedWorkloads.length} seed-matrix cells`] : [])].join(',')}; systems ${cfg.systems.join(',')}; ${cfg.runs} runs + 1 warm-up; file ${fmtSize(cfg.bigSize)}` +
+  log(`workloads ${[...cfg.mainWorkloads, ...(cfg.seedWorkloads.length ? [`${cfg.seedWorkloads.length} seed-matrix cells`] : []), ...cfg.metaWorkloads].join(',')}; systems ${cfg.systems.join(',')}; ${cfg.runs} runs + 1 warm-up; file ${fmtSize(cfg.bigSize)}` +
     (cfg.baseline ? `; baseline ${cfg.baseline} (${ctx.checkouts.baseline ?? 'not a git checkout'})` : ''))
   if (findMount(MNT)) {
     for (const n of await forceUnmount(MNT, 'stale mount from an earlier run')) log(n)

@@ -8,7 +8,9 @@ export const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const ROOT = path.resolve(HERE, '..')
 export const WORK = path.join(HERE, '.work')
 export const LOGS = path.join(WORK, 'logs')
-export const BASE = '/dev/shm/splicefs-bench'
+// SPLICEFS_BENCH_DIR: another tmpfs directory, so that two benches on one machine do not share
+// files and mountpoint.
+export const BASE = process.env.SPLICEFS_BENCH_DIR ? path.resolve(process.env.SPLICEFS_BENCH_DIR) : '/dev/shm/splicefs-bench'
 export const SRC = path.join(BASE, 'src')
 export const MNT = path.join(BASE, 'mnt')
 export const KiB = 1024

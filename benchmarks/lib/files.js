@@ -8,7 +8,8 @@ import path from 'node:path'
 import { BASE, SRC, MNT, MiB, GiB, die, log, fmtSize, tail } from './common.js'
 import { runChild } from './proc.js'
 import { abortMntConnection } from './mounts.js'
-import { WORKLOADS } from './workloads.js'
+import { WORKLOADS, META_FILES } from './workloads.js'
+import { spawnSync } from 'node:child_process'
 
 const PATTERN_VERSION = 1
 const ODD_SIZE = 3 * MiB + 4097 // not a multiple of a page: exercises the short READ at EOF
@@ -68,6 +69,7 @@ export function prepareFiles (cfg) {
     if (!ok) missing += s.size
     s.ok = ok
   }
+  if (cfg.workloads.some((w) => WORKLOADS[w].meta)) prepareMetaTar()
   if (missing) {
     checkRoom(cfg, missing)
     log(`writing ${(missing / GiB).toFixed(2)} GiB of test files to ${SRC}`)
@@ -81,12 +83,52 @@ export function prepareFiles (cfg) {
   return specs
 }
 
+// ---- the metadata workload's tree, as one tar on tmpfs outside the source ----------------------
+
+export const META_TAR = path.join(BASE, `meta-${META_FILES}.tar`)
+const META_TOP = 20
+const META_SUB = 10
+/** Entries find lists under the unpacked root: the files, the directories and the root itself. */
+export const META_ENTRIES = META_FILES + META_TOP + META_TOP * META_SUB + 1
+const META_VERSION = 1
+
+/** Makes META_TAR once (reused while its marker matches): META_FILES files of 0-4 KiB. */
+export function prepareMetaTar () {
+  const marker = `${META_TAR}.ok`
+  const want = `${META_VERSION} ${META_FILES}`
+  try { if (fs.readFileSync(marker, 'utf8') === want && fs.existsSync(META_TAR)) return } catch {}
+  try { fs.unlinkSync(marker) } catch {}
+  const gen = path.join(BASE, 'meta-gen')
+  fs.rmSync(gen, { recursive: true, force: true })
+  log(`writing the metadata workload's tar (${META_FILES} small files) to ${META_TAR}`)
+  const perDir = META_FILES / (META_TOP * META_SUB)
+  const buf = Buffer.alloc(4096)
+  for (let i = 0; i < buf.length; i++) buf[i] = 32 + ((i * 31) % 95)
+  let n = 0
+  for (let a = 0; a < META_TOP; a++) {
+    for (let b = 0; b < META_SUB; b++) {
+      const d = path.join(gen, 'tree', `d${a}`, `s${b}`)
+      fs.mkdirSync(d, { recursive: true })
+      for (let k = 0; k < perDir; k++, n++) {
+        const size = (Math.imul(n, 2654435761) >>> 0) % 4097
+        fs.writeFileSync(path.join(d, `f${k}.txt`), buf.subarray(0, size))
+      }
+    }
+  }
+  const r = spawnSync('tar', ['cf', `${META_TAR}.tmp`, '-C', path.join(gen, 'tree'), '.'], { encoding: 'utf8' })
+  fs.rmSync(gen, { recursive: true, force: true })
+  if (r.status !== 0) die(`cannot make ${META_TAR}: ${tail(r.stderr || '', 2)}`)
+  fs.renameSync(`${META_TAR}.tmp`, META_TAR)
+  fs.writeFileSync(marker, want)
+}
+
 export function removeFiles () {
   // Every name this bench ever writes, also those of an earlier --keep-files run.
   for (const name of ['big.bin', 'odd.bin', 'c.0', 'c.1', 'c.2', 'c.3']) {
     for (const f of [name, `.${name}.ok`, `${name}.tmp`]) try { fs.unlinkSync(path.join(SRC, f)) } catch {}
   }
   for (const f of ['f.bin', 'sw.0', 'sw.1', 'sw.2', 'sw.3']) try { fs.unlinkSync(path.join(SRC, f)) } catch {}
+  for (const f of [META_TAR, `${META_TAR}.ok`, `${META_TAR}.tmp`]) try { fs.unlinkSync(f) } catch {}
   // rmdir, never a recursive delete: a directory still mounted stays untouched.
   for (const d of [SRC, MNT, BASE]) try { fs.rmdirSync(d) } catch {}
 }

@@ -23,6 +23,15 @@ function pageReporting () {
   } catch { return null }
 }
 
+/** "libfuse 3.19.0 (libfuse-e8d407c)" of the passthrough_hp setup.sh built, or null. */
+function passthroughHpVersion () {
+  let bin
+  try { bin = fs.realpathSync(path.join(WORK, 'passthrough_hp')) } catch { return null }
+  const dir = path.resolve(path.dirname(bin), '..', '..') // .work/libfuse-COMMIT/build/example/
+  const m = (read(path.join(dir, 'meson.build')) || '').match(/version\s*:\s*'([^']+)'/)
+  return `libfuse ${m ? m[1] : '?'} (${path.basename(dir)})`
+}
+
 export function machineInfo () {
   const cpuModel = (read('/proc/cpuinfo') || '').match(/^model name\s*:\s*(.*)$/m)
   const dpkgVersion = (p) => sh('dpkg-query', ['-W', '-f=${Version}', p])
@@ -39,6 +48,7 @@ export function machineInfo () {
     gofuse: dpkgVersion('golang-github-hanwen-go-fuse-dev'),
     go: dpkgVersion('golang-go'),
     fuseNative,
+    passthroughHp: passthroughHpVersion(),
     maxPagesLimit: sysctl('/proc/sys/fs/fuse/max_pages_limit'),
     pipeMaxSize: sysctl('/proc/sys/fs/pipe-max-size'),
     enableUring: read('/sys/module/fuse/parameters/enable_uring'),

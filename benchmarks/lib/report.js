@@ -3,9 +3,9 @@
 import os from 'node:os'
 import path from 'node:path'
 import { HERE, ROOT, SRC, median, fmtSize, flatten, tail } from './common.js'
-import { WORKLOADS } from './workloads.js'
+import { WORKLOADS, META_PHASES } from './workloads.js'
 import { SYSTEMS, baselineName } from './systems.js'
-import { fmtMiB, cellText, rangeText, summaryOf, medianOf, bestPeerOf, table } from './summary.js'
+import { fmtMiB, cellText, rangeText, summaryOf, medianOf, bestPeerOf, table, metaText } from './summary.js'
 
 function machineSection (ctx) {
   const m = ctx.machine
@@ -15,7 +15,7 @@ function machineSection (ctx) {
   if (m.thp) L.push(`- transparent hugepages: ${m.thp}${m.pageReporting ? `; free page reporting to the host is on (${m.pageReporting}): memory freed by drop_caches is handed back and faulted in again, a source of run-to-run noise` : ''}`)
   L.push(`- load average (1, 5, 15 min) at start: ${m.loadStart}; at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine shows here; the ratios come from one run)`)
   L.push(`- splicefs ${ctx.version ?? '?'}, ${ctx.checkouts?.current ? `checkout ${ctx.checkouts.current}` : `not a git checkout (${ROOT})`}`)
-  L.push(`- Node ${m.node}, ${m.fio}; bindfs ${m.bindfs ?? 'not installed'}, go-fuse ${m.gofuse ?? 'not installed'} (Go ${m.go ?? '—'}), fuse-native ${m.fuseNative ?? 'not installed'}`)
+  L.push(`- Node ${m.node}, ${m.fio}; bindfs ${m.bindfs ?? 'not installed'}, go-fuse ${m.gofuse ?? 'not installed'} (Go ${m.go ?? '—'}), fuse-native ${m.fuseNative ?? 'not installed'}, passthrough_hp ${m.passthroughHp ?? 'not built'}`)
   L.push('')
   return L
 }
@@ -56,11 +56,17 @@ function throughputSections (cfg, ctx) {
     L.push('## Seed matrix, MiB/s: median [min–max]', '')
     L.push(`The fio table of the virtio-fs DAX patches (2020) on this machine: bs=4k, buffered (cold FUSE cache: drop_caches before each run), time based (${cfg.seedRuntime} s per run, ${cfg.warmupRuntime} s warm-up), \`-multi\` = 4 jobs on 4 files. Reads use the files of a and c; writes go to fresh sparse ${fmtSize(cfg.seedWriteSize)} files per job. Read-only systems show — for the writes.`, '')
     const rows = cfg.seedWorkloads.map((w) => {
-      const sp = medianOf(ctx, 'splicefs-splice', w)
+      const sp = medianOf(ctx, WORKLOADS[w].write ? 'splicefs-write-splice' : 'splicefs-splice', w)
       const bp = bestPeerOf(ctx, w)
       return [w, ...systems.map((s) => cellText(ctx.systems[s], w, cfg.runs)), sp != null && bp && bp.value ? `${(sp / bp.value).toFixed(2)}× (${bp.label})` : '—']
     })
     L.push(table(['cell', ...systems, 'splice / best peer'], rows))
+    L.push('', 'splice / best peer: splicefs-splice on reads, splicefs-write-splice on writes.', '')
+  }
+  if (cfg.metaWorkloads.length) {
+    L.push('## Metadata: untar, find, rm -rf, seconds: median [min–max] (lower is better)', '')
+    L.push(`${WORKLOADS.meta.desc}. Each run unpacks into a fresh directory; \`echo 3 > /proc/sys/vm/drop_caches\` before each phase, so lookups reach the server. Read-only systems show —.`, '')
+    L.push(table(['system', ...META_PHASES.map((p) => `${p} s`)], systems.map((s) => [s, ...META_PHASES.map((p) => metaText(ctx.systems[s], p, cfg.runs))])))
     L.push('')
   }
   return L
@@ -86,6 +92,10 @@ function ratios (cfg, ctx) {
   mk('splice16 / copy', (wid) => med('splicefs-splice16', wid), of('splicefs-copy'))
   mk('splice / splice16', splice, of('splicefs-splice16'))
   mk('copy / raw', (wid) => med('splicefs-copy', wid), of('raw'))
+  const wsplice = (wid) => med('splicefs-write-splice', wid)
+  mk('write splice / write copy', wsplice, of('splicefs-write-copy'))
+  mk('write splice / raw', wsplice, of('raw'))
+  mk('write splice / best peer', wsplice, (wid) => bestPeerOf(ctx, wid))
   return rows
 }
 
@@ -215,7 +225,7 @@ function systemNotes (s, info, cfg) {
   for (const wid of cfg.workloads) {
     const c = info.cells && info.cells[wid]
     if (c && c.error && !(info.error && info.error.startsWith(c.error))) notes.push(`${s} ${wid}: ${c.error}`)
-    if (c && c.skipped && !WORKLOADS[wid].seed) notes.push(`${s} ${wid}: skipped, ${c.skipped}`)
+    if (c && c.skipped && !WORKLOADS[wid].seed && !SYSTEMS[s].writesOnly) notes.push(`${s} ${wid}: skipped, ${c.skipped}`)
   }
   const seedSkipped = cfg.seedWorkloads.filter((w) => info.cells && info.cells[w] && info.cells[w].skipped)
   if (seedSkipped.length) notes.push(`${s}: ${seedSkipped.length} seed-matrix write cells skipped, ${info.cells[seedSkipped[0]].skipped}`)
@@ -238,6 +248,12 @@ function runsSection (cfg, ctx) {
     for (const wid of cfg.workloads) {
       const c = info.cells[wid]
       if (!c || c.skipped) continue
+      if (WORKLOADS[wid].meta) {
+        const ph = (r) => (r ? META_PHASES.map((p) => `${p} ${r[p].toFixed(2)}`).join(' ') : '—')
+        const runs = (c.phases ? c.phases.untar.map((_, i) => ph(Object.fromEntries(META_PHASES.map((p) => [p, c.phases[p][i]])))) : [])
+        runRows.push([s, `${wid} (s)`, ph(c.warmupPhases), runs.join('; ') || '—', '—'])
+        continue
+      }
       runRows.push([s, wid, c.warmup == null ? '—' : fmtMiB(c.warmup), c.runs.map(fmtMiB).join(', ') || '—',
         c.cpuPerGiB.length ? c.cpuPerGiB.map((x) => x.toFixed(2)).join(', ') : '—'])
     }
@@ -267,6 +283,10 @@ export function renderReport (cfg, ctx, chartOk) {
 
 /** The throughput tables again, for stderr at the end of a run. */
 export function consoleTables (cfg, ctx) {
-  return [cfg.mainWorkloads, cfg.seedWorkloads].filter((g) => g.length)
+  const tables = [cfg.mainWorkloads, cfg.seedWorkloads].filter((g) => g.length)
     .map((group) => table(['system', ...group], cfg.systems.map((s) => [s, ...group.map((w) => cellText(ctx.systems[s], w, cfg.runs))])))
+  if (cfg.metaWorkloads.length) {
+    tables.push(table(['system', ...META_PHASES.map((p) => `meta ${p} s`)], cfg.systems.map((s) => [s, ...META_PHASES.map((p) => metaText(ctx.systems[s], p, cfg.runs))])))
+  }
+  return tables
 }

@@ -3,13 +3,14 @@
 import path from 'node:path'
 import { SRC, MNT, MiB, GiB, log, tail } from './common.js'
 import { runChild, HangError, readCpuTicks, dropCaches } from './proc.js'
-import { findMount, forceUnmount } from './mounts.js'
+import { findMount, forceUnmount, abortMntConnection } from './mounts.js'
 import { launchServer, waitMounted, stopServer } from './servers.js'
-import { CHECKED_FILES, sha256 } from './files.js'
+import { CHECKED_FILES, sha256, META_TAR, META_ENTRIES } from './files.js'
 import { fioArgs, runFio } from './fio.js'
 import { profileServer } from './profile.js'
-import { SYSTEMS, unavailableReason } from './systems.js'
-import { WORKLOADS } from './workloads.js'
+import { SYSTEMS, unavailableReason, fdLimitNote } from './systems.js'
+import { setParams, restoreParams } from './params.js'
+import { WORKLOADS, META_PHASES } from './workloads.js'
 
 /** Starts the server of `name` on MNT and waits until a stat through the mount answers. */
 async function startServer (name, info) {
@@ -68,6 +69,58 @@ async function measuredRun (wid, dir, cfg, warmup, srv, ctx) {
   return { mibps: res.bwBytes / MiB, cpuPerGiB: cpuSec != null ? cpuSec / (res.ioBytes / GiB) : null }
 }
 
+// ---- the metadata workload: untar, find, rm -rf, each phase timed ------------------------------
+
+
+/** One timed step through the mount: seconds, or throws (HangError when it had to be killed). */
+async function timedStep (what, cmd, args, timeoutMs) {
+  const t0 = process.hrtime.bigint()
+  const r = await runChild(cmd, args, { timeoutMs, onStuck: args.some((a) => a.startsWith(MNT)) ? abortMntConnection : null })
+  const s = Number(process.hrtime.bigint() - t0) / 1e9
+  if (r.timedOut) throw new HangError(`${what} did not finish in ${timeoutMs / 1000} s (killed)`)
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code ?? r.signal}): ${tail(r.stderr, 2)}`)
+  return { s, stdout: r.stdout }
+}
+
+/** One run of meta in `dir`: {untar, find, rm} in seconds. */
+async function metaRun (dir) {
+  const tree = path.join(dir, 'meta.tree')
+  const limit = 600000
+  await timedStep('removing a leftover meta.tree', 'rm', ['-rf', tree], limit)
+  await timedStep('mkdir meta.tree', 'mkdir', [tree], 30000)
+  dropCaches()
+  // tar xf, then syncfs of the mount: the files have reached the server when the phase ends.
+  const untar = await timedStep('tar xf', 'sh', ['-c', 'tar xf "$1" -C "$2" && sync -f "$2"', 'untar', META_TAR, tree], limit)
+  dropCaches()
+  const find = await timedStep('find', 'find', [tree, '-printf', '%s\n'], limit)
+  const entries = find.stdout.split('\n').filter(Boolean).length
+  if (entries !== META_ENTRIES) throw new Error(`find listed ${entries} entries, ${META_ENTRIES} expected`)
+  dropCaches()
+  const rm = await timedStep('rm -rf', 'rm', ['-rf', tree], limit)
+  return { untar: untar.s, find: find.s, rm: rm.s }
+}
+
+async function runMetaCell (name, cell, { dir, cfg }) {
+  cell.phases = Object.fromEntries(META_PHASES.map((p) => [p, []]))
+  for (let k = 0; k <= cfg.runs; k++) {
+    const warmup = k === 0
+    const label = `${name} meta ${warmup ? 'warm-up' : `run ${k}/${cfg.runs}`}`
+    let r
+    try {
+      r = await metaRun(dir)
+    } catch (err) {
+      cell.error = err.message
+      log(`${label}: FAILED ${err.message}`)
+      await runChild('rm', ['-rf', path.join(dir, 'meta.tree')], { timeoutMs: 120000 })
+      if (err instanceof HangError) throw err
+      break
+    }
+    if (warmup) cell.warmupPhases = r
+    else for (const p of META_PHASES) cell.phases[p].push(r[p])
+    log(`${label}: ${META_PHASES.map((p) => `${p} ${r[p].toFixed(2)} s`).join(', ')}`)
+  }
+}
+
 /** A warm-up run and cfg.runs measured runs of one workload, into `cell`. */
 async function runCell (name, wid, cell, { sys, dir, srv, cfg, ctx }) {
   const w = WORKLOADS[wid]
@@ -75,6 +128,11 @@ async function runCell (name, wid, cell, { sys, dir, srv, cfg, ctx }) {
     cell.skipped = sys.readOnly || 'read-only'
     return
   }
+  if (!w.write && sys.writesOnly) {
+    cell.skipped = 'write mode: writes only'
+    return
+  }
+  if (w.meta) return runMetaCell(name, cell, { dir, cfg })
   for (let k = 0; k <= cfg.runs; k++) {
     const warmup = k === 0
     const label = `${name} ${wid} ${warmup ? 'warm-up' : `run ${k}/${cfg.runs}`}`
@@ -127,9 +185,13 @@ export async function benchSystem (name, cfg, ctx) {
   let srv = null
   const dir = sys.kind === 'raw' ? SRC : MNT
   try {
+    if (sys.kernelParams) for (const n of setParams(sys.kernelParams)) { info.notes.push(n); log(`${name}: ${n}`) }
     if (sys.kind !== 'raw') {
+      const fdNote = fdLimitNote(sys)
+      if (fdNote && cfg.metaWorkloads.length) info.notes.push(fdNote)
       srv = await startServer(name, info)
       await whenMounted(srv)
+      for (const n of srv.modeNotes || []) { info.notes.push(n); log(`${name}: ${n}`) }
     }
     info.check = await checkBytes(dir, cfg, ctx)
     log(`${name}: bytes ${info.check.ok ? 'ok' : info.check.text}`)
@@ -144,5 +206,6 @@ export async function benchSystem (name, cfg, ctx) {
     log(`${name}: FAILED: ${err.message.split('\n')[0]}`)
   } finally {
     if (srv) await finishServer(srv, info, sys)
+    if (sys.kernelParams) info.notes.push(...restoreParams(sys.kernelParams))
   }
 }

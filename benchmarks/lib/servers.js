@@ -25,6 +25,9 @@ function watchStderr (srv, stream, logStream, isSplicefs) {
     for (const line of lines) {
       srv.stderrTail.push(line)
       if (srv.stderrTail.length > 40) srv.stderrTail.shift()
+      // libfuse with FUSE_INIT_STATUS=1: what INIT negotiated, one capability a line.
+      if (line.startsWith('FUSE_INIT: ')) srv.fuseInit.push(line.slice(11).trim())
+      if (/fuse_passthrough_open failed|failed to start io-uring/.test(line) && srv.pthpFailures.length < 5) srv.pthpFailures.push(line.trim())
       if (!isSplicefs) continue
       let obj = null
       try { obj = JSON.parse(line) } catch {}
@@ -53,6 +56,8 @@ export function launchServer (name) {
     stderrTail: [],
     errorLines: [],
     mountedLine: null,
+    fuseInit: [],
+    pthpFailures: [],
     exit: null,
     spawnError: null,
     closed: new Promise((resolve) => child.on('close', resolve))
@@ -103,6 +108,23 @@ export async function waitMounted (srv, timeoutMs = 20000) {
   }
   srv.mount = findMount(MNT)
   srv.mountMs = Date.now() - t0
+  srv.modeNotes = await modeNotes(srv)
+}
+
+/**
+ * passthrough_hp: whether INIT gave it the mode it runs in (libfuse logs INIT's outcome with
+ * FUSE_INIT_STATUS=1 once the mount is up: io_uring=on|off:WHY, FUSE_CAP_PASSTHROUGH).
+ */
+async function modeNotes (srv) {
+  const mode = SYSTEMS[srv.name].pthpMode
+  if (!mode) return []
+  for (let i = 0; i < 40 && !srv.fuseInit.some((l) => l.startsWith('io_uring=')); i++) await sleep(50)
+  const uring = srv.fuseInit.find((l) => l.startsWith('io_uring=')) || 'io_uring=? (no FUSE_INIT status lines)'
+  const pt = srv.fuseInit.includes('FUSE_CAP_PASSTHROUGH')
+  const notes = [`INIT: ${uring}, kernel passthrough ${pt ? 'negotiated' : 'not negotiated'}${mode === 'passthrough' ? '' : ' (not used: --nopassthrough)'}`]
+  if (mode === 'uring' && uring !== 'io_uring=on') notes.push(`NOT IN io_uring MODE (${uring}): its figures are of the /dev/fuse transport`)
+  if (mode === 'passthrough' && !pt) notes.push('NOT IN KERNEL PASSTHROUGH MODE (the kernel did not grant FUSE_CAP_PASSTHROUGH): every READ reaches the server')
+  return notes
 }
 
 /** SIGTERM, then (after 10 s) an aborted connection and SIGKILL. Returns notes. */
@@ -132,6 +154,7 @@ export async function stopServer (srv) {
   if (findMount(MNT)) notes.push('mount still there after the server stopped', ...(await forceUnmount(MNT, 'cleanup')))
   if (findMount(MNT)) notes.push(`STALE MOUNT REMAINS at ${MNT}`)
   await Promise.race([srv.closed, sleep(2000)])
+  if (srv.pthpFailures.length) notes.push(`passthrough_hp said: ${srv.pthpFailures.join(' / ')}`)
   srv.stop = { exit: srv.exit, notes }
   if (SYSTEMS[srv.name].kind === 'splicefs') {
     const obj = parseJsonObject(srv.stdout)

@@ -52,3 +52,19 @@ export function table (header, rows, leftCols = 1) {
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)
   ].join('\n')
 }
+
+/** A metadata phase of a system: median [min–max] seconds, or why there is none. */
+export function metaText (info, phase, runsWanted) {
+  if (!info) return '—'
+  if (info.unavailable) return 'n/a'
+  const cell = info.cells.meta
+  if (!cell) return info.error ? 'not run' : '—'
+  if (cell.skipped) return `— (${cell.skipped.includes('read-only') ? 'read-only' : cell.skipped})`
+  const xs = (cell.phases && cell.phases[phase]) || []
+  if (!xs.length) return cell.error ? 'failed' : '—'
+  const f = (x) => x.toFixed(x >= 10 ? 1 : 2)
+  const v = [...xs].sort((a, b) => a - b)
+  const m = v.length >> 1
+  const med = v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
+  return `${f(med)} [${f(v[0])}–${f(v[v.length - 1])}]${cell.error ? ` (only ${xs.length} of ${runsWanted} runs)` : ''}`
+}

@@ -86,4 +86,19 @@ for (const op of SEED_OPS) {
     }
   }
 }
-export const WORKLOAD_ORDER = [...MAIN_WORKLOADS, ...SEED_WORKLOADS]
+// The metadata workload (not fio): a tar of META_FILES small files (0-4 KiB, in 20 × 10
+// directories) is unpacked onto the mount (tar xf, then syncfs), walked (find, a stat of every
+// entry), and removed (rm -rf), each phase timed; the caches are dropped before each phase, so
+// every lookup reaches the server. The tar lives on tmpfs outside the source (files.js).
+export const META_FILES = 20000
+WORKLOADS.meta = {
+  desc: `metadata: untar ${META_FILES.toLocaleString('en')} small files (tar xf + syncfs), find (stat of every entry), rm -rf; each phase timed, cold caches before each`,
+  title: `untar, find, rm -rf of ${META_FILES.toLocaleString('en')} small files`,
+  meta: true,
+  write: true,
+  file: 'meta'
+}
+export const META_WORKLOADS = ['meta']
+export const META_PHASES = ['untar', 'find', 'rm']
+
+export const WORKLOAD_ORDER = [...MAIN_WORKLOADS, ...SEED_WORKLOADS, ...META_WORKLOADS]
