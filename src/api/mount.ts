@@ -135,6 +135,7 @@ function buildServer(s: Setup, undo: Undo) {
     threads > 0
       ? new WorkerChannel({ masterFd: devfd, threads, pipeBytes: wanted, maxRead, requestBytes: reqBytes, spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US, counters })
       : new DevFuseChannel(devfd, reqBytes);
+  const writePath = new WritePath(s.writeMode);
   let fs: Passthrough;
   try {
     fs = new Passthrough({
@@ -148,7 +149,7 @@ function buildServer(s: Setup, undo: Undo) {
       nodeFdBudget: s.nodeFds,
       logger,
       // The worker threads serve a handle's READs by the plan the read path makes for it.
-      onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
+      onFileOpened: (h) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h))),
       onFileReleased: (h) => channel.unregister(h.fh),
     });
   } catch (errno) {
@@ -164,9 +165,8 @@ function buildServer(s: Setup, undo: Undo) {
     spliceMin: s.spliceMin,
     logger,
     onDeviceError: (errno) => session.onDeviceError(errno),
-    onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
+    onPlanChange: (h) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h))),
   });
-  const writePath = new WritePath(s.writeMode);
   const flags = wantedFlags({ writebackCache: s.writebackCache }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
   session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });

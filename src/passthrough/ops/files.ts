@@ -22,7 +22,7 @@ export function open(fs: Passthrough, c: Caller, req: OpenIn): OpenOut | number 
   if (fs.readOnly && (req.flags & O_ACCMODE) !== O_RDONLY) return -E.EROFS;
   const fd = fs.inodes.open(node, (nfd) => addon.openProc(nfd, backingFlags(fs, req.flags)));
   if (fd < 0) return fd;
-  return addHandle(fs, node, fd);
+  return addHandle(fs, node, fd, req.flags);
 }
 
 /**
@@ -42,12 +42,15 @@ export function backingFlags(fs: Passthrough, flags: number): number {
   return f;
 }
 
-/** A new open handle on `node` for `fd` (the handle owns it from here): OPEN's and CREATE's reply. */
-export function addHandle(fs: Passthrough, node: Node, fd: number): OpenOut {
+/**
+ * A new open handle on `node` for `fd` (the handle owns it from here), opened with the caller's
+ * open(2) `flags`: OPEN's, CREATE's and TMPFILE's reply.
+ */
+export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number): OpenOut {
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
   const direct = fs.directIo.decide(fd, fs.st) !== null;
   fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
-  const h: FileHandle = { fh: 0, fd, node, plan: null };
+  const h: FileHandle = { fh: 0, fd, node, plan: null, writable: !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY };
   h.fh = fs.files.add(h);
   fs.cfg.onFileOpened?.(h);
   return { fh: h.fh, openFlags: direct ? FOPEN_DIRECT_IO : 0 };
