@@ -2,8 +2,9 @@
 // hand-over of the requests they do not answer themselves to the event loop. Threads and the
 // hand-over queue only: a READ is answered by reply.cc ExecuteRead, the one executor.
 //
-// What the threads decide: nothing. TypeScript registers, per open file handle, a READ plan
-// (reply.h). A worker that reads a READ for a registered handle executes that plan. Everything
+// What the threads decide: nothing. TypeScript registers, per open file handle, a plan
+// (reply.h). A worker that reads a READ for a registered handle executes that plan, and a
+// WRITE, FSYNC or FALLOCATE when the plan says the handle's writes are served here (write.h). Everything
 // else (every other opcode, READs of unknown handles, and a READ whose plan failed before
 // anything reached the device) is handed to the event loop, with the failure code attached,
 // and TypeScript decides what happens. So a slow backing read blocks one worker, never the
@@ -31,6 +32,7 @@
 #include "reply.h"
 #include "served.h"
 #include "spin.h"
+#include "write.h"
 
 #include <string.h>
 #include <fcntl.h>
@@ -231,21 +233,29 @@ class Workers : public Napi::ObjectWrap<Workers> {
     }
   }
 
-  // A READ of a handle with a registered plan, executed here. True when the request needs
+  // A request of a handle with a registered plan, executed here: a READ by the plan, and a
+  // WRITE, FSYNC or FALLOCATE when the plan says so (write.h). True when the request needs
   // nothing more: replied, or the device refused the reply (interrupted, counted by the
   // executor; or the connection is gone, which the next read says). False: hand it over, with
-  // *failure = the plan's failure code (left 0 when there was no plan to try).
+  // *failure = the READ plan's failure code (left 0 when there was no plan to try).
   bool AnsweredHere(ExecutorState& st, int fd, int index, const uint8_t* req, size_t n, double* failure) {
     auto* in = reinterpret_cast<const fuse_in_header*>(req);
-    if (in->opcode != FUSE_READ || n < sizeof(fuse_in_header) + sizeof(fuse_read_in)) return false;
-    auto* ri = reinterpret_cast<const fuse_read_in*>(in + 1);
+    const uint32_t op = in->opcode;
+    if (op != FUSE_READ && op != FUSE_WRITE && op != FUSE_FSYNC && op != FUSE_FALLOCATE) return false;
+    // Each of these bodies starts with the u64 fh.
+    if (n < sizeof(fuse_in_header) + sizeof(uint64_t)) return false;
+    uint64_t fh;
+    memcpy(&fh, in + 1, sizeof fh);
     ReadPlan plan;
     {
       std::shared_lock<std::shared_mutex> lock(plansMu_);
-      auto it = plans_.find(ri->fh);
+      auto it = plans_.find(fh);
       if (it == plans_.end()) return false;
       plan = it->second;
     }
+    if (op != FUSE_READ) return ExecuteHandleOp(plan, fd, req, n, *readCounters_);
+    if (n < sizeof(fuse_in_header) + sizeof(fuse_read_in)) return false;
+    auto* ri = reinterpret_cast<const fuse_read_in*>(in + 1);
     double r = ExecuteRead(plan, st, fd, in->unique, ri->offset, ri->size, *readCounters_);
     if (r >= 0 || FailStage(r) == kStageDevice) {
       if (served_) {

@@ -4,6 +4,7 @@
 // reason by datapath/read.ts, which decides them; the transport counts what it handed over.
 import { addon, countersByName, type ReadCounters } from '../addon.js';
 import type { ReadPath } from '../datapath/read.js';
+import type { WriteCounts, WritePath } from '../datapath/write.js';
 import type { DirectIoCounts } from '../passthrough/direct-io.js';
 import type { Passthrough } from '../passthrough/fs.js';
 import type { NodeFdStats } from '../passthrough/node-fds.js';
@@ -37,6 +38,10 @@ export interface Stats {
   /** Requests by opcode name (READs served by worker threads included). */
   requests: Record<string, number>;
   read: ReadStats;
+  /** WRITE replies and payload bytes per path, and WRITEs answered with an error. */
+  write: WriteCounts;
+  /** Operations that made a new object as their caller (creds.ts), and callers whose groups could not be read. */
+  creds: { switched: number; groupsUnknown: number };
   /** Replies the kernel refused because their request was interrupted. */
   interrupted: number;
   /**
@@ -68,6 +73,7 @@ export interface Stats {
 export interface StatsSources {
   readCounters: ReadCounters;
   readPath: ReadPath;
+  writePath: WritePath;
   session: Session;
   channel: Channel;
   fs: Passthrough;
@@ -83,6 +89,11 @@ export function collectStats(s: StatsSources): Stats {
   // are the executors' replies beyond the event loop's (both counted before the reply went in).
   const byWorkers = n.spliceReplies + n.copyReplies + n.interrupted - s.readPath.answered;
   if (byWorkers > 0) requests.READ = (requests.READ ?? 0) + byWorkers;
+  // Those the workers executed for writable handles (addon/write.cc) never reach the event loop.
+  const add = (op: string, k: number) => k > 0 && (requests[op] = (requests[op] ?? 0) + k);
+  add('WRITE', n.writeCopyReplies + n.writeErrorReplies);
+  add('FSYNC', n.fsyncReplies);
+  add('FALLOCATE', n.fallocateReplies);
   const f = s.readPath.fallbacks;
   return {
     requests,
@@ -95,6 +106,15 @@ export function collectStats(s: StatsSources): Stats {
       smallCopies: n.smallCopies,
       fallbacks: { ...f, noSpliceRead: f.noSpliceRead + n.noSpliceCopies },
     },
+    // The event loop's WRITEs counted by write.ts, the workers' by the addon (addon/write.cc).
+    write: {
+      spliceReplies: s.writePath.counts.spliceReplies,
+      spliceBytes: s.writePath.counts.spliceBytes,
+      copyReplies: s.writePath.counts.copyReplies + n.writeCopyReplies,
+      copyBytes: s.writePath.counts.copyBytes + n.writeCopyBytes,
+      errorReplies: s.writePath.counts.errorReplies + n.writeErrorReplies,
+    },
+    creds: { ...s.fs.creds.stats },
     interrupted: s.session.interrupted + n.interrupted,
     forwarded: w.forwarded ?? 0,
     spin: { hits: w.spinHits ?? 0, misses: w.spinMisses ?? 0 },

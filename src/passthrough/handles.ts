@@ -10,6 +10,8 @@ export interface FileHandle {
   readonly node: Node;
   /** The READ plan the data path made for this handle (datapath/read.ts owns it). */
   plan: Int32Array | null;
+  /** Opened for writing (O_WRONLY or O_RDWR): its WRITEs may be served by the worker threads. */
+  readonly writable: boolean;
 }
 
 export interface DirEntry {
