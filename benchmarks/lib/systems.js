@@ -1,6 +1,6 @@
 // Systems. kind: raw (fio on tmpfs), splicefs (node dist/cli.js, of this checkout or, with
 // --baseline DIR, of another one), peer (a daemon in the foreground).
-// splicefs's read modes mount read-only (reads only); its write modes (splicefs-write-copy,
+// splicefs's read modes run the reads only; its write modes (splicefs-write-copy,
 // -splice) mount -o rw with --write-mode and run only the workloads that write (f, the seed
 // matrix's writes, meta). Peers that can write are mounted read-write and run everything.
 
@@ -59,7 +59,7 @@ function splicefsSystem (checkout, mode, baseline) {
     mode,
     cli,
     baseline, // the --baseline directory, or undefined for this checkout
-    readOnly: 'read modes mount read-only; writes: splicefs-write-*',
+    readOnly: 'read modes run reads only; writes: splicefs-write-*',
     command: () => [process.execPath, [cli, SRC, MNT, ...SPLICEFS_MODES[mode], ...splicefsExtra, '--stats']]
   }
 }
