@@ -168,7 +168,14 @@ function countersLines (srv) {
     L.push(`- path: ${(100 * sb / (sb + cb)).toFixed(1)}% of READ bytes went by splice, ${(100 * cb / (sb + cb)).toFixed(1)}% by copy`)
   }
   L.push(`- READ counters (whole session, byte check and warm-ups included): ${read.length ? read.map(([k, v]) => `${k}=${v}`).join(', ') : 'none with a read. prefix'}`)
-  const rest = Object.entries(srv.counters).filter(([k]) => !k.startsWith('read.') && !k.startsWith('info.'))
+  const write = Object.entries(srv.counters).filter(([k]) => k.startsWith('write.'))
+  const wsb = Number(srv.counters['write.spliceBytes'])
+  const wcb = Number(srv.counters['write.copyBytes'])
+  if (Number.isFinite(wsb) && Number.isFinite(wcb) && wsb + wcb > 0) {
+    L.push(`- WRITE path: ${(100 * wsb / (wsb + wcb)).toFixed(1)}% of WRITE bytes went by splice, ${(100 * wcb / (wsb + wcb)).toFixed(1)}% by copy`)
+  }
+  if (write.length) L.push(`- WRITE counters: ${write.map(([k, v]) => `${k}=${v}`).join(', ')}`)
+  const rest = Object.entries(srv.counters).filter(([k]) => !k.startsWith('read.') && !k.startsWith('write.') && !k.startsWith('info.'))
   if (rest.length) L.push(`- other counters: ${rest.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}`)
   return L
 }
@@ -193,7 +200,7 @@ function splicefsServerLines (s, info) {
 function splicefsSection (cfg, ctx) {
   const sf = cfg.systems.filter((s) => SYSTEMS[s].kind === 'splicefs' && ctx.systems[s] && !ctx.systems[s].unavailable)
   if (!sf.length) return []
-  return ['## splicefs: mount line and READ counters', '', ...sf.flatMap((s) => splicefsServerLines(s, ctx.systems[s]))]
+  return ['## splicefs: mount line, READ and WRITE counters', '', ...sf.flatMap((s) => splicefsServerLines(s, ctx.systems[s]))]
 }
 
 function profileSections (cfg, ctx) {

@@ -168,6 +168,14 @@ async function finishServer (srv, info, sys) {
   const exit = srv.stop.exit
   info.exit = exit
   if (sys.kind === 'splicefs' && exit && exit.code !== 0) info.notes.push(`exit status ${exit.code ?? exit.signal} (0 expected after SIGTERM)`)
+  // A write mode is only what its counters say: --write-mode splice whose WRITEs all went by copy
+  // measured the copy path.
+  const c = srv.counters
+  if (sys.mode === 'write-splice' && c && Number(c['write.copyBytes']) > 0 && !(Number(c['write.spliceBytes']) > 0)) {
+    const n = `--write-mode splice, yet no WRITE went by splice (write.copyReplies=${c['write.copyReplies']}, write.spliceReplies=${c['write.spliceReplies'] ?? 0}): its write figures are of the copy path`
+    info.notes.push(n)
+    log(`${srv.name}: ${n}`)
+  }
   log(`${srv.name}: stopped (exit ${exit ? exit.code ?? exit.signal : '?'})${srv.stop.notes.length ? ': ' + srv.stop.notes.join('; ') : ''}`)
 }
 
