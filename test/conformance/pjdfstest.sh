@@ -320,7 +320,10 @@ prove_pl='$| = 1; require App::Prove; my $app = App::Prove->new; $app->process_a
 prove_pid=$!
 # One line per finished test file on the console (prove -v prints "FILE .. " before the file's
 # TAP lines and "ok" / "Failed N/M subtests" / "Dubious..." after them).
-tail -n +1 -F --pid="$prove_pid" "$logfile" 2>/dev/null | awk -v root="$pjd/tests/" '
+# mawk (Debian's awk) reads a pipe in blocks unless -W interactive; gawk does not need it.
+awk_i=(awk)
+awk -W interactive 'BEGIN { }' </dev/null >/dev/null 2>&1 && awk_i=(awk -W interactive)
+tail -n +1 -F --pid="$prove_pid" "$logfile" 2>/dev/null | "${awk_i[@]}" -v root="$pjd/tests/" '
   /\.t \.+ ?$/ { f = $1; sub(root, "", f); next }
   f != "" && /^(ok$|ok [0-9]+ ms|Failed [0-9]+\/[0-9]+ subtests|Dubious|No subtests run|skipped)/ { sub(/ +$/, ""); printf "  %-24s %s\n", f, $0; fflush(); f = "" }
 ' &
