@@ -33,6 +33,9 @@ function methodSection (cfg, ctx) {
   L.push('- `echo 3 > /proc/sys/vm/drop_caches` before every buffered run (a, c, f), so the FUSE page cache is cold and every byte reaches the server.')
   L.push('- Bytes checked once per system: sha256 of big.bin and of odd.bin (3 MiB + 4097 bytes, a short read at EOF) through the mount against the source.')
   L.push('- Server CPU = utime+stime of the server process from /proc/PID/stat before and after each run, divided by the GiB fio read.')
+  if (cfg.workloads.some((w) => WORKLOADS[w].write) && cfg.systems.some((s) => SYSTEMS[s].kind === 'splicefs')) {
+    L.push('- splicefs\'s read modes (splicefs-copy, -splice, -splice16) run the workloads that read; its write modes (splicefs-write-copy, -splice: `-o rw --write-mode copy|splice`, reads by splice) run those that write (f, seed writes, meta). The tables show "reads only" / "writes only" for the others.')
+  }
   if (cfg.baseline) {
     L.push(`- Baseline: the \`splicefs-baseline-*\` systems run the server of another checkout, \`${cfg.baseline}/dist/cli.js\` (${ctx.checkouts.baseline ?? 'not a git checkout'}), each right after the same mode of this checkout (${ctx.checkouts.current ?? 'not a git checkout'}), with the same options.`)
   }
@@ -232,7 +235,8 @@ function systemNotes (s, info, cfg) {
   for (const wid of cfg.workloads) {
     const c = info.cells && info.cells[wid]
     if (c && c.error && !(info.error && info.error.startsWith(c.error))) notes.push(`${s} ${wid}: ${c.error}`)
-    if (c && c.skipped && !WORKLOADS[wid].seed && !SYSTEMS[s].writesOnly) notes.push(`${s} ${wid}: skipped, ${c.skipped}`)
+    // splicefs's read and write modes split the workloads by design (see the method): no note.
+    if (c && c.skipped && !WORKLOADS[wid].seed && SYSTEMS[s].kind !== 'splicefs') notes.push(`${s} ${wid}: skipped, ${c.skipped}`)
   }
   const seedSkipped = cfg.seedWorkloads.filter((w) => info.cells && info.cells[w] && info.cells[w].skipped)
   if (seedSkipped.length) notes.push(`${s}: ${seedSkipped.length} seed-matrix write cells skipped, ${info.cells[seedSkipped[0]].skipped}`)

@@ -1,5 +1,6 @@
 // One system: mount, check bytes, every workload, unmount (always).
 
+import fs from 'node:fs'
 import path from 'node:path'
 import { SRC, MNT, MiB, GiB, log, tail } from './common.js'
 import { runChild, HangError, readCpuTicks, dropCaches } from './proc.js'
@@ -78,7 +79,8 @@ async function timedStep (what, cmd, args, timeoutMs) {
   const r = await runChild(cmd, args, { timeoutMs, onStuck: args.some((a) => a.startsWith(MNT)) ? abortMntConnection : null })
   const s = Number(process.hrtime.bigint() - t0) / 1e9
   if (r.timedOut) throw new HangError(`${what} did not finish in ${timeoutMs / 1000} s (killed)`)
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code ?? r.signal}): ${tail(r.stderr, 2)}`)
+  // The first complaint says why (tar's last line only says that it failed).
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n')[0] || 'no message'}`)
   return { s, stdout: r.stdout }
 }
 
@@ -215,5 +217,8 @@ export async function benchSystem (name, cfg, ctx) {
   } finally {
     if (srv) await finishServer(srv, info, sys)
     if (sys.kernelParams) info.notes.push(...restoreParams(sys.kernelParams))
+    // A meta run that failed half-way (a server out of fds cannot remove it either) leaves its
+    // tree in the source; it goes here, from the source itself, so the next system starts clean.
+    if (cfg.metaWorkloads.length && !findMount(MNT)) fs.rmSync(path.join(SRC, 'meta.tree'), { recursive: true, force: true })
   }
 }

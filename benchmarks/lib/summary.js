@@ -12,13 +12,16 @@ export function cellSummary (cell) {
 
 export const rangeText = (s) => `${fmtMiB(s.median)} [${fmtMiB(s.min)}–${fmtMiB(s.max)}]`
 
+/** A skipped cell in a table: a word or two (the notes and the method say why). */
+const skipWord = (why) => (why.includes('read-only') ? 'read-only' : why.includes('reads only') ? 'reads only' : why.includes('writes only') ? 'writes only' : why)
+
 /** What a table cell shows for system `info` on workload `wid`. */
 export function cellText (info, wid, runsWanted) {
   if (!info) return '—'
   if (info.unavailable) return 'n/a'
   const cell = info.cells[wid]
   if (!cell) return info.error ? 'not run' : '—'
-  if (cell.skipped) return `— (${cell.skipped.includes('read-only') ? 'read-only' : cell.skipped})`
+  if (cell.skipped) return `— (${skipWord(cell.skipped)})`
   const s = cellSummary(cell)
   if (!s) return cell.error ? 'failed' : '—'
   return cell.error ? `${rangeText(s)} (only ${s.n} of ${runsWanted} runs)` : rangeText(s)
@@ -59,7 +62,7 @@ export function metaText (info, phase, runsWanted) {
   if (info.unavailable) return 'n/a'
   const cell = info.cells.meta
   if (!cell) return info.error ? 'not run' : '—'
-  if (cell.skipped) return `— (${cell.skipped.includes('read-only') ? 'read-only' : cell.skipped})`
+  if (cell.skipped) return `— (${skipWord(cell.skipped)})`
   const xs = (cell.phases && cell.phases[phase]) || []
   if (!xs.length) return cell.error ? 'failed' : '—'
   const f = (x) => x.toFixed(x >= 10 ? 1 : 2)
