@@ -133,7 +133,16 @@ function buildServer(s: Setup, undo: Undo) {
   const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
   const channel: Channel =
     threads > 0
-      ? new WorkerChannel({ masterFd: devfd, threads, pipeBytes: wanted, maxRead, requestBytes: reqBytes, spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US, counters })
+      ? new WorkerChannel({
+          masterFd: devfd,
+          threads,
+          pipeBytes: wanted,
+          maxRead,
+          requestBytes: reqBytes,
+          spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US,
+          counters,
+          spliceRequests: s.writeMode === 'splice' && !s.readOnly,
+        })
       : new DevFuseChannel(devfd, reqBytes);
   const writePath = new WritePath(s.writeMode);
   let fs: Passthrough;
@@ -149,7 +158,10 @@ function buildServer(s: Setup, undo: Undo) {
       nodeFdBudget: s.nodeFds,
       logger,
       // The worker threads serve a handle's READs by the plan the read path makes for it.
-      onFileOpened: (h) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h))),
+      onFileOpened: (h) => {
+        writePath.opened(h);
+        channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h)));
+      },
       onFileReleased: (h) => channel.unregister(h.fh),
     });
   } catch (errno) {

@@ -50,7 +50,8 @@ export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
   const direct = fs.directIo.decide(fd, fs.st) !== null;
   fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
-  const h: FileHandle = { fh: 0, fd, node, plan: null, writable: !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY };
+  const writable = !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY;
+  const h: FileHandle = { fh: 0, fd, node, plan: null, writable, append: (backingFlags(fs, flags) & O_APPEND) !== 0 };
   h.fh = fs.files.add(h);
   fs.cfg.onFileOpened?.(h);
   return { fh: h.fh, openFlags: direct ? FOPEN_DIRECT_IO : 0 };
