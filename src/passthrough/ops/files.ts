@@ -47,10 +47,10 @@ export function backingFlags(fs: Passthrough, flags: number): number {
  * open(2) `flags`: OPEN's, CREATE's and TMPFILE's reply.
  */
 export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number): OpenOut {
-  // A file whose size does not tell its content is read directly, or it reads as empty or cut.
-  const direct = fs.directIo.decide(fd, fs.st) !== null;
-  fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
   const writable = !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY;
+  // A file whose size does not tell its content is read directly, or it reads as empty or cut.
+  const direct = fs.directIo.decide(fd, fs.st, writable) !== null;
+  fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
   const h: FileHandle = { fh: 0, fd, node, plan: null, writable, append: (backingFlags(fs, flags) & O_APPEND) !== 0 };
   h.fh = fs.files.add(h);
   fs.cfg.onFileOpened?.(h);
