@@ -113,7 +113,7 @@ export class ControlClient {
         failures.push({ path, code: (err as NodeJS.ErrnoException).code ?? String(err) });
       }
     }
-    throw noServer(shown, entry, failures);
+    throw noServer(shown, entry, failures, bytes);
   }
 
   /** Send one request and wait for its reply (a SplicefsError if none comes in time). */
@@ -173,7 +173,7 @@ interface Failure {
 }
 
 /** The one line that says why no server could be reached, from the most telling failure. */
-function noServer(shown: string, entry: MountEntry | undefined, failures: Failure[]): SplicefsError {
+function noServer(shown: string, entry: MountEntry | undefined, failures: Failure[], mnt: Buffer): SplicefsError {
   const denied = failures.find((e) => e.code === 'EACCES' || e.code === 'EPERM');
   if (denied) {
     const owner = ownerOf(denied.path);
@@ -181,9 +181,19 @@ function noServer(shown: string, entry: MountEntry | undefined, failures: Failur
   }
   if (!entry) return new SplicefsError(`no splicefs server serves ${shown}: it is not a mount point`);
   if (entry.fstype !== 'fuse.splicefs') return new SplicefsError(`no splicefs server serves ${shown}: it is a ${entry.fstype} mount`);
-  if (failures.some((e) => e.code === 'ECONNREFUSED'))
-    return new SplicefsError(`no splicefs server serves ${shown}: its control socket is left from a server that is gone (stale mount: run 'splicefs umount ${shown}')`);
-  return new SplicefsError(`no splicefs server answers for ${shown}: it has no control socket (its server ran with control off, or is not this version)`);
+  if (failures.some((e) => e.code === 'ECONNREFUSED') || isStale(mnt))
+    return new SplicefsError(`no splicefs server serves ${shown}: its server is gone (stale mount: run 'splicefs umount ${shown}')`);
+  return new SplicefsError(`no splicefs server answers for ${shown}: it has no control socket (its server runs with control off, or is not this version)`);
+}
+
+/** A FUSE mount whose server is gone answers every call with ENOTCONN at once (no hang). */
+function isStale(mnt: Buffer): boolean {
+  try {
+    statSync(mnt);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTCONN';
+  }
 }
 
 /** Who may use the socket a connect was refused on: the owner of its directory. */

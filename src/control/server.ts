@@ -6,11 +6,12 @@
 //
 // A socket left by a server that was killed (SIGKILL leaves no chance to clean up) is replaced:
 // the path is derived from the mountpoint, and a new mount there means the old one is gone.
-// The server only ever removes the socket it made (same inode), so an old server still draining
-// a detached mount cannot remove the socket of the new one.
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+// Those of other mountpoints are swept when a server starts (sweepStale), so they do not pile
+// up. The server only ever removes the socket it made (same inode), so an old server still
+// draining a detached mount cannot remove the socket of the new one.
+import { chmodSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { MAX_LINE, parseRequest, type ControlTarget, type Reply } from './protocol.js';
 import { ensurePrivateDir } from './socket-path.js';
@@ -35,6 +36,7 @@ export class ControlServer {
    */
   static async open(path: string, logger: Logger): Promise<ControlServer> {
     ensurePrivateDir(dirname(path));
+    await sweepStale(dirname(path), path, logger);
     if (removeLeftover(path)) logger.info({ socket: path }, 'control socket left by an earlier server replaced');
     const cs = new ControlServer(path, createServer(), logger);
     cs.server.on('connection', (c) => cs.serve(c));
@@ -113,6 +115,54 @@ export class ControlServer {
       return { ok: false, error: (err as Error).message };
     }
   }
+}
+
+/** A socket younger than this is never swept: its server may be between bind and listen. */
+const SWEEP_MIN_AGE_MS = 10_000;
+
+/**
+ * Remove the sockets in `dir` that nobody listens on any more (connect refused: their server was
+ * killed), other than `own` (replaced by the caller). Best effort: failures are ignored.
+ */
+async function sweepStale(dir: string, own: string, logger: Logger): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.sock'));
+  } catch {
+    return;
+  }
+  const old = names.map((n) => join(dir, n)).filter((p) => p !== own && ageMs(p) > SWEEP_MIN_AGE_MS);
+  const refused = await Promise.all(old.map((p) => connectRefused(p)));
+  for (const [i, p] of old.entries()) {
+    if (!refused[i]) continue;
+    try {
+      unlinkSync(p);
+      logger.debug({ socket: p }, 'control socket of a server that is gone removed');
+    } catch {
+      /* someone else removed it */
+    }
+  }
+}
+
+function ageMs(path: string): number {
+  try {
+    const st = lstatSync(path);
+    return st.isSocket() ? Date.now() - st.mtimeMs : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/** Whether a connect to the socket at `path` is refused (no one listens there). */
+function connectRefused(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 }
 
 /** Remove what is at `path` (a killed server's socket); true if something was there. */
