@@ -16,7 +16,7 @@ const { EINVAL } = constants.errno;
 const fileFailure = -((C.stage.FILE << 12) | EINVAL);
 
 function executor(pipeBytes: number): ReadExecutor {
-  return { read: (_fd, _u, _p, _o, size) => size, pipeBytes, sizeError: 0, close() {} };
+  return { read: (_fd, _u, _p, _o, size) => size, pipeBytes, sizeError: 0, lastPath: C.readPath.COPY, close() {} };
 }
 
 let nextFh = 1;
