@@ -23,7 +23,7 @@ t.test('bad arguments are usage errors; a plain directory has no server', async 
   oneLineError(t, 'missing value', await cli(['set', dir, 'read-mode']), /set takes MOUNTPOINT, a setting and a value/, 2);
   oneLineError(t, 'not a mount', await cli(['set', dir, 'read-mode', 'copy']), /no splicefs server serves .*: it is not a mount point/, 1);
   oneLineError(t, 'stats of a non-splicefs mount', await cli(['stats', '/proc']), /no splicefs server serves \/proc: it is a proc mount/, 1);
-  oneLineError(t, 'stats: unknown option', await cli(['stats', dir, '--nope']), /^splicefs: stats: Unknown option '--nope'/, 2);
+  oneLineError(t, 'stats: unknown option', await cli(['stats', dir, '--nope']), /^splicefs: unknown option '--nope' \(see splicefs --help\)$/, 2);
 });
 
 leftoverCheck(t);
