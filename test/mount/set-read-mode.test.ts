@@ -46,34 +46,38 @@ async function set(t: Test, mnt: string, mode: string): Promise<string> {
   return r.stdout.toString();
 }
 
-t.test('set read-mode copy: new opens copy, an open file keeps splicing; then back to splice', async (t) => {
-  await withMount(t, { directIo: true }, { populate: (s) => populateFile(s) }, async ({ mnt, handle, stats }) => {
-    const f = join(mnt, 'f');
-    const spliced = await moved(stats, () => readThrough(t, f));
-    t.ok(spliced.spliceReplies > 0, `at start a new open splices (${spliced.spliceReplies} replies)`);
+// Both ways READs are served: by the worker threads (the default), which keep the plan
+// registered at open, and by the event loop alone (threads 0), through ReadPath's own per-handle mode.
+for (const threads of [2, 0]) {
+  t.test(`threads ${threads}: set read-mode copy: new opens copy, an open file keeps splicing; then back to splice`, async (t) => {
+    await withMount(t, { directIo: true, threads }, { populate: (s) => populateFile(s) }, async ({ mnt, handle, stats }) => {
+      const f = join(mnt, 'f');
+      const spliced = await moved(stats, () => readThrough(t, f));
+      t.ok(spliced.spliceReplies > 0, `at start a new open splices (${spliced.spliceReplies} replies)`);
 
-    const early = await holdOpen(t, f); // opened before the switch
-    const said = await set(t, mnt, 'copy');
-    t.match(said, /^read-mode copy \(was auto\) for files opened from now on; the 1 file open now keeps the read path it was opened with\n$/, 'says what changed and that open files keep theirs');
-    t.equal(handle.readMode, 'copy', 'handle.readMode follows');
-    t.match(await statsJson(t, mnt), { readMode: 'copy', startReadMode: 'auto' }, 'stats shows the current mode');
+      const early = await holdOpen(t, f); // opened before the switch
+      const said = await set(t, mnt, 'copy');
+      t.match(said, /^read-mode copy \(was auto\) for files opened from now on; the 1 file open now keeps the read path it was opened with\n$/, 'says what changed and that open files keep theirs');
+      t.equal(handle.readMode, 'copy', 'handle.readMode follows');
+      t.match(await statsJson(t, mnt), { readMode: 'copy', startReadMode: 'auto' }, 'stats shows the current mode');
 
-    const copied = await moved(stats, () => readThrough(t, f));
-    t.ok(copied.copyReplies > 0, `a new open after the switch goes by copy (${copied.copyReplies} replies)`);
-    t.equal(copied.spliceReplies, 0, 'and nothing of it is spliced');
-    t.equal(copied.copyBytes, FILE_BYTES, 'the whole file by copy');
+      const copied = await moved(stats, () => readThrough(t, f));
+      t.ok(copied.copyReplies > 0, `a new open after the switch goes by copy (${copied.copyReplies} replies)`);
+      t.equal(copied.spliceReplies, 0, 'and nothing of it is spliced');
+      t.equal(copied.copyBytes, FILE_BYTES, 'the whole file by copy');
 
-    const kept = await moved(stats, async () => void t.equal(await early.read(0, 512 * 1024), 512 * 1024, 'read on the early handle'));
-    t.ok(kept.spliceReplies > 0, 'the file opened before the switch still splices');
-    t.equal(kept.copyReplies, 0, 'and copies nothing');
-    early.close();
+      const kept = await moved(stats, async () => void t.equal(await early.read(0, 512 * 1024), 512 * 1024, 'read on the early handle'));
+      t.ok(kept.spliceReplies > 0, 'the file opened before the switch still splices');
+      t.equal(kept.copyReplies, 0, 'and copies nothing');
+      early.close();
 
-    await set(t, mnt, 'splice');
-    const back = await moved(stats, () => readThrough(t, f));
-    t.ok(back.spliceReplies > 0, 'back to splice: a new open splices again');
-    t.equal(back.copyReplies - back.smallCopies, 0, 'no copies but the small-READ policy');
-    t.match(await statsJson(t, mnt), { readMode: 'splice' }, 'stats shows splice');
+      await set(t, mnt, 'splice');
+      const back = await moved(stats, () => readThrough(t, f));
+      t.ok(back.spliceReplies > 0, 'back to splice: a new open splices again');
+      t.equal(back.copyReplies - back.smallCopies, 0, 'no copies but the small-READ policy');
+      t.match(await statsJson(t, mnt), { readMode: 'splice' }, 'stats shows splice');
+    });
   });
-});
+}
 
 leftoverCheck(t);
