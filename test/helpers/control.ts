@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import { socketPath } from '../../src/control/socket-path.js';
 import type { LiveStats } from '../../src/control/protocol.js';
-import { CLEAN_NODE, CLI, cli } from './cli.js';
+import { CLI, cli, cleanNode } from './cli.js';
 import { forceUnmount, freshDir, isMounted, leftoverCheck, run, within, withMount } from './mount.js';
 
 export interface CliServer {
@@ -37,14 +37,16 @@ export function populateFile(src: string, name = 'f'): void {
 }
 
 /**
- * Start `splicefs SRC MNT args...` (on fresh directories unless given) and wait for its
- * "mounted" line. Killed and unmounted in teardown, whatever the test did.
+ * Start `splicefs SRC MNT args...` (on fresh directories unless given; `env`: variables to set
+ * in its environment) and wait for its "mounted" line. Killed and unmounted in teardown,
+ * whatever the test did.
  */
-export async function startCliServer(t: Test, args: string[], dirs?: { src: string; mnt: string }): Promise<CliServer> {
+export async function startCliServer(t: Test, args: string[], dirs?: { src: string; mnt: string }, env: Record<string, string> = {}): Promise<CliServer> {
   const src = dirs?.src ?? freshDir('ctl-src');
   const mnt = dirs?.mnt ?? freshDir('ctl-mnt');
   if (!dirs) populateFile(src);
-  const child = spawn(CLEAN_NODE[0]!, [...CLEAN_NODE.slice(1), CLI, src, mnt, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const node = cleanNode(env);
+  const child = spawn(node[0]!, [...node.slice(1), CLI, src, mnt, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
     child.on('exit', (code, signal) => res({ code, signal })),

@@ -19,6 +19,8 @@ t.test('socket names and directories', async (t) => {
   const a = socketName(Buffer.from('/mnt/x'));
   t.match(a, /^[0-9a-f]{32}\.sock$/, 'a hash of the path');
   t.equal(socketName(Buffer.from('/mnt/x')), a, 'the same path, the same name');
+  // `printf /mnt/x | sha256sum`: c10865fc00f31eff6a9890abac0284f130c685130784a81cbe8d2131eb784719
+  t.equal(socketPath(Buffer.from('/mnt/x'), 0), '/run/splicefs/c10865fc00f31eff6a9890abac0284f1.sock', 'root: /run/splicefs/<first 32 hex of sha256 of the bytes>.sock');
   t.not(socketName(Buffer.from([0x2f, 0x6d, 0xff])), socketName(Buffer.from([0x2f, 0x6d, 0xfe])), 'non-UTF-8 bytes are told apart (no lossy decoding)');
   t.equal(runtimeDir(0), '/run/splicefs', "root's directory");
   t.equal(runtimeDir(1000, { XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/splicefs', "a user's: XDG_RUNTIME_DIR");
