@@ -54,7 +54,7 @@ function node(): Node {
   return { nodeid: 2, dev: 1n, ino: 12n, mountIno: 12n, nlookup: 1, noSplice: false, heldFd: 30, reopen: null, parent: null, refs: 0, opens: 1 };
 }
 function handle(n: Node = node(), fd = 55): FileHandle {
-  return { fh: 1, fd, node: n, plan: null };
+  return { fh: 1, fd, node: n, plan: null, writable: false, append: false };
 }
 
 function readPath(mode: ReadMode, ex: ReadExecutor, header: 'patch' | 'write' = 'patch') {
