@@ -14,9 +14,10 @@ const COMMANDS = `usage: splicefs SOURCE MOUNTPOINT [options]    mount, serve in
        mount -t fuse.splicefs SOURCE MOUNTPOINT [-o ...]   through mount(8) / fstab: daemon`;
 
 const OPTIONS_HELP = `Mirror the directory SOURCE onto MOUNTPOINT through FUSE, read-write (-o ro: read-only).
-READ replies are spliced from the backing file into /dev/fuse. Runs in the foreground (Ctrl-C or SIGTERM unmounts, and
-so does the exit of the process that started it); started by mount(8), or with --daemon, it
-returns once the mount is ready and serves in the background, logging to a file.
+READ replies are spliced from the backing file into /dev/fuse. Runs in the foreground (Ctrl-C
+or SIGTERM unmounts, and so does the exit of the process that started it); started by
+mount(8), or with --daemon, it returns once the mount is ready and serves in the background,
+logging to a file.
 Paths are taken as the bytes given (they need not be UTF-8); messages show other bytes as \\xNN.
 
 options:
