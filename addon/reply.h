@@ -50,7 +50,9 @@ enum CountAs { kCountNone = 0, kCountNoSplice = 1 };
 
 // What a worker thread does with a handle's WRITE, FSYNC and FALLOCATE (write.h): hand them to
 // the event loop, or execute them here (a WRITE by pwrite of the payload from the request).
-enum WriteExec { kWriteHandOver = 0, kWriteCopy = 1 };
+// kWriteSplice: the worker read the request by splice (Workers made with spliceRequests), and
+// moves the payload from its pipe into the file by splice; the other two opcodes as for copy.
+enum WriteExec { kWriteHandOver = 0, kWriteCopy = 1, kWriteSplice = 2 };
 
 // A plan arrives from JavaScript as an Int32Array with these fields, in this order.
 enum PlanField { kPlanFd, kPlanPath, kPlanHeader, kPlanSpliceMin, kPlanMaxSize, kPlanCountAs, kPlanWrite, kPlanFields };
@@ -83,13 +85,17 @@ enum ReadCounter {
   kWriteCopyReplies,  // WRITE replies (success, possibly short)
   kWriteCopyBytes,    // payload bytes written
   kWriteErrorReplies, // WRITEs answered with an errno
+  kWriteSpliceReplies,  // WRITE replies whose payload went pipe -> file by splice
+  kWriteSpliceBytes,
+  kWriteSpliceFallbacks,  // spliced-in WRITEs whose file refused splice: copied out of the pipe
   kFsyncReplies,      // FSYNCs answered (either way)
   kFallocateReplies,  // FALLOCATEs answered (either way)
   kReadCounters
 };
 inline constexpr const char* kReadCounterNames[kReadCounters] = {
     "spliceReplies", "spliceBytes", "copyReplies", "copyBytes", "smallCopies", "noSpliceCopies", "interrupted",
-    "writeCopyReplies", "writeCopyBytes", "writeErrorReplies", "fsyncReplies", "fallocateReplies"};
+    "writeCopyReplies", "writeCopyBytes", "writeErrorReplies", "writeSpliceReplies", "writeSpliceBytes",
+    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies"};
 
 // One block per session, shared by the event loop's executor and every worker thread.
 struct ReadCounters {

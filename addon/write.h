@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <sys/types.h>
 
 namespace splicefs {
 
@@ -17,5 +19,16 @@ namespace splicefs {
 // the reply: interrupted or gone); false when it is not one of these opcodes or is malformed
 // (then the event loop gets it, and answers it as TypeScript decides).
 bool ExecuteHandleOp(const ReadPlan& plan, int devfd, const uint8_t* req, size_t n, ReadCounters& counters);
+
+// The plan registered for file handle fh (false: none).
+using PlanLookup = std::function<bool(uint64_t fh, ReadPlan* out)>;
+
+// Read the next request from devfd by splice into st's pipe (FUSE's splice read: the payload
+// pages of a WRITE are referenced, not copied). A WRITE of a handle whose plan says
+// kWriteSplice is executed at once, its payload spliced from the pipe into the file, and
+// *done set. Any other request is read out of the pipe into req[0, n). Returns n as read(2)
+// would (-1 with errno, EAGAIN included). The pipe is empty again when it returns.
+ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t cap, const PlanLookup& lookup,
+                            ReadCounters& counters, bool* done);
 
 }  // namespace splicefs

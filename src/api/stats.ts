@@ -91,7 +91,7 @@ export function collectStats(s: StatsSources): Stats {
   if (byWorkers > 0) requests.READ = (requests.READ ?? 0) + byWorkers;
   // Those the workers executed for writable handles (addon/write.cc) never reach the event loop.
   const add = (op: string, k: number) => k > 0 && (requests[op] = (requests[op] ?? 0) + k);
-  add('WRITE', n.writeCopyReplies + n.writeErrorReplies);
+  add('WRITE', n.writeCopyReplies + n.writeSpliceReplies + n.writeErrorReplies);
   add('FSYNC', n.fsyncReplies);
   add('FALLOCATE', n.fallocateReplies);
   const f = s.readPath.fallbacks;
@@ -108,11 +108,12 @@ export function collectStats(s: StatsSources): Stats {
     },
     // The event loop's WRITEs counted by write.ts, the workers' by the addon (addon/write.cc).
     write: {
-      spliceReplies: s.writePath.counts.spliceReplies,
-      spliceBytes: s.writePath.counts.spliceBytes,
+      spliceReplies: s.writePath.counts.spliceReplies + n.writeSpliceReplies,
+      spliceBytes: s.writePath.counts.spliceBytes + n.writeSpliceBytes,
       copyReplies: s.writePath.counts.copyReplies + n.writeCopyReplies,
       copyBytes: s.writePath.counts.copyBytes + n.writeCopyBytes,
       errorReplies: s.writePath.counts.errorReplies + n.writeErrorReplies,
+      fallbacks: { ...s.writePath.counts.fallbacks, spliceFallbacks: n.writeSpliceFallbacks },
     },
     creds: { ...s.fs.creds.stats },
     interrupted: s.session.interrupted + n.interrupted,

@@ -12,6 +12,8 @@ export interface FileHandle {
   plan: Int32Array | null;
   /** Opened for writing (O_WRONLY or O_RDWR): its WRITEs may be served by the worker threads. */
   readonly writable: boolean;
+  /** Opened with O_APPEND: the backing fd places every write at the end (splice refuses such fds). */
+  readonly append: boolean;
 }
 
 export interface DirEntry {
