@@ -140,7 +140,7 @@ function writeRow(ctx: OpContext, req: Request, body: D.WriteIn): { size: number
   const r = ctx.write(t);
   // The bytes are in the file either way, so the reply reports them; should the mode change fail,
   // the bits stay as a privileged writer would have left them.
-  if (t.killSuidgid && typeof r !== 'number') files.killSuidgid(ctx.fs, t.handle);
+  if (t.killSuidgid && typeof r !== 'number') files.killSuidgid(ctx.fs, t.handle.node);
   return r;
 }
 

@@ -112,6 +112,9 @@ t.test('wantedFlags: DONT_MASK always, WRITEBACK_CACHE only when asked', async (
   const plain = wantedFlags();
   t.equal(plain & DONT_MASK, DONT_MASK, 'default: DONT_MASK');
   t.equal(plain & WRITEBACK_CACHE, 0n, 'default: no WRITEBACK_CACHE');
+  const HANDLE_KILLPRIV_V2 = bit(28);
+  t.equal(plain & HANDLE_KILLPRIV_V2, HANDLE_KILLPRIV_V2, 'default: HANDLE_KILLPRIV_V2 (the kernel flags the kills it leaves to us)');
+  t.equal(plain & bit(19), 0n, 'not HANDLE_KILLPRIV (v1: the server would have to kill on every write, whoever the writer)');
   t.equal(wantedFlags({ writebackCache: false }), plain, 'writebackCache false: the default');
   const wb = wantedFlags({ writebackCache: true });
   t.equal(wb, plain | WRITEBACK_CACHE, 'writebackCache: the default plus WRITEBACK_CACHE, nothing else');

@@ -92,20 +92,23 @@ export function writeTarget(fs: Passthrough, _c: Caller, req: WriteIn): WriteTar
 }
 
 /**
- * After a WRITE flagged FUSE_WRITE_KILL_SUIDGID: drop S_ISUID, and S_ISGID where group execute
- * is set (without it S_ISGID means mandatory locking, not privilege), as the kernel does for an
- * unprivileged writer of a local file. The backing write ran with our CAP_FSETID, so the source
- * kept them. 0 or -errno.
+ * The kill of privileges FUSE_HANDLE_KILLPRIV_V2 leaves to the server (a WRITE flagged
+ * FUSE_WRITE_KILL_SUIDGID, a SETATTR with FATTR_KILL_SUIDGID; the kernel sets them only for a
+ * caller without CAP_FSETID): drop S_ISUID, and S_ISGID where group execute is set (without
+ * it S_ISGID means mandatory locking, not privilege), as the kernel does for an unprivileged
+ * writer of a local file. The backing call ran with our CAP_FSETID, so the source kept them
+ * (file capabilities, security.capability, the source drops by itself: that kill does not
+ * depend on the writer). 0 or -errno.
  */
-export function killSuidgid(fs: Passthrough, h: FileHandle): number {
-  const r = addon.fstatat(h.fd, '', AT_EMPTY_PATH, fs.st);
+export function killSuidgid(fs: Passthrough, node: Node): number {
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  const r = addon.fstatat(fd, '', AT_EMPTY_PATH, fs.st);
   if (r < 0) return r;
   const mode = Number(fs.st[St.mode]);
   let kept = mode & ~S_ISUID;
   if ((mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) kept &= ~S_ISGID;
-  if (kept === mode) return 0;
-  const nfd = fs.inodes.fd(h.node);
-  return nfd < 0 ? nfd : addon.chmod(nfd, kept & 0o7777);
+  return kept === mode ? 0 : addon.chmod(fd, kept & 0o7777);
 }
 
 export function flush(_fs: Passthrough, _c: Caller, _req: FlushIn): void {

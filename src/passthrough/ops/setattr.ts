@@ -1,7 +1,8 @@
 // SETATTR: mode, owner, size and times of a node, in that order, then its attributes as they
 // are now. Runs with the server's credentials: the kernel has checked the caller
-// (default_permissions), and a writer's kill of the set-user-ID bit arrives as a mode change
-// from a caller who may not own the file.
+// (default_permissions). FATTR_KILL_SUIDGID (FUSE_HANDLE_KILLPRIV_V2: a truncate by a caller
+// without CAP_FSETID) drops the set-user-ID and set-group-ID bits after the change, as the
+// kernel would for that caller; a chown's kill the source makes by itself.
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { O_NONBLOCK, O_WRONLY, UTIME_NOW, UTIME_OMIT } from '../../kernel/linux.js';
@@ -9,6 +10,7 @@ import { FATTR, type SetattrIn } from '../../kernel/request.js';
 import type { AttrOut } from '../../kernel/reply.js';
 import type { Caller, Passthrough } from '../fs.js';
 import type { Node } from '../inodes.js';
+import { killSuidgid } from './files.js';
 
 const E = constants.errno;
 const times = new BigInt64Array(4);
@@ -44,6 +46,7 @@ function apply(fs: Passthrough, node: Node, req: SetattrIn, v: number): number {
     setTime(2, v & FATTR.MTIME, v & FATTR.MTIME_NOW, req.mtime, req.mtimensec);
     r = addon.utimens(fd, times);
   }
+  if (r >= 0 && v & FATTR.KILL_SUIDGID && !(v & FATTR.MODE)) r = killSuidgid(fs, node);
   // FATTR_CTIME: the source sets ctime itself on each change above; it cannot be set directly.
   return r;
 }
