@@ -55,8 +55,10 @@ enum CountAs { kCountNone = 0, kCountNoSplice = 1 };
 enum WriteExec { kWriteHandOver = 0, kWriteCopy = 1, kWriteSplice = 2 };
 
 // A plan arrives from JavaScript as an Int32Array with these fields, in this order.
-enum PlanField { kPlanFd, kPlanPath, kPlanHeader, kPlanSpliceMin, kPlanMaxSize, kPlanCountAs, kPlanWrite, kPlanFields };
-inline constexpr const char* kPlanFieldNames[kPlanFields] = {"fd", "path", "header", "spliceMin", "maxSize", "countAs", "write"};
+// kPlanFlush: 1 when the handle's FLUSH has nothing for the event loop to do (TypeScript says
+// so), so the worker that reads it answers it at once; 0: hand it over.
+enum PlanField { kPlanFd, kPlanPath, kPlanHeader, kPlanSpliceMin, kPlanMaxSize, kPlanCountAs, kPlanWrite, kPlanFlush, kPlanFields };
+inline constexpr const char* kPlanFieldNames[kPlanFields] = {"fd", "path", "header", "spliceMin", "maxSize", "countAs", "write", "flush"};
 
 struct ReadPlan {
   int fd = -1;             // the backing file
@@ -66,6 +68,7 @@ struct ReadPlan {
   uint32_t maxSize = 0;    // a READ is cut to this many bytes
   int countAs = kCountNone;
   int write = kWriteHandOver;  // WriteExec: this handle's WRITE/FSYNC/FALLOCATE in the worker
+  int flush = 0;               // 1: FLUSH answered by the worker (nothing to do)
 };
 
 // The plan in `fields` (kPlanFields int32 values), or false when a value is out of range.
@@ -90,12 +93,13 @@ enum ReadCounter {
   kWriteSpliceFallbacks,  // spliced-in WRITEs whose file refused splice: copied out of the pipe
   kFsyncReplies,      // FSYNCs answered (either way)
   kFallocateReplies,  // FALLOCATEs answered (either way)
+  kFlushReplies,      // FLUSHes answered by a worker
   kReadCounters
 };
 inline constexpr const char* kReadCounterNames[kReadCounters] = {
     "spliceReplies", "spliceBytes", "copyReplies", "copyBytes", "smallCopies", "noSpliceCopies", "interrupted",
     "writeCopyReplies", "writeCopyBytes", "writeErrorReplies", "writeSpliceReplies", "writeSpliceBytes",
-    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies"};
+    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies", "flushReplies"};
 
 // One block per session, shared by the event loop's executor and every worker thread.
 struct ReadCounters {

@@ -250,14 +250,14 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // A request of a handle with a registered plan, executed here: a READ by the plan, and a
-  // WRITE, FSYNC or FALLOCATE when the plan says so (write.h). True when the request needs
+  // WRITE, FSYNC, FALLOCATE or FLUSH when the plan says so (write.h). True when the request needs
   // nothing more: replied, or the device refused the reply (interrupted, counted by the
   // executor; or the connection is gone, which the next read says). False: hand it over, with
   // *failure = the READ plan's failure code (left 0 when there was no plan to try).
   bool AnsweredHere(ExecutorState& st, int fd, int index, const uint8_t* req, size_t n, double* failure) {
     auto* in = reinterpret_cast<const fuse_in_header*>(req);
     const uint32_t op = in->opcode;
-    if (op != FUSE_READ && op != FUSE_WRITE && op != FUSE_FSYNC && op != FUSE_FALLOCATE) return false;
+    if (op != FUSE_READ && op != FUSE_WRITE && op != FUSE_FSYNC && op != FUSE_FALLOCATE && op != FUSE_FLUSH) return false;
     // Each of these bodies starts with the u64 fh.
     if (n < sizeof(fuse_in_header) + sizeof(uint64_t)) return false;
     uint64_t fh;

@@ -166,8 +166,13 @@ ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t c
 }
 
 bool ExecuteHandleOp(const ReadPlan& plan, int devfd, const uint8_t* req, size_t n, ReadCounters& counters) {
-  if (plan.write == kWriteHandOver) return false;
   auto* in = reinterpret_cast<const fuse_in_header*>(req);
+  if (in->opcode == FUSE_FLUSH) {
+    if (!plan.flush || n < sizeof *in + sizeof(fuse_flush_in)) return false;
+    counters.v[kFlushReplies].fetch_add(1, std::memory_order_relaxed);
+    return Reply(devfd, in->unique, 0, nullptr, 0);
+  }
+  if (plan.write == kWriteHandOver) return false;
   switch (in->opcode) {
     case FUSE_WRITE: return Write(plan, devfd, in, n, counters);
     case FUSE_FSYNC: return Fsync(plan, devfd, in, n, counters);

@@ -14,7 +14,7 @@
 
 namespace splicefs {
 
-// Execute the request in req[0, n) (a WRITE, FSYNC or FALLOCATE of `plan`'s handle) and write
+// Execute the request in req[0, n) (a WRITE, FSYNC, FALLOCATE or FLUSH of `plan`'s handle) and write
 // its reply on devfd. True when the request needs nothing more (replied, or the device refused
 // the reply: interrupted or gone); false when it is not one of these opcodes or is malformed
 // (then the event loop gets it, and answers it as TypeScript decides).

@@ -94,6 +94,7 @@ export function collectStats(s: StatsSources): Stats {
   add('WRITE', n.writeCopyReplies + n.writeSpliceReplies + n.writeErrorReplies);
   add('FSYNC', n.fsyncReplies);
   add('FALLOCATE', n.fallocateReplies);
+  add('FLUSH', n.flushReplies);
   const f = s.readPath.fallbacks;
   return {
     requests,

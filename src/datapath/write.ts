@@ -28,7 +28,8 @@ import type { WriteTarget } from '../passthrough/ops/files.js';
 
 const C = addon.constants;
 const WRITE_FIELD = C.planFields.indexOf('write');
-if (WRITE_FIELD < 0) throw new Error("the addon's plan has no field write");
+const FLUSH_FIELD = C.planFields.indexOf('flush');
+if (WRITE_FIELD < 0 || FLUSH_FIELD < 0) throw new Error("the addon's plan has no field write or flush");
 /** plan.write (addon/reply.h WriteExec): hand over to the event loop, or copy in the worker. */
 const WRITE_HAND_OVER = 0;
 const WRITE_COPY = 1;
@@ -83,6 +84,9 @@ export class WritePath {
   workerPlan(h: FileHandle, readPlan: PlanArray): PlanArray {
     const p = Int32Array.from(readPlan);
     p[WRITE_FIELD] = !h.writable ? WRITE_HAND_OVER : this.mode === 'copy' ? WRITE_COPY : h.append ? WRITE_COPY : WRITE_SPLICE;
+    // FLUSH has nothing to do (ops/files.ts flush: nothing is buffered here, locks are the
+    // kernel's): the worker that reads it answers it, saving the hand-over's wake-up per close.
+    p[FLUSH_FIELD] = 1;
     return p;
   }
 

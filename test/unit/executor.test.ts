@@ -107,7 +107,7 @@ function run(ex: ReadExecutor, c: ReadCounters, dev: { rfd: number; wfd: number 
 }
 
 t.test('constants come from the addon and are frozen', async (t) => {
-  t.same(K.planFields, ['fd', 'path', 'header', 'spliceMin', 'maxSize', 'countAs', 'write']);
+  t.same(K.planFields, ['fd', 'path', 'header', 'spliceMin', 'maxSize', 'countAs', 'write', 'flush']);
   t.same(K.readPath, { SPLICE: 0, COPY: 1 });
   t.same(K.header, { PATCH: 0, WRITE: 1 });
   t.same(K.countAs, { NONE: 0, NO_SPLICE: 1 });
@@ -115,7 +115,7 @@ t.test('constants come from the addon and are frozen', async (t) => {
   t.same(K.readCounters, [
     'spliceReplies', 'spliceBytes', 'copyReplies', 'copyBytes', 'smallCopies', 'noSpliceCopies', 'interrupted',
     'writeCopyReplies', 'writeCopyBytes', 'writeErrorReplies', 'writeSpliceReplies', 'writeSpliceBytes', 'writeSpliceFallbacks',
-    'fsyncReplies', 'fallocateReplies',
+    'fsyncReplies', 'fallocateReplies', 'flushReplies',
   ]);
   t.same(K.workerCounters, ['forwarded', 'spinHits', 'spinMisses']);
   t.ok(Object.isFrozen(K) && Object.isFrozen(K.stage) && Object.isFrozen(K.readCounters), 'frozen');
