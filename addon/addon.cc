@@ -1,5 +1,5 @@
-// Module entry: registers the syscall groups (device, executor, fsops, workers, node fds, lifetime) and the
-// fault-injection test hook (faults.h).
+// Module entry: registers the syscall groups (device, executor, fsops, workers, node fds, lifetime,
+// writeops) and the fault-injection test hook (faults.h).
 #include "common.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -10,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitFaults(env, exports);
   splicefs::InitNodeFds(env, exports);
   splicefs::InitLifetime(env, exports);
+  splicefs::InitWriteops(env, exports);
   return exports;
 }
 

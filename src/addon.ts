@@ -188,6 +188,42 @@ export interface Addon {
    */
   setParentDeathSignal(sig: number): number;
 
+  // ---- changes to the source (addon/writeops.cc); each 0 (or a count) or -errno ----
+  /** pwrite(2) of all of `data` at `offset`: bytes written (may be short). */
+  pwrite(fd: number, data: Uint8Array, offset: bigint): number;
+  /** ftruncate(2); fd open for writing. */
+  ftruncate(fd: number, size: bigint): number;
+  /** Mode bits of the object an O_PATH fd names (fchmodat2 AT_EMPTY_PATH). */
+  chmod(fd: number, mode: number): number;
+  /** Owner of the object an O_PATH fd names, never following a symlink; 0xffffffff keeps one. */
+  chown(fd: number, uid: number, gid: number): number;
+  /** times = [atime s, ns, mtime s, ns]; ns may be UTIME_NOW / UTIME_OMIT. Never follows a symlink. */
+  utimens(fd: number, times: BigInt64Array): number;
+  mkdirat(dirfd: number, name: Uint8Array, mode: number): number;
+  /** rdev in the kernel's new_encode_dev form, as FUSE sends it. */
+  mknodat(dirfd: number, name: Uint8Array, mode: number, rdev: number): number;
+  symlinkat(target: Uint8Array, dirfd: number, name: Uint8Array): number;
+  /** flags: AT_REMOVEDIR for a directory. */
+  unlinkat(dirfd: number, name: Uint8Array, flags: number): number;
+  /** flags: RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT. */
+  renameat2(olddirfd: number, oldName: Uint8Array, newdirfd: number, newName: Uint8Array, flags: number): number;
+  /** A new name for the object `fd` names (linkat AT_EMPTY_PATH; needs CAP_DAC_READ_SEARCH). */
+  linkat(fd: number, newdirfd: number, newName: Uint8Array): number;
+  /** fsync(2), or fdatasync(2) when datasync is non-zero. */
+  fsync(fd: number, datasync: number): number;
+  fallocate(fd: number, mode: number, offset: bigint, length: bigint): number;
+  /** copy_file_range(2): bytes copied. */
+  copyFileRange(fdIn: number, offIn: bigint, fdOut: number, offOut: bigint, len: number, flags: number): number;
+  /** Through /proc/self/fd/N; flags XATTR_CREATE / XATTR_REPLACE. */
+  setxattr(fd: number, name: Uint8Array, value: Uint8Array, flags: number): number;
+  removexattr(fd: number, name: Uint8Array): number;
+  /** This thread's fsuid, fsgid and supplementary groups (raw syscalls: this thread only). */
+  setCreds(uid: number, gid: number, groups: Uint32Array): number;
+  /** Back to this thread's ids from before its first setCreds. */
+  restoreCreds(): number;
+  /** umask(2): returns the previous mask (never fails). */
+  umask(mask: number): number;
+
   /**
    * Test hook (addon/faults.h): after the next `skip` runs of `site`, the `count` that follow
    * fail with `errno` (count 0 disarms). Returns how many runs were still to count before (0:

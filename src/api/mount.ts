@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { addon } from '../addon.js';
 import { ReadPath } from '../datapath/read.js';
+import { resolveWriteMode, WritePath, type ResolvedWriteMode } from '../datapath/write.js';
 import { errnoName, SplicefsError } from '../errors.js';
 import { PAGE_SIZE } from '../kernel/abi.js';
 import { O_DIRECTORY, O_PATH } from '../kernel/linux.js';
@@ -71,6 +72,10 @@ interface Setup {
   /** node fds held at most before least-recently-used nodes give theirs back */
   nodeFds: number;
   readMode: ReadMode;
+  /** The write mode in force (auto resolved: datapath/write.ts) */
+  writeMode: ResolvedWriteMode;
+  readOnly: boolean;
+  writebackCache: boolean;
   threads: number;
   maxBackground: number;
   /** The kernel marks the connection congested (readahead backs off) at this many. */
@@ -103,6 +108,9 @@ function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions):
     fdLimits,
     nodeFds: opts.nodeFds ?? nodeFdBudget(fdLimits.soft),
     readMode: opts.readMode ?? 'auto',
+    writeMode: resolveWriteMode(opts.writeMode ?? 'auto'),
+    readOnly: opts.readOnly ?? false,
+    writebackCache: opts.writebackCache ?? false,
     threads: opts.threads ?? D.DEFAULT_THREADS,
     maxBackground,
     congestionThreshold: Math.max(1, Math.floor((maxBackground * 3) / 4)),
@@ -135,6 +143,8 @@ function buildServer(s: Setup, undo: Undo) {
       directIo,
       directIoLog: (fields, msg) => logger.info(fields, msg),
       replyRoom: reply.room,
+      readOnly: s.readOnly,
+      writebackCache: s.writebackCache,
       nodeFdBudget: s.nodeFds,
       logger,
       // The worker threads serve a handle's READs by the plan the read path makes for it.
@@ -156,10 +166,11 @@ function buildServer(s: Setup, undo: Undo) {
     onDeviceError: (errno) => session.onDeviceError(errno),
     onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
   });
-  const flags = wantedFlags() | permissionFlags(s.perm);
+  const writePath = new WritePath(s.writeMode);
+  const flags = wantedFlags({ writebackCache: s.writebackCache }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
-  session = new Session({ channel, fs, readPath, reply, wants, logger });
-  return { counters, executor, devfd, maxRead, fs, readPath, channel, session };
+  session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });
+  return { counters, executor, devfd, maxRead, fs, readPath, writePath, channel, session };
 }
 type Server = ReturnType<typeof buildServer>;
 
@@ -178,7 +189,7 @@ function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
     fsname: s.opts.fsname ?? src,
     mountpoint: mnt,
     fstype: fsType(s.opts.subtype),
-    flags: mountFlags(s.opts),
+    flags: mountFlags({ ...s.opts, readOnly: s.readOnly }),
     maxRead: srv.maxRead,
     allowOther: s.perm.allowOther,
     defaultPermissions: s.perm.checks,
@@ -208,7 +219,7 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): 
     allowOther: s.perm.allowOther,
     defaultPermissions: s.perm.checks,
     fstype: fsType(s.opts.subtype),
-    mountFlags: mountFlagNames(mountFlags(s.opts)),
+    mountFlags: mountFlagNames(mountFlags({ ...s.opts, readOnly: s.readOnly })),
     protocol: neg.protocol,
     maxRead: neg.maxRead,
     maxPages: neg.maxPages,
@@ -219,7 +230,10 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): 
     spliceMin: s.spliceMin,
     pipeBytes,
     pipeSlots: Math.floor(pipeBytes / PAGE_SIZE),
+    readOnly: s.readOnly,
     readMode: s.readMode,
+    writeMode: s.writeMode,
+    writebackCache: s.writebackCache,
     headerMode: s.header,
     vmspliceAliases: s.vmspliceAliases,
     directIo: s.directIo,
@@ -287,7 +301,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   return {
     info,
     closed,
-    stats: () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, session, channel: srv.channel, fs }),
+    stats: () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, session, channel: srv.channel, fs }),
     unmount: ({ graceMs = BUSY_GRACE_MS } = {}) => {
       if (finished) return Promise.resolve();
       if (unmounting) {

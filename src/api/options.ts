@@ -14,8 +14,27 @@ export type ReadMode = 'auto' | 'splice' | 'copy';
  * auto: patch where the start-up probe shows vmsplice references memory, else write.
  */
 export type HeaderMode = 'auto' | 'patch' | 'write';
+/**
+ * How WRITE payloads travel (datapath/write.ts). copy: the request is read whole, one pwrite of
+ * its payload. splice: the request is spliced out of /dev/fuse into a pipe, its header read, and
+ * the payload spliced from the pipe into the backing file. auto: the default the benchmark chose.
+ */
+export type WriteMode = 'auto' | 'splice' | 'copy';
 
 export interface MountOptions {
+  /**
+   * The mount refuses every change (MS_RDONLY and EROFS from the server; `-o ro`). Default
+   * false: read-write, every change goes to the source.
+   */
+  readOnly?: boolean;
+  writeMode?: WriteMode;
+  /**
+   * `-o writeback_cache`: the kernel keeps written pages and sends them later in large WRITEs
+   * (faster small writes), trusting its own cached size and times. Off by default: with it, a
+   * change made to the source underneath (not through the mount) can be overwritten by pages
+   * the kernel still holds.
+   */
+  writebackCache?: boolean;
   readMode?: ReadMode;
   headerMode?: HeaderMode;
   /** Largest READ the kernel may send, in bytes (default 1 MiB, clamped to what is granted). */
@@ -45,7 +64,7 @@ export interface MountOptions {
    */
   subtype?: string;
   /**
-   * Mount flags (mount(2)); the mount itself is always read-only (MS_RDONLY) for now.
+   * Mount flags (mount(2)).
    * suid: set-user-ID and set-group-ID bits of files on the mount take effect (default false:
    * MS_NOSUID). dev: device files on the mount open their devices (default false: MS_NODEV).
    * Both need root: refused (SplicefsError, exit code 1) for any other user, as fusermount3
@@ -57,8 +76,7 @@ export interface MountOptions {
   exec?: boolean;
   /**
    * Access-time policy of the mount: 'relatime' (the kernel's default), 'noatime'
-   * (MS_NOATIME), 'strictatime' (MS_STRICTATIME). Shown in mountinfo; since the mount is
-   * read-only, the kernel updates no access time through it in any case.
+   * (MS_NOATIME), 'strictatime' (MS_STRICTATIME). Shown in mountinfo.
    */
   atime?: AtimeMode;
   /** Directory access times follow `atime` (default true; false: MS_NODIRATIME). */
@@ -121,7 +139,11 @@ export interface MountInfo {
   spliceMin: number;
   pipeBytes: number;
   pipeSlots: number;
+  readOnly: boolean;
   readMode: ReadMode;
+  /** the write mode in force (auto resolved) */
+  writeMode: 'splice' | 'copy';
+  writebackCache: boolean;
   headerMode: 'patch' | 'write';
   vmspliceAliases: boolean;
   directIo: boolean;
@@ -160,6 +182,7 @@ export const DEFAULT_TIMEOUT_S = 1;
 // ---- validation -----------------------------------------------------------------------
 
 const READ_MODES: readonly ReadMode[] = ['auto', 'splice', 'copy'];
+const WRITE_MODES: readonly WriteMode[] = ['auto', 'splice', 'copy'];
 const HEADER_MODES: readonly HeaderMode[] = ['auto', 'patch', 'write'];
 export const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'noatime', 'strictatime'];
 
@@ -170,6 +193,8 @@ export const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'noatime', 'strict
 export function validate(opts: MountOptions, euid: number = process.geteuid?.() ?? 0): void {
   if (opts.readMode !== undefined && !READ_MODES.includes(opts.readMode))
     throw new SplicefsError(`read mode must be one of ${READ_MODES.join(', ')}`, 2);
+  if (opts.writeMode !== undefined && !WRITE_MODES.includes(opts.writeMode))
+    throw new SplicefsError(`write mode must be one of ${WRITE_MODES.join(', ')}`, 2);
   if (opts.headerMode !== undefined && !HEADER_MODES.includes(opts.headerMode))
     throw new SplicefsError(`header mode must be one of ${HEADER_MODES.join(', ')}`, 2);
   // Whole numbers in [min, max]; the message names the CLI option.
@@ -194,7 +219,7 @@ export function validate(opts: MountOptions, euid: number = process.geteuid?.() 
     throw new SplicefsError('subtype must be letters, digits and ._+- (it becomes the type fuse.SUBTYPE)', 2);
   if (opts.atime !== undefined && !ATIME_MODES.includes(opts.atime))
     throw new SplicefsError(`atime must be one of ${ATIME_MODES.join(', ')}`, 2);
-  for (const key of ['suid', 'dev', 'exec', 'diratime'] as const)
+  for (const key of ['suid', 'dev', 'exec', 'diratime', 'readOnly', 'writebackCache'] as const)
     if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw new SplicefsError(`${key} must be true or false`, 2);
   // What fusermount3 refuses to non-root users, and why: a user who may mount a tree they
   // control with these would become root (a set-user-ID shell, a raw disk's device node).

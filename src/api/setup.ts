@@ -77,9 +77,17 @@ export function openDevice(): number {
   return fd;
 }
 
-/** INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them. */
-export function wantedFlags(): bigint {
+/**
+ * INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them.
+ * DONT_MASK: the kernel leaves the umask to us, so the source applies it, or the parent's
+ * default ACL instead, as it would for the caller (passthrough/creds.ts). Not wanted:
+ * ATOMIC_O_TRUNC (the kernel's own truncate SETATTR keeps the caller's set-user-ID rules),
+ * POSIX_LOCKS and FLOCK_LOCKS (the kernel keeps locks itself, per lock owner: the backing fds
+ * all belong to this one process, which would merge every owner into one), HANDLE_KILLPRIV*.
+ */
+export function wantedFlags(o: { writebackCache: boolean } = { writebackCache: false }): bigint {
   return (
+    InitFlag.DONT_MASK | (o.writebackCache ? InitFlag.WRITEBACK_CACHE : 0n) |
     InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
     InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.ASYNC_DIO | InitFlag.PARALLEL_DIROPS |
     InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT |

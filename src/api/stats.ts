@@ -4,6 +4,7 @@
 // reason by datapath/read.ts, which decides them; the transport counts what it handed over.
 import { addon, countersByName, type ReadCounters } from '../addon.js';
 import type { ReadPath } from '../datapath/read.js';
+import type { WriteCounts, WritePath } from '../datapath/write.js';
 import type { DirectIoCounts } from '../passthrough/direct-io.js';
 import type { Passthrough } from '../passthrough/fs.js';
 import type { NodeFdStats } from '../passthrough/node-fds.js';
@@ -37,6 +38,10 @@ export interface Stats {
   /** Requests by opcode name (READs served by worker threads included). */
   requests: Record<string, number>;
   read: ReadStats;
+  /** WRITE replies and payload bytes per path, and WRITEs answered with an error. */
+  write: WriteCounts;
+  /** Operations that made a new object as their caller (creds.ts), and callers whose groups could not be read. */
+  creds: { switched: number; groupsUnknown: number };
   /** Replies the kernel refused because their request was interrupted. */
   interrupted: number;
   /**
@@ -68,6 +73,7 @@ export interface Stats {
 export interface StatsSources {
   readCounters: ReadCounters;
   readPath: ReadPath;
+  writePath: WritePath;
   session: Session;
   channel: Channel;
   fs: Passthrough;
@@ -95,6 +101,8 @@ export function collectStats(s: StatsSources): Stats {
       smallCopies: n.smallCopies,
       fallbacks: { ...f, noSpliceRead: f.noSpliceRead + n.noSpliceCopies },
     },
+    write: { ...s.writePath.counts },
+    creds: { ...s.fs.creds.stats },
     interrupted: s.session.interrupted + n.interrupted,
     forwarded: w.forwarded ?? 0,
     spin: { hits: w.spinHits ?? 0, misses: w.spinMisses ?? 0 },

@@ -2,7 +2,7 @@
 // CLI runs: one table of options, each with what it sets. Pure: no I/O, so every option is
 // unit-tested (test/unit/cli-config.test.ts). To add an option, add one entry to OPTIONS (and
 // its line to usage.ts); it is then also accepted as `-o NAME=VALUE` for fstab lines.
-import type { HeaderMode, MountOptions, ReadMode } from '../api/options.js';
+import type { HeaderMode, MountOptions, ReadMode, WriteMode } from '../api/options.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log.js';
 import { scanArgs, shown, usageError, wholeNumber, type OptionDef } from './args.js';
 import { applyMountOptions, checkMountOptions, type MountOptionTarget } from './mount-options.js';
@@ -40,6 +40,7 @@ const num = (v: string | undefined, name: string) => wholeNumber(v ?? '', name);
 
 export const OPTIONS: readonly ServeOption[] = [
   { long: 'read-mode', value: 'MODE', inMountOptions: true, apply: (c, v) => (c.mount.readMode = v as ReadMode) },
+  { long: 'write-mode', value: 'MODE', inMountOptions: true, apply: (c, v) => (c.mount.writeMode = v as WriteMode) },
   { long: 'header-mode', value: 'MODE', inMountOptions: true, apply: (c, v) => (c.mount.headerMode = v as HeaderMode) },
   { long: 'max-read', value: 'BYTES', inMountOptions: true, apply: (c, v, s) => (c.mount.maxRead = num(v, s)) },
   { long: 'pipe-pages', value: 'N', inMountOptions: true, apply: (c, v, s) => (c.mount.pipePages = num(v, s)) },

@@ -18,8 +18,11 @@ type Apply = (c: MountOptionTarget) => void;
 
 /** Options without a value, by name. */
 const FLAGS = new Map<string, Apply>(Object.entries({
-  ro: () => {}, // the mount is always read-only for now
-  rw: () => usageError('-o rw: read-write mounts are not supported yet; use -o ro (mount(8) passes rw unless ro is given)'),
+  ro: (c) => (c.mount.readOnly = true),
+  rw: (c) => (c.mount.readOnly = false),
+  // libfuse's name: the kernel caches writes and sends them later (see MountOptions.writebackCache).
+  writeback_cache: (c) => (c.mount.writebackCache = true),
+  no_writeback_cache: (c) => (c.mount.writebackCache = false),
   suid: (c) => (c.mount.suid = true),
   nosuid: (c) => (c.mount.suid = false),
   dev: (c) => (c.mount.dev = true),
@@ -33,7 +36,7 @@ const FLAGS = new Map<string, Apply>(Object.entries({
   strictatime: (c) => (c.mount.atime = 'strictatime'),
   diratime: (c) => (c.mount.diratime = true),
   nodiratime: (c) => (c.mount.diratime = false),
-  async: () => {}, // the default; sync would have nothing to do on a read-only mount
+  async: () => {}, // the default (MS_SYNCHRONOUS is not offered: every write already goes to the source at once)
   allow_other: (c) => (c.mount.allowOther = true),
   // libfuse: root and the mounting user. splicefs mounts as root, so that is root alone: the
   // default. Accepted so that fstab lines written for other FUSE servers keep working.

@@ -7,9 +7,9 @@ import { LOG_LEVELS } from '../log.js';
 const COMMANDS = `usage: splicefs SOURCE MOUNTPOINT [options]    mount, serve in the foreground
        splicefs umount MOUNTPOINT               unmount (a stale mount of a killed server too)
        splicefs bench [options]                 the benchmark (splicefs bench --help)
-       mount -t fuse.splicefs SOURCE MOUNTPOINT -o ro[,...]   through mount(8) / fstab: daemon`;
+       mount -t fuse.splicefs SOURCE MOUNTPOINT [-o ...]   through mount(8) / fstab: daemon`;
 
-const OPTIONS_HELP = `Mirror the directory SOURCE read-only onto MOUNTPOINT through FUSE. READ replies are spliced
+const OPTIONS_HELP = `Mirror the directory SOURCE onto MOUNTPOINT through FUSE, read-write (-o ro: read-only). READ replies are spliced
 from the backing file into /dev/fuse. Runs in the foreground (Ctrl-C or SIGTERM unmounts, and
 so does the exit of the process that started it); started by mount(8), or with --daemon, it
 returns once the mount is ready and serves in the background, logging to a file.
@@ -19,6 +19,9 @@ options:
   --read-mode auto|splice|copy  how READ replies travel (default auto: splice, and copy for
                                 files that cannot be spliced; splice: never give up splicing
                                 a file; copy: pread + write only)
+  --write-mode auto|splice|copy how WRITE payloads reach the backing file (default auto:
+                                copy; splice: spliced from /dev/fuse through a pipe into the
+                                file; copy: the request read whole, one pwrite)
   --header-mode auto|patch|write  how a spliced reply's header gets its length (default auto:
                                 patch where vmsplice references memory, else write)
   --max-read BYTES              largest READ (default 1048576; clamped to what the kernel
@@ -53,7 +56,12 @@ options:
   -V, --version                 the version
   -h, --help                    this text
   -o OPT[,OPT...]               mount options, as libfuse servers take them:
-       ro                       the mount is read-only (rw is refused: not supported yet)
+       rw, ro                   read-write (the default), or read-only: every change is
+                                refused with EROFS
+       writeback_cache          the kernel caches writes and sends them later, in large
+                                WRITEs (faster small writes; off by default: a change made
+                                to the source underneath may be overwritten by pages the
+                                kernel still holds)
        nosuid, nodev            the defaults; suid, dev: honoured for root only
        exec, noexec             programs on the mount may run (default exec)
        relatime, noatime, strictatime, atime, nodiratime, diratime   access-time flags

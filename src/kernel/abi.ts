@@ -241,6 +241,44 @@ export const fuse_access_in = struct('fuse_access_in', [f('mask', 'u32'), f('pad
 export const fuse_lseek_in = struct('fuse_lseek_in', [f('fh', 'u64'), f('offset', 'u64'), f('whence', 'u32'), f('padding', 'u32')]);
 export const fuse_lseek_out = struct('fuse_lseek_out', [f('offset', 'u64')]);
 export const fuse_interrupt_in = struct('fuse_interrupt_in', [f('unique', 'u64')]);
+// ---- the read-write operations -------------------------------------------------------------
+export const fuse_setattr_in = struct('fuse_setattr_in', [
+  f('valid', 'u32'), f('padding', 'u32'), f('fh', 'u64'), f('size', 'u64'), f('lock_owner', 'u64'),
+  f('atime', 'u64'), f('mtime', 'u64'), f('ctime', 'u64'), f('atimensec', 'u32'), f('mtimensec', 'u32'),
+  f('ctimensec', 'u32'), f('mode', 'u32'), f('unused4', 'u32'), f('uid', 'u32'), f('gid', 'u32'), f('unused5', 'u32'),
+]);
+/** MKNOD: followed by the name. */
+export const fuse_mknod_in = struct('fuse_mknod_in', [f('mode', 'u32'), f('rdev', 'u32'), f('umask', 'u32'), f('padding', 'u32')]);
+/** MKDIR: followed by the name. */
+export const fuse_mkdir_in = struct('fuse_mkdir_in', [f('mode', 'u32'), f('umask', 'u32')]);
+/** RENAME: followed by the old and the new name. */
+export const fuse_rename_in = struct('fuse_rename_in', [f('newdir', 'u64')]);
+/** RENAME2: followed by the old and the new name. */
+export const fuse_rename2_in = struct('fuse_rename2_in', [f('newdir', 'u64'), f('flags', 'u32'), f('padding', 'u32')]);
+/** LINK: followed by the new name. */
+export const fuse_link_in = struct('fuse_link_in', [f('oldnodeid', 'u64')]);
+/** CREATE and TMPFILE: followed by the name. */
+export const fuse_create_in = struct('fuse_create_in', [f('flags', 'u32'), f('mode', 'u32'), f('umask', 'u32'), f('open_flags', 'u32')]);
+/** WRITE: followed by `size` bytes of payload. */
+export const fuse_write_in = struct('fuse_write_in', [
+  f('fh', 'u64'), f('offset', 'u64'), f('size', 'u32'), f('write_flags', 'u32'), f('lock_owner', 'u64'),
+  f('flags', 'u32'), f('padding', 'u32'),
+]);
+export const fuse_write_out = struct('fuse_write_out', [f('size', 'u32'), f('padding', 'u32')]);
+/**
+ * SETXATTR: followed by the name and the value. Without FUSE_SETXATTR_EXT (not negotiated)
+ * the kernel sends only size and flags: FUSE_COMPAT_SETXATTR_IN_SIZE bytes.
+ */
+export const fuse_setxattr_in = struct('fuse_setxattr_in', [f('size', 'u32'), f('flags', 'u32'), f('setxattr_flags', 'u32'), f('padding', 'u32')]);
+export const FUSE_COMPAT_SETXATTR_IN_SIZE = 8;
+export const fuse_fallocate_in = struct('fuse_fallocate_in', [
+  f('fh', 'u64'), f('offset', 'u64'), f('length', 'u64'), f('mode', 'u32'), f('padding', 'u32'),
+]);
+export const fuse_copy_file_range_in = struct('fuse_copy_file_range_in', [
+  f('fh_in', 'u64'), f('off_in', 'u64'), f('nodeid_out', 'u64'), f('fh_out', 'u64'), f('off_out', 'u64'),
+  f('len', 'u64'), f('flags', 'u64'),
+]);
+
 /** Followed by the name (namelen bytes) and zero padding to 8 bytes; FUSE_NAME_OFFSET = 24. */
 export const fuse_dirent = struct('fuse_dirent', [f('ino', 'u64'), f('off', 'u64'), f('namelen', 'u32'), f('type', 'u32')]);
 
@@ -274,4 +312,6 @@ export const STRUCTS: ReadonlyArray<StructLayout<string>> = [
   fuse_flush_in, fuse_fsync_in, fuse_forget_in, fuse_batch_forget_in, fuse_forget_one, fuse_kstatfs,
   fuse_getxattr_in, fuse_getxattr_out, fuse_access_in, fuse_lseek_in, fuse_lseek_out,
   fuse_interrupt_in, fuse_dirent, fuse_sx_time, fuse_statx, fuse_statx_in, fuse_statx_out,
+  fuse_setattr_in, fuse_mknod_in, fuse_mkdir_in, fuse_rename_in, fuse_rename2_in, fuse_link_in,
+  fuse_create_in, fuse_write_in, fuse_write_out, fuse_setxattr_in, fuse_fallocate_in, fuse_copy_file_range_in,
 ];

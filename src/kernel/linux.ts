@@ -2,6 +2,23 @@
 // from <fcntl.h>, <unistd.h> and <sys/stat.h>). Not part of the FUSE protocol: abi.ts is that.
 export const O_ACCMODE = 0o3;
 export const O_RDONLY = 0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_DIRECT = 0o40000;
+/** O_TMPFILE includes O_DIRECTORY (__O_TMPFILE | O_DIRECTORY). */
+export const O_TMPFILE = 0o20200000;
+export const AT_REMOVEDIR = 0x200;
+export const RENAME_NOREPLACE = 1 << 0;
+export const RENAME_EXCHANGE = 1 << 1;
+export const RENAME_WHITEOUT = 1 << 2;
+/** utimensat(2) nanosecond values: set to the current time / leave unchanged. */
+export const UTIME_NOW = (1n << 30n) - 1n;
+export const UTIME_OMIT = (1n << 30n) - 2n;
 export const O_NONBLOCK = 0o4000;
 export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;

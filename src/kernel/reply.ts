@@ -15,6 +15,7 @@ import {
   fuse_statx,
   fuse_statx_out,
   fuse_sx_time,
+  fuse_write_out,
   FUSE_KERNEL_VERSION,
 } from './abi.js';
 
@@ -290,6 +291,28 @@ export function encodeStatfs(rep: Reply, s: Kstatfs): number {
   b.writeUInt32LE(s.namelen, BODY + o.namelen);
   b.writeUInt32LE(s.frsize, BODY + o.frsize);
   return BODY + fuse_kstatfs.size;
+}
+
+/** CREATE and TMPFILE: fuse_entry_out of the new node, then fuse_open_out of its handle. */
+export interface CreateOut {
+  entry: EntryOut;
+  open: OpenOut;
+}
+export function encodeCreate(rep: Reply, c: CreateOut): number {
+  const b = rep.buf;
+  const at = encodeEntryAt(b, BODY, c.entry);
+  const f = fuse_open_out.off;
+  b.writeBigUInt64LE(BigInt(c.open.fh), at + f.fh);
+  b.writeUInt32LE(c.open.openFlags, at + f.open_flags);
+  b.writeInt32LE(c.open.backingId ?? 0, at + f.backing_id);
+  return at + fuse_open_out.size;
+}
+
+/** fuse_write_out: bytes written (WRITE) or copied (COPY_FILE_RANGE). */
+export function encodeWriteOut(rep: Reply, o: { size: number }): number {
+  rep.buf.writeUInt32LE(o.size, BODY + fuse_write_out.off.size);
+  rep.buf.writeUInt32LE(0, BODY + fuse_write_out.off.padding);
+  return BODY + fuse_write_out.size;
 }
 
 /** fuse_getxattr_out: the size a value or name list needs (the answer to a size-0 query). */

@@ -56,15 +56,17 @@ export interface MountFlagOptions {
   exec?: boolean;
   atime?: 'relatime' | 'noatime' | 'strictatime';
   diratime?: boolean;
+  /** MS_RDONLY (`-o ro`) */
+  readOnly?: boolean;
 }
 
 /**
- * The mount(2) flags for `o`: always MS_RDONLY (the server refuses every write anyway), and
- * MS_NOSUID | MS_NODEV unless suid / dev are asked for (libfuse's defaults too). Without an
- * atime choice no atime flag is given and the kernel applies relatime.
+ * The mount(2) flags for `o`: MS_RDONLY for a read-only mount, and MS_NOSUID | MS_NODEV unless
+ * suid / dev are asked for (libfuse's defaults too). Without an atime choice no atime flag is
+ * given and the kernel applies relatime.
  */
 export function mountFlags(o: MountFlagOptions): number {
-  let f = MS.RDONLY;
+  let f = o.readOnly ? MS.RDONLY : 0;
   if (!o.suid) f |= MS.NOSUID;
   if (!o.dev) f |= MS.NODEV;
   if (o.exec === false) f |= MS.NOEXEC;

@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import type { Attr, EntryOut } from '../kernel/reply.js';
 import { DirectIoPolicy, type DirectIoLog } from './direct-io.js';
+import { Credentials } from './creds.js';
 import { HandleTable, type DirHandle, type FileHandle } from './handles.js';
 import { InodeTable, type Node } from './inodes.js';
 import { currentFdLimit, nodeFdBudget } from './fd-limit.js';
@@ -31,6 +32,14 @@ export interface FsConfig {
   directIo: boolean;
   /** Where the first direct-I/O open of each reason is logged. */
   directIoLog?: DirectIoLog;
+  /** Every modifying operation is refused with EROFS (`-o ro`). */
+  readOnly?: boolean;
+  /**
+   * The kernel caches writes (`-o writeback_cache`): it may READ through a handle the caller
+   * opened write-only, and it places O_APPEND writes itself, so handles open the backing file
+   * read-write and without O_APPEND.
+   */
+  writebackCache?: boolean;
   /** Bytes a reply body may take (READDIR pages are cut to fit). */
   replyRoom: number;
   /**
@@ -59,12 +68,25 @@ export class Passthrough {
    * system.posix_acl_* are permission checks, not a user's question (see ops/xattr.ts).
    */
   kernelAcls = false;
+  /** Runs the operations that make new objects as their caller (creds.ts). */
+  readonly creds = new Credentials();
+  readonly readOnly: boolean;
 
   /** Throws an errno number if the source cannot be opened. */
   constructor(readonly cfg: FsConfig) {
     this.nodeFds = new NodeFds(cfg.nodeFdBudget ?? nodeFdBudget(currentFdLimit()), cfg.logger);
     this.inodes = new InodeTable(cfg.source, this.st, this.nodeFds);
     this.directIo = new DirectIoPolicy(cfg.directIo, cfg.directIoLog);
+    this.readOnly = cfg.readOnly ?? false;
+  }
+
+  /**
+   * The entry of `name` in `parent` just made by an operation (MKDIR, CREATE, LINK, ...): looked
+   * up like LOOKUP, so the kernel's lookup count on the node goes up by one.
+   */
+  newEntry(parent: Node, name: Uint8Array): EntryOut | number {
+    const node = this.inodes.lookup(parent, name, this.st);
+    return typeof node === 'number' ? node : this.entry(node, this.st);
   }
 
   /** What the node fd budget did (counters since mount). */

@@ -140,6 +140,37 @@ export class InodeTable {
   }
 
   /**
+   * A node for the object an O_PATH `fd` names, found without a name (an O_TMPFILE file): stat
+   * into `st`, then the node already known for it or a new one, its lookup count raised by one.
+   * Takes `fd` (closed on error). Such a node re-opens by file handle where its filesystem makes
+   * them, else keeps its fd for good: it has no name to re-open by.
+   */
+  adopt(fd: number, st: StatArray): Node | number {
+    const r = statOrClose(fd, st);
+    if (r < 0) return r;
+    const existing = this.known(fd, st);
+    if (existing) return existing;
+    const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
+    node.nlookup = 1;
+    this.fds.admitUnnamed(node, fd);
+    return node;
+  }
+
+  /**
+   * `name` in `parent` was renamed to (or, by RENAME_EXCHANGE, swapped with) another name: a
+   * node that re-opens by name follows the object to its new name, `newName` in `newParent`.
+   * Stats the new name only from the cache of the source (never a request to ourselves).
+   */
+  renamed(newParent: Node, newName: Uint8Array, st: StatArray): void {
+    const pfd = this.fds.get(newParent);
+    if (pfd < 0 || addon.fstatat(pfd, newName, AT_SYMLINK_NOFOLLOW, st) < 0) return;
+    const node = this.byKey.get(key(st[St.dev], st[St.ino]));
+    if (!node || node.parent === null) return;
+    const oldParent = this.fds.repoint(node, newParent, newName);
+    if (oldParent !== null) this.release(oldParent);
+  }
+
+  /**
    * Our mount, reachable from inside the source: `dev` is its st_dev; `coveredFd` an O_PATH fd of
    * the directory it covers, opened before mounting (-1 when the mountpoint is not inside the
    * source). A name that leads onto the mount is answered with the covered directory, as the

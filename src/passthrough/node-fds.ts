@@ -94,6 +94,18 @@ export class NodeFds {
     this.hold(node, fd);
   }
 
+  /**
+   * A node new to the table that has no name (an O_TMPFILE file): re-open by file handle where
+   * its filesystem makes them; else it is pinned (opens + 1), since nothing could re-open it.
+   */
+  admitUnnamed(node: Node, fd: number): void {
+    const mountFd = this.devs.get(node.dev);
+    const h = mountFd !== undefined && mountFd >= 0 ? addon.nameToHandle(fd, this.handleBuf) : -E.EOPNOTSUPP;
+    if (h > 0) node.reopen = this.handleBuf.toString('latin1', 0, h);
+    else node.opens++;
+    this.hold(node, fd);
+  }
+
   /** A lookup opened a fresh fd for a node the table already has: keep it if the node has none. */
   offer(node: Node, fd: number): void {
     if (node.heldFd === NO_FD) this.hold(node, fd);

@@ -1,7 +1,7 @@
 // The opcode table: every operation is one row (name, smallest body, decoder, handler, reply
 // encoder), INIT and READ included. Adding an operation is one row here and one typed handler
-// in passthrough/ops/. Opcodes without a row get ENOSYS; modifying ones get EROFS (the mount is
-// read-only). test/unit/optable.test.ts walks the table.
+// in passthrough/ops/. Opcodes without a row get ENOSYS; on a read-only mount (`-o ro`) the
+// modifying ones answer EROFS from their handlers. test/unit/optable.test.ts walks the table.
 import { constants } from 'node:os';
 import { Opcode, type OpcodeName } from '../kernel/abi.js';
 import * as K from '../kernel/abi.js';
@@ -11,9 +11,12 @@ import * as R from '../kernel/reply.js';
 import type { Reply } from '../kernel/reply.js';
 import type { Passthrough } from '../passthrough/fs.js';
 import * as attrs from '../passthrough/ops/attrs.js';
+import * as create from '../passthrough/ops/create.js';
 import * as dirs from '../passthrough/ops/dirs.js';
 import * as entries from '../passthrough/ops/entries.js';
 import * as files from '../passthrough/ops/files.js';
+import * as names from '../passthrough/ops/names.js';
+import * as setattr from '../passthrough/ops/setattr.js';
 import * as xattr from '../passthrough/ops/xattr.js';
 
 const E = constants.errno;
@@ -32,6 +35,8 @@ export interface OpContext {
   init(req: D.InitIn): R.InitOut | number;
   /** READ: move the bytes; 0 when the reply went out, or -errno to send as an error. */
   read(unique: bigint, target: files.ReadTarget, via: Via): number;
+  /** WRITE: the payload into the backing file; bytes written, or -errno. */
+  write(target: files.WriteTarget): { size: number } | number;
 }
 
 /** A row bound to its context: > 0 a reply of that length is in rep, < 0 -errno, 0 no reply. */
@@ -97,25 +102,41 @@ export const OP_SPECS: readonly OpSpec[] = [
   op('READDIR', K.fuse_read_in.size, D.decodeRead, (ctx, r, b) => dirs.readdir(ctx.fs, r, b), R.encodeDirPage),
   op('READDIRPLUS', K.fuse_read_in.size, D.decodeRead, (ctx, r, b) => dirs.readdirplus(ctx.fs, r, b), R.encodeDirPage),
   op('RELEASEDIR', K.fuse_release_in.size, D.decodeRelease, (ctx, r, b) => dirs.releasedir(ctx.fs, r, b), R.encodeEmpty),
-  op('FSYNCDIR', K.fuse_fsync_in.size, D.decodeFsync, () => undefined, R.encodeEmpty),
+  op('FSYNCDIR', K.fuse_fsync_in.size, D.decodeFsync, (ctx, r, b) => dirs.fsyncdir(ctx.fs, r, b), R.encodeEmpty),
   op('GETXATTR', K.fuse_getxattr_in.size + NAME, D.decodeGetxattr, (ctx, r, b) => xattr.getxattr(ctx.fs, r, b), encodeXattr),
   op('LISTXATTR', K.fuse_getxattr_in.size, D.decodeListxattr, (ctx, r, b) => xattr.listxattr(ctx.fs, r, b), encodeXattr),
   // INTERRUPT: replies go out as soon as a request is handled, so there is nothing to cancel.
   noReply('INTERRUPT', K.fuse_interrupt_in.size, D.decodeInterrupt, () => undefined),
   op('DESTROY', 0, D.decodeNone, () => undefined, R.encodeEmpty),
-  // The read-only mount: every modifying operation.
-  ...(
-    [
-      'SETATTR', 'SYMLINK', 'MKNOD', 'MKDIR', 'UNLINK', 'RMDIR', 'RENAME', 'RENAME2', 'LINK', 'WRITE',
-      'CREATE', 'TMPFILE', 'SETXATTR', 'REMOVEXATTR', 'FALLOCATE', 'COPY_FILE_RANGE',
-    ] as const
-  ).map((name) => op(name, 0, D.decodeNone, () => -E.EROFS, R.encodeEmpty)),
+  // Read-write: each handler answers EROFS itself on a read-only mount.
+  op('SETATTR', K.fuse_setattr_in.size, D.decodeSetattr, (ctx, r, b) => setattr.setattr(ctx.fs, r, b), R.encodeAttrOut),
+  op('MKNOD', K.fuse_mknod_in.size + NAME, D.decodeMknod, (ctx, r, b) => create.mknod(ctx.fs, r, b), R.encodeEntry),
+  op('MKDIR', K.fuse_mkdir_in.size + NAME, D.decodeMkdir, (ctx, r, b) => create.mkdir(ctx.fs, r, b), R.encodeEntry),
+  op('SYMLINK', 2 * NAME, D.decodeSymlink, (ctx, r, b) => create.symlink(ctx.fs, r, b), R.encodeEntry),
+  op('CREATE', K.fuse_create_in.size + NAME, D.decodeCreate, (ctx, r, b) => create.create(ctx.fs, r, b), R.encodeCreate),
+  op('TMPFILE', K.fuse_create_in.size + NAME, D.decodeCreate, (ctx, r, b) => create.tmpfile(ctx.fs, r, b), R.encodeCreate),
+  op('UNLINK', NAME, D.decodeName, (ctx, r, b) => names.unlink(ctx.fs, r, b), R.encodeEmpty),
+  op('RMDIR', NAME, D.decodeName, (ctx, r, b) => names.rmdir(ctx.fs, r, b), R.encodeEmpty),
+  op('RENAME', K.fuse_rename_in.size + 2 * NAME, D.decodeRename, (ctx, r, b) => names.rename(ctx.fs, r, b), R.encodeEmpty),
+  op('RENAME2', K.fuse_rename2_in.size + 2 * NAME, D.decodeRename2, (ctx, r, b) => names.rename(ctx.fs, r, b), R.encodeEmpty),
+  op('LINK', K.fuse_link_in.size + NAME, D.decodeLink, (ctx, r, b) => names.link(ctx.fs, r, b), R.encodeEntry),
+  op('WRITE', K.fuse_write_in.size, D.decodeWrite, writeRow, R.encodeWriteOut),
+  op('FALLOCATE', K.fuse_fallocate_in.size, D.decodeFallocate, (ctx, r, b) => files.fallocate(ctx.fs, r, b), R.encodeEmpty),
+  op('COPY_FILE_RANGE', K.fuse_copy_file_range_in.size, D.decodeCopyFileRange, (ctx, r, b) => files.copyFileRange(ctx.fs, r, b), R.encodeWriteOut),
+  op('SETXATTR', K.FUSE_COMPAT_SETXATTR_IN_SIZE + NAME, D.decodeSetxattr, (ctx, r, b) => xattr.setxattr(ctx.fs, r, b), R.encodeEmpty),
+  op('REMOVEXATTR', NAME, D.decodeName, (ctx, r, b) => xattr.removexattr(ctx.fs, r, b), R.encodeEmpty),
 ];
 
 /** READ: the filesystem names the handle and range, the data path moves the bytes. */
 function readRow(ctx: OpContext, req: Request, body: D.ReadIn, via: Via): number {
   const t = files.readTarget(ctx.fs, req, body);
   return typeof t === 'number' ? t : ctx.read(req.unique, t, via);
+}
+
+/** WRITE: the filesystem names the handle and range, the data path moves the payload. */
+function writeRow(ctx: OpContext, req: Request, body: D.WriteIn): { size: number } | number {
+  const t = files.writeTarget(ctx.fs, req, body);
+  return typeof t === 'number' ? t : ctx.write(t);
 }
 
 function encodeXattr(rep: Reply, v: xattr.XattrResult): number {

@@ -13,6 +13,7 @@ import { DebugLog } from './debug-log.js';
 import { Dispatcher } from './dispatch.js';
 import { negotiate, type InitWants, type Negotiated } from './init.js';
 import { buildOpTable, type Via } from './optable.js';
+import type { WritePath } from '../datapath/write.js';
 
 const E = constants.errno;
 
@@ -20,6 +21,7 @@ export interface SessionConfig {
   channel: Channel;
   fs: Passthrough;
   readPath: ReadPath;
+  writePath: WritePath;
   reply: Reply;
   wants: InitWants;
   logger: Logger;
@@ -50,6 +52,7 @@ export class Session {
         if (debug !== null && r === 0) debug.readReply(unique, cfg.readPath);
         return r;
       },
+      write: (t) => cfg.writePath.write(t),
     });
     this.dispatcher = new Dispatcher(table, cfg.reply, {
       send: (fd, buf, len) => cfg.channel.send(fd, buf, len),

@@ -71,7 +71,7 @@ const UNHANDLED: OpcodeName[] = ['GETLK', 'SETLK', 'SETLKW', 'BMAP', 'IOCTL', 'P
 
 /** A context whose fs is never touched (the rows under test do not reach it). */
 function bareContext(): OpContext {
-  return { fs: {} as Passthrough, init: () => -E.EIO, read: () => -E.EIO };
+  return { fs: {} as Passthrough, init: () => -E.EIO, read: () => -E.EIO, write: () => -E.EIO };
 }
 
 // ---- the rows ----------------------------------------------------------------------------------
@@ -336,7 +336,7 @@ t.test('a body shorter than minBody is EINVAL (dropped for no-reply ops) before 
   const m = await t.mockImport<typeof import('../../src/server/optable.js')>('../../src/server/optable.js', mocks);
   let initCalled = 0;
   let readCalled = 0;
-  const table = m.buildOpTable({ fs: {} as Passthrough, init: () => (initCalled++, -E.EIO), read: () => (readCalled++, 0) });
+  const table = m.buildOpTable({ fs: {} as Passthrough, init: () => (initCalled++, -E.EIO), read: () => (readCalled++, 0), write: () => -E.EIO });
   let checked = 0;
   for (const r of ROUTES) {
     const spec = m.OP_SPECS.find((s) => s.name === r.name)!;

@@ -164,7 +164,7 @@ t.test('addon.statx: the first 16 values are exactly what fstatat gives', async 
 t.test('the STATX row: request bytes in, reply bytes out, ino as GETATTR reports it', async (t) => {
   const fs = new Passthrough({ source: dir, timeout: 2.5, directIo: false, replyRoom: 64 * 1024 });
   t.teardown(() => fs.closeAll());
-  const ctx: OpContext = { fs, init: () => -osc.errno.ENOSYS, read: () => -osc.errno.ENOSYS };
+  const ctx: OpContext = { fs, init: () => -osc.errno.ENOSYS, read: () => -osc.errno.ENOSYS, write: () => -osc.errno.ENOSYS };
   const row = buildOpTable(ctx)[K.Opcode.STATX];
   t.ok(row, 'STATX has a row');
   for (const name of ['f', 'd', 'l']) {

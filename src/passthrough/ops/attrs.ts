@@ -73,7 +73,7 @@ export function statfs(fs: Passthrough): Kstatfs | number {
 export function access(fs: Passthrough, c: Caller, req: AccessIn): void | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  if (req.mask & W_OK) return -E.EROFS;
+  if (fs.readOnly && req.mask & W_OK) return -E.EROFS;
   const fd = fs.inodes.fd(node);
   if (fd < 0) return fd;
   const r = addon.access(fd, req.mask);

@@ -8,7 +8,7 @@
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { O_DIRECTORY, O_RDONLY, SEEK_SET } from '../../kernel/linux.js';
-import type { OpenIn, ReadIn, ReleaseIn } from '../../kernel/request.js';
+import type { FsyncIn, OpenIn, ReadIn, ReleaseIn } from '../../kernel/request.js';
 import { direntplusSize, direntSize, type DirPage, type EntryOut, type OpenOut } from '../../kernel/reply.js';
 import type { DirEntry, DirHandle } from '../handles.js';
 import type { Caller, Passthrough } from '../fs.js';
@@ -36,6 +36,14 @@ export function releasedir(fs: Passthrough, _c: Caller, req: ReleaseIn): void {
   if (!h) return;
   fs.dirs.release(req.fh);
   fs.inodes.unpin(h.node);
+}
+
+/** FSYNCDIR: the directory's entries to disk (fsync of the handle's fd). */
+export function fsyncdir(fs: Passthrough, _c: Caller, req: FsyncIn): void | number {
+  const h = fs.dirs.get(req.fh);
+  if (!h) return -constants.errno.EBADF;
+  const r = addon.fsync(h.fd, req.fsyncFlags & 1);
+  return r < 0 ? r : undefined;
 }
 
 export function readdir(fs: Passthrough, _c: Caller, req: ReadIn): DirPage | number {

@@ -1,23 +1,49 @@
-// Open files: OPEN, RELEASE, FLUSH, FSYNC, LSEEK, and READ's resolution of a handle to "this
-// fd, this range". How READ bytes travel (splice or copy) is datapath/read.ts's decision.
+// Open files: OPEN, RELEASE, FLUSH, FSYNC, LSEEK, FALLOCATE, COPY_FILE_RANGE, and the
+// resolution of a READ or WRITE to "this fd, this range". How READ bytes travel (splice or copy)
+// is datapath/read.ts's decision; WRITE's is datapath/write.ts's.
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { FOPEN_DIRECT_IO } from '../../kernel/abi.js';
-import { O_ACCMODE, O_NONBLOCK, O_RDONLY } from '../../kernel/linux.js';
-import type { FlushIn, FsyncIn, LseekIn, OpenIn, ReadIn, ReleaseIn } from '../../kernel/request.js';
+import { O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../kernel/linux.js';
+import type { CopyFileRangeIn, FallocateIn, FlushIn, FsyncIn, LseekIn, OpenIn, ReadIn, ReleaseIn, WriteIn } from '../../kernel/request.js';
 import type { OpenOut } from '../../kernel/reply.js';
 import type { FileHandle } from '../handles.js';
+import type { Node } from '../inodes.js';
 import type { Caller, Passthrough } from '../fs.js';
 
 const E = constants.errno;
 const seekOut = new BigInt64Array(1);
+/** fuse_fsync_in.fsync_flags: only the data, not the metadata (fdatasync). */
+const FUSE_FSYNC_FDATASYNC = 1;
 
 export function open(fs: Passthrough, c: Caller, req: OpenIn): OpenOut | number {
   const node = fs.node(c.nodeid);
   if (typeof node === 'number') return node;
-  if ((req.flags & O_ACCMODE) !== O_RDONLY) return -E.EROFS;
-  const fd = fs.inodes.open(node, (nfd) => addon.openProc(nfd, O_RDONLY | O_NONBLOCK));
+  if (fs.readOnly && (req.flags & O_ACCMODE) !== O_RDONLY) return -E.EROFS;
+  const fd = fs.inodes.open(node, (nfd) => addon.openProc(nfd, backingFlags(fs, req.flags)));
   if (fd < 0) return fd;
+  return addHandle(fs, node, fd);
+}
+
+/**
+ * The flags a handle opens its backing file with, from the caller's open(2) flags: O_CREAT,
+ * O_EXCL and O_NOCTTY belong to the name lookup, done already; O_TRUNC is never negotiated
+ * (FUSE_ATOMIC_O_TRUNC off: the kernel truncates with a SETATTR, so the set-user-ID kill is
+ * the caller's, not root's); O_DIRECT is the kernel's business on the mount's side, and our
+ * payload buffers are not aligned for it. With the writeback cache the kernel reads through
+ * write-only handles and places appends itself.
+ */
+export function backingFlags(fs: Passthrough, flags: number): number {
+  let f = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_DIRECT)) | O_NONBLOCK;
+  if (fs.cfg.writebackCache) {
+    if ((f & O_ACCMODE) === O_WRONLY) f = (f & ~O_ACCMODE) | O_RDWR;
+    f &= ~O_APPEND;
+  }
+  return f;
+}
+
+/** A new open handle on `node` for `fd` (the handle owns it from here): OPEN's and CREATE's reply. */
+export function addHandle(fs: Passthrough, node: Node, fd: number): OpenOut {
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
   const direct = fs.directIo.decide(fd, fs.st) !== null;
   fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
@@ -40,12 +66,54 @@ export function readTarget(fs: Passthrough, _c: Caller, req: ReadIn): ReadTarget
   return { handle: h, offset: req.offset, size: req.size };
 }
 
-export function flush(_fs: Passthrough, _c: Caller, _req: FlushIn): void {
-  // nothing is buffered on our side
+/** What a WRITE asks of which open file: the payload is a view of the request. */
+export interface WriteTarget {
+  handle: FileHandle;
+  offset: bigint;
+  data: Buffer;
 }
 
-export function fsync(_fs: Passthrough, _c: Caller, _req: FsyncIn): void {
-  // read-only: nothing of ours to write back
+export function writeTarget(fs: Passthrough, _c: Caller, req: WriteIn): WriteTarget | number {
+  if (fs.readOnly) return -E.EROFS;
+  const h = fs.files.get(req.fh);
+  if (!h) return -E.EBADF;
+  return { handle: h, offset: req.offset, data: req.data };
+}
+
+export function flush(_fs: Passthrough, _c: Caller, _req: FlushIn): void {
+  // Nothing is buffered on our side, and locks are the kernel's (FUSE_POSIX_LOCKS is not
+  // negotiated), so there is no lock owner to release here.
+}
+
+/** FSYNC: to the backing fd (fdatasync when the kernel says FUSE_FSYNC_FDATASYNC). */
+export function fsync(fs: Passthrough, _c: Caller, req: FsyncIn): void | number {
+  const h = fs.files.get(req.fh);
+  if (!h) return -E.EBADF;
+  const r = addon.fsync(h.fd, req.fsyncFlags & FUSE_FSYNC_FDATASYNC);
+  return r < 0 ? r : undefined;
+}
+
+/** FALLOCATE: the mode bits (KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, ...) go to the source as they are. */
+export function fallocate(fs: Passthrough, _c: Caller, req: FallocateIn): void | number {
+  if (fs.readOnly) return -E.EROFS;
+  const h = fs.files.get(req.fh);
+  if (!h) return -E.EBADF;
+  const r = addon.fallocate(h.fd, req.mode, BigInt.asIntN(64, req.offset), BigInt.asIntN(64, req.length));
+  return r < 0 ? r : undefined;
+}
+
+/** Most bytes one COPY_FILE_RANGE reply reports (fuse_write_out.size is 32-bit; callers loop). */
+const COPY_CHUNK = 1 << 30;
+
+/** COPY_FILE_RANGE between two open handles: the source's copy_file_range (reflink where it can). */
+export function copyFileRange(fs: Passthrough, _c: Caller, req: CopyFileRangeIn): { size: number } | number {
+  if (fs.readOnly) return -E.EROFS;
+  const hin = fs.files.get(req.fhIn);
+  const hout = fs.files.get(req.fhOut);
+  if (!hin || !hout) return -E.EBADF;
+  const len = req.len > BigInt(COPY_CHUNK) ? COPY_CHUNK : Number(req.len);
+  const n = addon.copyFileRange(hin.fd, BigInt.asIntN(64, req.offIn), hout.fd, BigInt.asIntN(64, req.offOut), len, Number(req.flags & 0xffffffffn));
+  return n < 0 ? n : { size: n };
 }
 
 export function release(fs: Passthrough, _c: Caller, req: ReleaseIn): void {

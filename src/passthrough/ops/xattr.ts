@@ -1,7 +1,8 @@
-// Extended attributes: GETXATTR and LISTXATTR (size queries included), through the node's fd.
+// Extended attributes: GETXATTR and LISTXATTR (size queries included), SETXATTR and
+// REMOVEXATTR, through the node's fd.
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
-import type { GetxattrIn, ListxattrIn } from '../../kernel/request.js';
+import type { GetxattrIn, ListxattrIn, NameIn, SetxattrIn } from '../../kernel/request.js';
 import type { Caller, Passthrough } from '../fs.js';
 
 /** XATTR_SIZE_MAX and XATTR_LIST_MAX: the largest value or name list Linux returns. */
@@ -46,4 +47,25 @@ export function listxattr(fs: Passthrough, c: Caller, req: ListxattrIn): XattrRe
   const fd = fs.inodes.fd(node);
   if (fd < 0) return fd;
   return xattrCall(req.size, (buf) => addon.listxattr(fd, buf));
+}
+
+/** SETXATTR: XATTR_CREATE (EEXIST) and XATTR_REPLACE (ENODATA) as the source answers them. */
+export function setxattr(fs: Passthrough, c: Caller, req: SetxattrIn): void | number {
+  if (fs.readOnly) return -E.EROFS;
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  const r = addon.setxattr(fd, req.name, req.value, req.flags);
+  return r < 0 ? r : undefined;
+}
+
+export function removexattr(fs: Passthrough, c: Caller, req: NameIn): void | number {
+  if (fs.readOnly) return -E.EROFS;
+  const node = fs.node(c.nodeid);
+  if (typeof node === 'number') return node;
+  const fd = fs.inodes.fd(node);
+  if (fd < 0) return fd;
+  const r = addon.removexattr(fd, req.name);
+  return r < 0 ? r : undefined;
 }
