@@ -30,6 +30,7 @@ class Timespec(ctypes.Structure):
 
 libc.utimensat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(Timespec), ctypes.c_int]
 libc.futimens.argtypes = [ctypes.c_int, ctypes.POINTER(Timespec)]
+libc.linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
 libc.mknod.argtypes = [ctypes.c_char_p, ctypes.c_uint, ctypes.c_ulong]
 
 AT_FDCWD = -100
@@ -360,7 +361,9 @@ def op_fstat_nlink(h):
 
 
 def op_linktmp(h, path):
-    os.link(b'/proc/self/fd/%d' % fd(h), p(path), follow_symlinks=True)
+    # linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, path, AT_SYMLINK_FOLLOW): os.link would call
+    # link(2), which does not follow the magic link.
+    check(libc.linkat(AT_FDCWD, b'/proc/self/fd/%d' % fd(h), AT_FDCWD, p(path), 0x400))
     return None
 
 
