@@ -14,7 +14,7 @@ async function pids(p: Pair): Promise<{ m: number; r: number }> {
 }
 
 /** F_GETLK in B: the same lock on both sides, held by A's pid on each side. */
-async function getlk(t: Test, what: string, b: Pair, aPid: { m: number; r: number }, h: number, kind: string, start: number, len: number) {
+async function getlk(t: Test, what: string, b: Pair, aPid: { m: number; r: number }, h: number | undefined, kind: string, start: number, len: number) {
   const { mnt, ref } = await b.both('getlk', h, kind, start, len);
   const norm = (r: typeof mnt, pid: number) => {
     if (!('ok' in r)) return r;
