@@ -65,6 +65,14 @@ t.test('O_TRUNC, O_APPEND, O_EXCL, O_CREAT, O_DIRECT', async (t) => {
     await p.expect(t, 'O_CREAT through a dangling symlink creates its target', 'ok', 'open', 'dangling', 'wronly|creat', 0o640);
     await p.expect(t, 'the target now exists', 'ok', 'stat', 'nowhere');
 
+    // O_NOFOLLOW (grep -r and find open every file with it): a regular file opens, a symlink
+    // gives ELOOP; for reading and for writing.
+    await p.expect(t, 'O_RDONLY|O_NOFOLLOW of a regular file', 'ok', 'open', 'log', 'rdonly|nofollow', 0);
+    await p.expect(t, 'O_WRONLY|O_NOFOLLOW of a regular file', 'ok', 'open', 'log', 'wronly|nofollow', 0);
+    await p.expect(t, 'O_CREAT|O_NOFOLLOW of a new file', 'ok', 'open', 'nofollow-new', 'wronly|creat|nofollow', 0o644);
+    await p.expect(t, 'O_RDONLY|O_NOFOLLOW of a symlink', 'ELOOP', 'open', 'dangling', 'rdonly|nofollow', 0);
+    await p.expect(t, 'O_RDONLY|O_NOFOLLOW|O_DIRECTORY of the root', 'ok', 'open', '', 'rdonly|nofollow|directory', 0);
+
     // O_DIRECT: aligned buffers, offsets and sizes.
     const d = await p.value<number>(t, 'open O_RDWR|O_CREAT|O_DIRECT', 'open', 'direct', 'rdwr|creat|direct', 0o644);
     await p.expect(t, 'O_DIRECT write of 1 MiB at 0', { ok: 1 << 20 }, 'write_direct', d, 0, { seed: 9, len: 1 << 20 });
