@@ -2,7 +2,7 @@
 // at random offsets and sizes, truncate, rename, renameat2, link, symlink, unlink, mkdir, rmdir,
 // fallocate, copy_file_range, setxattr, removexattr, chmod, reads), applied to the mount and to
 // a reference directory in lockstep (the same op, the same answer or errno), in splice and in
-// copy write mode, ending with identical trees (names, sizes, contents, modes, link counts,
+// copy write mode and with the writeback cache, ending with identical trees (names, sizes, contents, modes, link counts,
 // xattrs), and the mount's tree is its source's.
 //
 // The seed is printed (and named in every failure). To replay a run:
@@ -11,15 +11,21 @@
 import t from 'tap';
 import { leftoverCheck } from '../helpers/mount.js';
 import { runRandomOps, seedFromEnv } from '../helpers/random-ops.js';
-import { WRITE_MODES, withRw, wrotePath, writeDelta } from '../helpers/rw.js';
+import { WRITE_MODES, withRw, wrotePath, writeDelta, type WriteMode } from '../helpers/rw.js';
 
 const OPS = Number(process.env.SPLICEFS_RANDOM_OPS ?? 4000);
 
-for (const mode of WRITE_MODES) {
+const CONFIGS: Array<{ mode: WriteMode; writebackCache: boolean }> = [
+  ...WRITE_MODES.map((mode) => ({ mode, writebackCache: false })),
+  { mode: 'auto', writebackCache: true },
+];
+
+for (const { mode, writebackCache } of CONFIGS) {
   const seed = seedFromEnv();
-  t.test(`${OPS} random ops in lockstep, write mode ${mode}, seed ${seed}`, async (t) => {
+  const wb = writebackCache ? ', writeback cache' : '';
+  t.test(`${OPS} random ops in lockstep, write mode ${mode}${wb}, seed ${seed}`, async (t) => {
     t.comment(`seed ${seed} (replay: SPLICEFS_SEED=${seed} npx tap test/mount/rw-random-ops.test.ts)`);
-    await withRw(t, { writeMode: mode }, {}, async (f) => {
+    await withRw(t, { writeMode: mode, writebackCache }, {}, async (f) => {
       const before = f.write();
       const r = await runRandomOps(f.pair, { seed, ops: OPS });
       t.equal(r.difference, undefined, `seed ${seed}: every op answered as on the reference (${r.done} ops, ${r.succeeded} succeeded)`, {
@@ -28,10 +34,10 @@ for (const mode of WRITE_MODES) {
       });
       t.ok(r.succeeded > OPS / 3, `seed ${seed}: the ops mostly did something (${r.succeeded} of ${r.done})`, { counts: r.counts });
       if (r.difference === undefined) {
-        const ok = await f.sameTrees(t, `seed ${seed}, write mode ${mode}: after ${r.done} ops`);
+        const ok = await f.sameTrees(t, `seed ${seed}, write mode ${mode}${wb}: after ${r.done} ops`);
         if (!ok) t.comment(`seed ${seed}: the trees differ`);
       }
-      wrotePath(t, f, mode, writeDelta(before, f.write()), `seed ${seed}, write mode ${mode}`);
+      wrotePath(t, f, mode, writeDelta(before, f.write()), `seed ${seed}, write mode ${mode}${wb}`);
     });
   });
 }
