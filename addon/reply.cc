@@ -132,7 +132,9 @@ double CopyOne(int devfd, uint64_t unique, int filefd, int64_t offset, size_t si
 
 bool PlanFromFields(const int32_t* f, ReadPlan* out) {
   auto oneOf01 = [](int32_t v) { return v == 0 || v == 1; };
-  if (!oneOf01(f[kPlanPath]) || !oneOf01(f[kPlanHeader]) || !oneOf01(f[kPlanCountAs])) return false;
+  if (!oneOf01(f[kPlanPath]) || !oneOf01(f[kPlanHeader]) || !oneOf01(f[kPlanCountAs]) ||
+      f[kPlanWrite] < kWriteHandOver || f[kPlanWrite] > kWriteSplice)
+    return false;
   if (f[kPlanSpliceMin] < 0 || f[kPlanMaxSize] < 0) return false;
   out->fd = f[kPlanFd];
   out->path = f[kPlanPath];
@@ -140,6 +142,7 @@ bool PlanFromFields(const int32_t* f, ReadPlan* out) {
   out->spliceMin = static_cast<uint32_t>(f[kPlanSpliceMin]);
   out->maxSize = static_cast<uint32_t>(f[kPlanMaxSize]);
   out->countAs = f[kPlanCountAs];
+  out->write = f[kPlanWrite];
   return true;
 }
 

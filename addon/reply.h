@@ -48,9 +48,15 @@ enum HeaderMode { kHeaderPatch = 0, kHeaderWrite = 1 };
 // splice (a file without splice_read).
 enum CountAs { kCountNone = 0, kCountNoSplice = 1 };
 
+// What a worker thread does with a handle's WRITE, FSYNC and FALLOCATE (write.h): hand them to
+// the event loop, or execute them here (a WRITE by pwrite of the payload from the request).
+// kWriteSplice: the worker read the request by splice (Workers made with spliceRequests), and
+// moves the payload from its pipe into the file by splice; the other two opcodes as for copy.
+enum WriteExec { kWriteHandOver = 0, kWriteCopy = 1, kWriteSplice = 2 };
+
 // A plan arrives from JavaScript as an Int32Array with these fields, in this order.
-enum PlanField { kPlanFd, kPlanPath, kPlanHeader, kPlanSpliceMin, kPlanMaxSize, kPlanCountAs, kPlanFields };
-inline constexpr const char* kPlanFieldNames[kPlanFields] = {"fd", "path", "header", "spliceMin", "maxSize", "countAs"};
+enum PlanField { kPlanFd, kPlanPath, kPlanHeader, kPlanSpliceMin, kPlanMaxSize, kPlanCountAs, kPlanWrite, kPlanFields };
+inline constexpr const char* kPlanFieldNames[kPlanFields] = {"fd", "path", "header", "spliceMin", "maxSize", "countAs", "write"};
 
 struct ReadPlan {
   int fd = -1;             // the backing file
@@ -59,6 +65,7 @@ struct ReadPlan {
   uint32_t spliceMin = 0;  // splice path: a READ of fewer bytes goes by copy (counted smallCopies)
   uint32_t maxSize = 0;    // a READ is cut to this many bytes
   int countAs = kCountNone;
+  int write = kWriteHandOver;  // WriteExec: this handle's WRITE/FSYNC/FALLOCATE in the worker
 };
 
 // The plan in `fields` (kPlanFields int32 values), or false when a value is out of range.
@@ -74,10 +81,21 @@ enum ReadCounter {
   kSmallCopies,     // splice plan, READ under spliceMin: sent by copy
   kNoSpliceCopies,  // copy replies of a plan counted as NO_SPLICE
   kInterrupted,     // replies the device refused with ENOENT (the request was interrupted)
+  // Executed by worker threads for a handle whose plan says kWriteCopy (write.h):
+  kWriteCopyReplies,  // WRITE replies (success, possibly short)
+  kWriteCopyBytes,    // payload bytes written
+  kWriteErrorReplies, // WRITEs answered with an errno
+  kWriteSpliceReplies,  // WRITE replies whose payload went pipe -> file by splice
+  kWriteSpliceBytes,
+  kWriteSpliceFallbacks,  // spliced-in WRITEs whose file refused splice: copied out of the pipe
+  kFsyncReplies,      // FSYNCs answered (either way)
+  kFallocateReplies,  // FALLOCATEs answered (either way)
   kReadCounters
 };
 inline constexpr const char* kReadCounterNames[kReadCounters] = {
-    "spliceReplies", "spliceBytes", "copyReplies", "copyBytes", "smallCopies", "noSpliceCopies", "interrupted"};
+    "spliceReplies", "spliceBytes", "copyReplies", "copyBytes", "smallCopies", "noSpliceCopies", "interrupted",
+    "writeCopyReplies", "writeCopyBytes", "writeErrorReplies", "writeSpliceReplies", "writeSpliceBytes",
+    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies"};
 
 // One block per session, shared by the event loop's executor and every worker thread.
 struct ReadCounters {

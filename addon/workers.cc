@@ -2,8 +2,9 @@
 // hand-over of the requests they do not answer themselves to the event loop. Threads and the
 // hand-over queue only: a READ is answered by reply.cc ExecuteRead, the one executor.
 //
-// What the threads decide: nothing. TypeScript registers, per open file handle, a READ plan
-// (reply.h). A worker that reads a READ for a registered handle executes that plan. Everything
+// What the threads decide: nothing. TypeScript registers, per open file handle, a plan
+// (reply.h). A worker that reads a READ for a registered handle executes that plan, and a
+// WRITE, FSYNC or FALLOCATE when the plan says the handle's writes are served here (write.h). Everything
 // else (every other opcode, READs of unknown handles, and a READ whose plan failed before
 // anything reached the device) is handed to the event loop, with the failure code attached,
 // and TypeScript decides what happens. So a slow backing read blocks one worker, never the
@@ -31,6 +32,7 @@
 #include "reply.h"
 #include "served.h"
 #include "spin.h"
+#include "write.h"
 
 #include <string.h>
 #include <fcntl.h>
@@ -98,8 +100,10 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, slots, counters,
-  //             onWake(ended), spinUs, servedCapacity). pipeBytes 0: no pipes (copy plans only).
-  // servedCapacity > 0: keep a record of each READ served here, for the debug log (served.h).
+  //             onWake(ended), spinUs, servedCapacity, spliceRequests). pipeBytes 0: no pipes
+  // (copy plans only). servedCapacity > 0: keep a record of each READ served here, for the
+  // debug log (served.h). spliceRequests: read every request by splice through the worker's
+  // pipe, so a WRITE's payload can go on into its file by splice (write.h).
   explicit Workers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Workers>(info) {
     Napi::Env env = info.Env();
     int master = ArgInt(info, 0);
@@ -110,6 +114,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     if (!info[7].IsFunction()) throw Napi::TypeError::New(env, "Workers: onWake must be a function");
     spinUs_ = info.Length() > 8 && !info[8].IsUndefined() ? ArgInt(info, 8) : 0;
     int64_t servedCap = info.Length() > 9 && !info[9].IsUndefined() ? ArgI64(info, 9) : 0;
+    spliceRequests_ = info.Length() > 10 && info[10].ToBoolean().Value() && pipeBytes_ > 0;
     const int64_t kGiB = 1 << 30;
     if (n < 1 || n > 1024 || pipeBytes_ < 0 || maxRead < 0 || maxRead > kGiB || spinUs_ < 0 ||
         reqSize < static_cast<int64_t>(sizeof(fuse_in_header) + sizeof(fuse_read_in)) || reqSize > kGiB ||
@@ -201,10 +206,22 @@ class Workers : public Napi::ObjectWrap<Workers> {
     ExecutorState st;
     OpenExecutor(st, pipeBytes_, maxRead_);  // a pipe that failed here is made at its first use
     Waiter waiter(fd, spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
+    const PlanLookup lookup = [this](uint64_t fh, ReadPlan* out) {
+      std::shared_lock<std::shared_mutex> lock(plansMu_);
+      auto it = plans_.find(fh);
+      if (it == plans_.end()) return false;
+      *out = it->second;
+      return true;
+    };
     int slot = handover_->Acquire();
     while (slot >= 0 && !stopping_.load(std::memory_order_acquire)) {
       uint8_t* req = mem_->bufs[slot];
-      ssize_t n = read(fd, req, mem_->size);
+      ssize_t n;
+      bool done = false;
+      if (spliceRequests_ && EnsurePipe(st.pipe, st.pipeBytes) == 0)
+        n = ReadRequestBySplice(st, fd, req, mem_->size, lookup, *readCounters_, &done);
+      else
+        n = read(fd, req, mem_->size);
       if (n < 0 && errno == EAGAIN) {
         waiter.NothingYet();
         continue;
@@ -215,6 +232,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
         if (errno == ENODEV) handover_->Close();  // the connection is gone: all workers leave
         break;
       }
+      if (done) continue;  // a WRITE spliced into its file and answered; the slot is reused
       if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
       double failure = 0;
       if (AnsweredHere(st, fd, index, req, static_cast<size_t>(n), &failure)) continue;  // slot reused
@@ -231,21 +249,29 @@ class Workers : public Napi::ObjectWrap<Workers> {
     }
   }
 
-  // A READ of a handle with a registered plan, executed here. True when the request needs
+  // A request of a handle with a registered plan, executed here: a READ by the plan, and a
+  // WRITE, FSYNC or FALLOCATE when the plan says so (write.h). True when the request needs
   // nothing more: replied, or the device refused the reply (interrupted, counted by the
   // executor; or the connection is gone, which the next read says). False: hand it over, with
-  // *failure = the plan's failure code (left 0 when there was no plan to try).
+  // *failure = the READ plan's failure code (left 0 when there was no plan to try).
   bool AnsweredHere(ExecutorState& st, int fd, int index, const uint8_t* req, size_t n, double* failure) {
     auto* in = reinterpret_cast<const fuse_in_header*>(req);
-    if (in->opcode != FUSE_READ || n < sizeof(fuse_in_header) + sizeof(fuse_read_in)) return false;
-    auto* ri = reinterpret_cast<const fuse_read_in*>(in + 1);
+    const uint32_t op = in->opcode;
+    if (op != FUSE_READ && op != FUSE_WRITE && op != FUSE_FSYNC && op != FUSE_FALLOCATE) return false;
+    // Each of these bodies starts with the u64 fh.
+    if (n < sizeof(fuse_in_header) + sizeof(uint64_t)) return false;
+    uint64_t fh;
+    memcpy(&fh, in + 1, sizeof fh);
     ReadPlan plan;
     {
       std::shared_lock<std::shared_mutex> lock(plansMu_);
-      auto it = plans_.find(ri->fh);
+      auto it = plans_.find(fh);
       if (it == plans_.end()) return false;
       plan = it->second;
     }
+    if (op != FUSE_READ) return ExecuteHandleOp(plan, fd, req, n, *readCounters_);
+    if (n < sizeof(fuse_in_header) + sizeof(fuse_read_in)) return false;
+    auto* ri = reinterpret_cast<const fuse_read_in*>(in + 1);
     double r = ExecuteRead(plan, st, fd, in->unique, ri->offset, ri->size, *readCounters_);
     if (r >= 0 || FailStage(r) == kStageDevice) {
       if (served_) {
@@ -369,6 +395,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   Napi::FunctionReference onWake_;
   Napi::Reference<Napi::Array> slots_;
   std::shared_ptr<SlotMemory> mem_;
+  bool spliceRequests_ = false;
   std::unique_ptr<HandOver> handover_;
   std::unique_ptr<ServedLog> served_;  // null unless the debug log wants the READs served here
   std::shared_ptr<ReadCounters> readCounters_;

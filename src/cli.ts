@@ -3,6 +3,8 @@
 // at most one line on stderr. Each command lives in src/cli/ (one concern per file):
 //   splicefs SOURCE MOUNTPOINT [options]   cli/serve.ts (options: cli/config.ts, daemon: cli/daemon.ts)
 //   splicefs umount MOUNTPOINT             cli/umount.ts
+//   splicefs stats MOUNTPOINT [--json] [--watch]       cli/stats.ts (a running server's control socket)
+//   splicefs set MOUNTPOINT read-mode MODE             cli/set.ts (the same socket)
 //   splicefs bench [options]               bench-command.ts
 // Arguments are the bytes the process was given (argv.ts), never Node's lossy decoding.
 // Exit codes: 0 done, 1 failure, 2 usage error, 70 internal error.
@@ -11,6 +13,8 @@ import { SplicefsError } from './errors.js';
 import { parseServe } from './cli/config.js';
 import { daemonChild } from './cli/daemon.js';
 import { serve } from './cli/serve.js';
+import { setCommand } from './cli/set.js';
+import { statsCommand } from './cli/stats.js';
 import { umountCommand } from './cli/umount.js';
 import { USAGE, versionText } from './cli/usage.js';
 
@@ -20,6 +24,8 @@ type Subcommand = (args: readonly Buffer[]) => Promise<number>;
 /** `splicefs NAME ...` runs SUBCOMMANDS[NAME] when NAME is the first argument. */
 const SUBCOMMANDS: Record<string, Subcommand> = {
   umount: umountCommand,
+  stats: statsCommand,
+  set: setCommand,
   // The benchmark has options of its own: src/bench-command.ts (benchmarks/bench.js).
   bench: async (args) => (await import('./bench-command.js')).bench(args.map((a) => a.toString('utf8'))),
 };

@@ -27,6 +27,7 @@ import * as D from './options.js';
 import type { MountInfo, MountOptions, ReadMode } from './options.js';
 import { permissionFlags, permissions, reportPermissions, type Permissions } from './permissions.js';
 import { checkDir, chooseHeader, isInside, makeExecutor, openDevice, wantedFlags } from './setup.js';
+import { LiveSurfaces } from './live.js';
 import { collectStats, type Stats } from './stats.js';
 
 const AT_FDCWD = -100;
@@ -37,6 +38,14 @@ export interface MountHandle {
   readonly info: MountInfo;
   /** A snapshot of the counters. */
   stats(): Stats;
+  /** The read mode new opens get now (info.readMode is the one the mount started with). */
+  readonly readMode: ReadMode;
+  /**
+   * Switch the read path of files opened from now on (`splicefs set MNT read-mode`); files
+   * already open keep theirs until closed. Returns the previous mode. Throws a SplicefsError
+   * for splice or auto on a mount started in copy mode (it has no pipes).
+   */
+  setReadMode(mode: ReadMode): ReadMode;
   /**
    * Unmount and wait until the server is done. A busy mount is detached, given `graceMs` for
    * its open files, then its connection is aborted. Idempotent.
@@ -133,8 +142,18 @@ function buildServer(s: Setup, undo: Undo) {
   const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
   const channel: Channel =
     threads > 0
-      ? new WorkerChannel({ masterFd: devfd, threads, pipeBytes: wanted, maxRead, requestBytes: reqBytes, spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US, counters })
+      ? new WorkerChannel({
+          masterFd: devfd,
+          threads,
+          pipeBytes: wanted,
+          maxRead,
+          requestBytes: reqBytes,
+          spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US,
+          counters,
+          spliceRequests: s.writeMode === 'splice' && !s.readOnly,
+        })
       : new DevFuseChannel(devfd, reqBytes);
+  const writePath = new WritePath(s.writeMode);
   let fs: Passthrough;
   try {
     fs = new Passthrough({
@@ -148,7 +167,10 @@ function buildServer(s: Setup, undo: Undo) {
       nodeFdBudget: s.nodeFds,
       logger,
       // The worker threads serve a handle's READs by the plan the read path makes for it.
-      onFileOpened: (h) => channel.register(h.fh, readPath.plan(h)),
+      onFileOpened: (h) => {
+        writePath.opened(h);
+        channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h)));
+      },
       onFileReleased: (h) => channel.unregister(h.fh),
     });
   } catch (errno) {
@@ -164,9 +186,8 @@ function buildServer(s: Setup, undo: Undo) {
     spliceMin: s.spliceMin,
     logger,
     onDeviceError: (errno) => session.onDeviceError(errno),
-    onPlanChange: (h) => channel.register(h.fh, readPath.plan(h)),
+    onPlanChange: (h) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h))),
   });
-  const writePath = new WritePath(s.writeMode);
   const flags = wantedFlags({ writebackCache: s.writebackCache }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
   session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });
@@ -209,7 +230,7 @@ function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
 }
 
 /** What the mount line reports: what was negotiated and chosen. */
-function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): MountInfo {
+function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number, live: LiveSurfaces): MountInfo {
   const pipeBytes = s.readMode === 'copy' ? 0 : srv.executor.pipeBytes;
   return {
     source: s.srcShown,
@@ -239,6 +260,7 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number): 
     directIo: s.directIo,
     threads: s.threads,
     flags: neg.flagNames,
+    ...live.where,
   };
 }
 
@@ -253,9 +275,15 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   const { mnt, mntShown, logger } = s;
   const undo = new Undo();
   let srv: Server;
+  let live: LiveSurfaces;
   let connection: number;
   try {
     srv = buildServer(s, undo);
+    // After the device (whoever may not open it gets that error, not a socket's), before
+    // mount(2): a taken metrics port fails with nothing mounted, and the socket's path cannot
+    // be inside the mount (the loop would wait on itself).
+    live = await LiveSurfaces.open({ mountpoint: mnt, control: opts.control ?? true, metrics: opts.metrics, logger });
+    undo.push(() => void live.close());
     connection = mountAndServe(s, srv, undo);
   } catch (err) {
     undo.run();
@@ -264,7 +292,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   const { session, fs, executor, devfd } = srv;
 
   let finished = false;
-  const closed = session.closed.then((reason) => {
+  const closed = session.closed.then(async (reason) => {
     // Never leave a stale mount: if the session ended while our connection is still mounted
     // (a device error, or an abort through fusectl, which reads as ENODEV like an unmount),
     // detach it before closing the device.
@@ -272,6 +300,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     fs.closeAll();
     executor.close();
     addon.close(devfd);
+    await live.close();
     finished = true;
     logger.info({ mountpoint: mntShown, reason }, 'stopped');
     return { reason };
@@ -287,7 +316,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     await closed;
     throw err;
   }
-  const info = mountInfo(s, srv, neg, connection);
+  const info = mountInfo(s, srv, neg, connection, live);
   // The paths are logged in their escaped form only (a Buffer would print as a byte array).
   const { sourceBytes: _s, mountpointBytes: _m, ...line } = info;
   logger.info(line, 'mounted');
@@ -297,11 +326,26 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   if (opts.pipePages === 1 && s.readMode !== 'copy')
     logger.warn({ pipePages: 1 }, 'a one-page pipe carries no spliced reply: every READ goes by copy (pipeTooSmall)');
 
+  const stats = () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, session, channel: srv.channel, fs });
+  const setReadMode = (mode: ReadMode): ReadMode => {
+    D.validate({ readMode: mode });
+    try {
+      return srv.readPath.setMode(mode);
+    } catch (err) {
+      throw new SplicefsError((err as Error).message);
+    }
+  };
+  live.attach({ mountpoint: mntShown, source: s.srcShown, startReadMode: s.readMode, stats, readMode: () => srv.readPath.mode, setReadMode });
+
   let unmounting: Promise<void> | null = null;
   return {
     info,
     closed,
-    stats: () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, session, channel: srv.channel, fs }),
+    stats,
+    get readMode() {
+      return srv.readPath.mode;
+    },
+    setReadMode,
     unmount: ({ graceMs = BUSY_GRACE_MS } = {}) => {
       if (finished) return Promise.resolve();
       if (unmounting) {

@@ -1,6 +1,7 @@
 // The user-facing options: their types, their defaults (each with the measurement behind it)
 // and their validation (one-line SplicefsError, exit code 2). Also the public MountInfo type.
 import type { Logger } from 'pino';
+import { validateMetrics, type MetricsOptions } from '../control/metrics.js';
 import { SplicefsError } from '../errors.js';
 
 /** A mount's access-time policy (see MountOptions.atime). */
@@ -106,6 +107,18 @@ export interface MountOptions {
    * 256, kept for open files, pipes and the runtime. Lowered by itself when a limit is hit.
    */
   nodeFds?: number;
+  /**
+   * A control socket for `splicefs stats` and `splicefs set` (default true): /run/splicefs/
+   * (root) or $XDG_RUNTIME_DIR/splicefs/, 0600 in a 0700 directory (src/control/socket-path.ts).
+   * If it cannot be made, the mount serves without it and logs a warning.
+   */
+  control?: boolean;
+  /**
+   * Serve the counters in the Prometheus text format on http://host:port/metrics (default: off;
+   * host defaults to 127.0.0.1; port 0 picks a free one, see MountInfo.metrics). A port that is
+   * taken fails the mount with a SplicefsError.
+   */
+  metrics?: MetricsOptions;
   /** How long mount() waits for the kernel's INIT before it unmounts and rejects (ms, default 10000). */
   initTimeoutMs?: number;
   logger?: Logger;
@@ -149,6 +162,10 @@ export interface MountInfo {
   directIo: boolean;
   threads: number;
   flags: string[];
+  /** The control socket `splicefs stats MOUNTPOINT` talks to; null without one. */
+  controlSocket: string | null;
+  /** The Prometheus endpoint as "host:port" (the real port where 0 was asked for); null when off. */
+  metrics: string | null;
 }
 
 // ---- defaults -------------------------------------------------------------------------
@@ -213,6 +230,7 @@ export function validate(opts: MountOptions, euid: number = process.geteuid?.() 
   whole(opts.nodeFds, 'node-fds', 1, 2 ** 30);
   if (opts.fsname !== undefined && (opts.fsname === '' || /[,\s]/.test(opts.fsname)))
     throw new SplicefsError('fsname must not contain commas or white space', 2);
+  if (opts.metrics !== undefined) validateMetrics(opts.metrics);
   if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))
     throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
   if (opts.subtype !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(opts.subtype))

@@ -89,6 +89,11 @@ export function collectStats(s: StatsSources): Stats {
   // are the executors' replies beyond the event loop's (both counted before the reply went in).
   const byWorkers = n.spliceReplies + n.copyReplies + n.interrupted - s.readPath.answered;
   if (byWorkers > 0) requests.READ = (requests.READ ?? 0) + byWorkers;
+  // Those the workers executed for writable handles (addon/write.cc) never reach the event loop.
+  const add = (op: string, k: number) => k > 0 && (requests[op] = (requests[op] ?? 0) + k);
+  add('WRITE', n.writeCopyReplies + n.writeSpliceReplies + n.writeErrorReplies);
+  add('FSYNC', n.fsyncReplies);
+  add('FALLOCATE', n.fallocateReplies);
   const f = s.readPath.fallbacks;
   return {
     requests,
@@ -101,7 +106,15 @@ export function collectStats(s: StatsSources): Stats {
       smallCopies: n.smallCopies,
       fallbacks: { ...f, noSpliceRead: f.noSpliceRead + n.noSpliceCopies },
     },
-    write: { ...s.writePath.counts },
+    // The event loop's WRITEs counted by write.ts, the workers' by the addon (addon/write.cc).
+    write: {
+      spliceReplies: s.writePath.counts.spliceReplies + n.writeSpliceReplies,
+      spliceBytes: s.writePath.counts.spliceBytes + n.writeSpliceBytes,
+      copyReplies: s.writePath.counts.copyReplies + n.writeCopyReplies,
+      copyBytes: s.writePath.counts.copyBytes + n.writeCopyBytes,
+      errorReplies: s.writePath.counts.errorReplies + n.writeErrorReplies,
+      fallbacks: { ...s.writePath.counts.fallbacks, spliceFallbacks: n.writeSpliceFallbacks },
+    },
     creds: { ...s.fs.creds.stats },
     interrupted: s.session.interrupted + n.interrupted,
     forwarded: w.forwarded ?? 0,

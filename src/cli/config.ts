@@ -3,6 +3,7 @@
 // unit-tested (test/unit/cli-config.test.ts). To add an option, add one entry to OPTIONS (and
 // its line to usage.ts); it is then also accepted as `-o NAME=VALUE` for fstab lines.
 import type { HeaderMode, MountOptions, ReadMode, WriteMode } from '../api/options.js';
+import { parseMetricsArg } from '../control/metrics.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log.js';
 import { scanArgs, shown, usageError, wholeNumber, type OptionDef } from './args.js';
 import { applyMountOptions, checkMountOptions, type MountOptionTarget } from './mount-options.js';
@@ -56,6 +57,7 @@ export const OPTIONS: readonly ServeOption[] = [
   { long: 'log-format', value: 'FORMAT', inMountOptions: true, apply: (c, v) => (c.logFormat = logFormat(v ?? '')) },
   { long: 'log-file', value: 'PATH', inMountOptions: true, apply: (c, v, s) => (c.logFile = nonEmpty(v, s)) },
   { long: 'stats', inMountOptions: true, apply: (c) => (c.stats = true) },
+  { long: 'metrics', value: 'HOST:PORT', inMountOptions: true, apply: (c, v) => (c.mount.metrics = parseMetricsArg(v ?? '')) },
   { long: 'daemon', apply: (c) => (c.daemon = true) },
   { long: 'foreground', short: 'f', apply: (c) => (c.foreground = true) },
   { long: 'debug', short: 'd', apply: (c) => (c.debug = true) },

@@ -6,13 +6,18 @@ import { LOG_LEVELS } from '../log.js';
 
 const COMMANDS = `usage: splicefs SOURCE MOUNTPOINT [options]    mount, serve in the foreground
        splicefs umount MOUNTPOINT               unmount (a stale mount of a killed server too)
+       splicefs stats MOUNTPOINT [--json] [--watch]   a running server's counters (--watch:
+                                                MiB/s per read path every second)
+       splicefs set MOUNTPOINT read-mode auto|splice|copy   the read path of files opened
+                                                from now on (open files keep theirs)
        splicefs bench [options]                 the benchmark (splicefs bench --help)
        mount -t fuse.splicefs SOURCE MOUNTPOINT [-o ...]   through mount(8) / fstab: daemon`;
 
-const OPTIONS_HELP = `Mirror the directory SOURCE onto MOUNTPOINT through FUSE, read-write (-o ro: read-only). READ replies are spliced
-from the backing file into /dev/fuse. Runs in the foreground (Ctrl-C or SIGTERM unmounts, and
-so does the exit of the process that started it); started by mount(8), or with --daemon, it
-returns once the mount is ready and serves in the background, logging to a file.
+const OPTIONS_HELP = `Mirror the directory SOURCE onto MOUNTPOINT through FUSE, read-write (-o ro: read-only).
+READ replies are spliced from the backing file into /dev/fuse. Runs in the foreground (Ctrl-C
+or SIGTERM unmounts, and so does the exit of the process that started it); started by
+mount(8), or with --daemon, it returns once the mount is ready and serves in the background,
+logging to a file.
 Paths are taken as the bytes given (they need not be UTF-8); messages show other bytes as \\xNN.
 
 options:
@@ -53,6 +58,8 @@ options:
   --log-file PATH               a daemon's log (default /var/log/splicefs/MOUNTPOINT.log, the
                                 mountpoint escaped as systemd-escape --path does)
   --stats                       print the counters as one JSON object on stdout at exit
+  --metrics [HOST:]PORT         serve the counters for Prometheus at http://HOST:PORT/metrics
+                                (HOST default 127.0.0.1; off by default)
   -V, --version                 the version
   -h, --help                    this text
   -o OPT[,OPT...]               mount options, as libfuse servers take them:

@@ -16,6 +16,11 @@
 // noSpliceCopies); or when the splice failed before anything reached the device (a reply larger
 // than the pipe, short data under the `write` header strategy, a full pipe, a pipe error). Each
 // fallback is counted by reason. A read never fails because of the pipe.
+//
+// The mode can change while the server runs (`splicefs set MNT read-mode ...`, setMode): a
+// handle takes the mode current when its plan is first made (at open) and keeps it until it is
+// released, so a reader in the middle of a file never switches path under it, and what a new
+// open gets is exactly the mode a user just chose.
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { addon, decodeFailure, type PlanArray, type ReadExecutor } from '../addon.js';
@@ -76,6 +81,7 @@ export type Decision =
   | { do: 'copy'; reason: keyof ReadFallbacks };
 
 export interface ReadPathConfig {
+  /** The mode at start; setMode changes it for handles whose plan is made later. */
   mode: ReadMode;
   header: 'patch' | 'write';
   /** The event loop's executor (its pipe is null in copy mode). */
@@ -103,8 +109,38 @@ export class ReadPath {
    * Plain stores, so keeping it costs nothing when nobody reads it.
    */
   readonly last: { bytes: number; fallback: keyof ReadFallbacks | null; refused: number } = { bytes: 0, fallback: null, refused: 0 };
+  private current: ReadMode;
+  /** The mode each handle was planned under (bound at its first plan, kept until it goes). */
+  private readonly modes = new WeakMap<FileHandle, ReadMode>();
 
-  constructor(private readonly cfg: ReadPathConfig) {}
+  constructor(private readonly cfg: ReadPathConfig) {
+    this.current = cfg.mode;
+  }
+
+  /** The mode handles planned from now on get. */
+  get mode(): ReadMode {
+    return this.current;
+  }
+
+  /**
+   * Plans made from now on (new opens) follow `mode`; handles already planned keep theirs.
+   * Returns the previous mode. Throws (a one-line Error) when the mode needs a pipe and the
+   * event loop's executor has none (the mount started in copy mode makes no pipes).
+   */
+  setMode(mode: ReadMode): ReadMode {
+    if (mode !== 'copy' && this.cfg.executor.pipeBytes === 0)
+      throw new Error(`read mode ${mode} needs pipes, and this mount started in copy mode, which makes none: mount with --read-mode auto or splice to switch between paths`);
+    const previous = this.current;
+    this.current = mode;
+    return previous;
+  }
+
+  /** The mode `h` is planned under: the current one when its first plan is made, then fixed. */
+  private modeOf(h: FileHandle): ReadMode {
+    let m = this.modes.get(h);
+    if (m === undefined) this.modes.set(h, (m = this.current));
+    return m;
+  }
 
   /** The way the last reply went (asked by debug lines only: it is a call into the addon). */
   lastHow(): 'splice' | 'copy' {
@@ -113,7 +149,8 @@ export class ReadPath {
 
   /** The plan for an open file: copy in copy mode, copy for a file known not to splice (auto), else splice. */
   planFor(h: FileHandle): ReadPlan {
-    const { mode, header, spliceMin, maxRead } = this.cfg;
+    const { header, spliceMin, maxRead } = this.cfg;
+    const mode = this.modeOf(h);
     const base = { fd: h.fd, header, spliceMin, maxSize: maxRead };
     if (mode === 'copy' || this.cfg.executor.pipeBytes === 0) return { ...base, path: 'copy', countAs: 'none' };
     if (h.node.noSplice && mode === 'auto') return { ...base, path: 'copy', countAs: 'noSplice' };
@@ -143,7 +180,7 @@ export class ReadPath {
       case S.DEVICE:
         return { do: 'device', errno };
       case S.FILE:
-        if (this.cfg.mode !== 'copy' && (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP)) {
+        if (this.modeOf(h) !== 'copy' && (errno === EINVAL || errno === ENOSYS || errno === EOPNOTSUPP)) {
           // The backing filesystem has no splice_read (some pseudo files): copy this file.
           if (!h.node.noSplice) {
             h.node.noSplice = true;

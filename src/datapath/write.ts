@@ -1,14 +1,38 @@
 // THE WRITE path: how a WRITE's payload reaches the backing file, and the counters of each way.
 //
 //   copy:   the request was read whole into a request buffer; one pwrite of the payload from it.
+//   splice: the worker threads read every request by splice into their pipe (FUSE's splice read
+//           references the payload's pages instead of copying them into our buffer); a WRITE's
+//           payload then goes from the pipe into the file by splice, and any other request is
+//           read out of the pipe into its buffer (two syscalls more per request: the cost the
+//           benchmark weighs against the copy saved on large WRITEs).
+//
+// Splice falls back to copy, counted by reason: a handle opened with O_APPEND (splice refuses
+// append-only fds: the plan says copy, counted as appendCopies); a file whose filesystem
+// refuses splice (EINVAL: the worker reads the payload out of the pipe and pwrites it,
+// counted as spliceFallbacks); and with no worker threads (--threads 0) every WRITE is read
+// whole by the event loop (counted as noWorkerCopies).
+//
+// Where: a worker thread serves the WRITEs, FSYNCs and FALLOCATEs of a writable handle itself
+// (addon/write.cc, the same rules as here), so a slow disk blocks that worker, never the event
+// loop; the event loop serves them here when there are no workers (--threads 0).
 //
 // Decided here and only here (the READ side's twin is read.ts). A write the kernel is told
 // succeeded is in the backing file: a short pwrite is retried for the rest, and an error after
 // some bytes reports the bytes written (the kernel turns a short count into the caller's short
 // write, so the caller sees where it stopped); an error before any byte is the caller's errno
 // (ENOSPC, EDQUOT, EFBIG, EIO, ...), never a silent loss.
-import { addon } from '../addon.js';
+import { addon, type PlanArray } from '../addon.js';
+import type { FileHandle } from '../passthrough/handles.js';
 import type { WriteTarget } from '../passthrough/ops/files.js';
+
+const C = addon.constants;
+const WRITE_FIELD = C.planFields.indexOf('write');
+if (WRITE_FIELD < 0) throw new Error("the addon's plan has no field write");
+/** plan.write (addon/reply.h WriteExec): hand over to the event loop, or copy in the worker. */
+const WRITE_HAND_OVER = 0;
+const WRITE_COPY = 1;
+const WRITE_SPLICE = 2;
 
 /** How WRITE payloads travel: see api/options.ts MountOptions.writeMode. */
 export type WriteMode = 'auto' | 'splice' | 'copy';
@@ -28,15 +52,48 @@ export interface WriteCounts {
   copyReplies: number;
   copyBytes: number;
   errorReplies: number;
+  /** splice mode: why WRITEs went by copy */
+  fallbacks: {
+    /** handles opened with O_APPEND (opens counted) */
+    appendCopies: number;
+    /** spliced-in payloads the file refused to take by splice: copied out of the pipe */
+    spliceFallbacks: number;
+    /** WRITEs the event loop served (no worker threads, or a handle registered after the request) */
+    noWorkerCopies: number;
+  };
 }
 
 export class WritePath {
-  readonly counts: WriteCounts = { spliceReplies: 0, spliceBytes: 0, copyReplies: 0, copyBytes: 0, errorReplies: 0 };
+  readonly counts: WriteCounts = {
+    spliceReplies: 0,
+    spliceBytes: 0,
+    copyReplies: 0,
+    copyBytes: 0,
+    errorReplies: 0,
+    fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 },
+  };
 
   constructor(readonly mode: ResolvedWriteMode) {}
 
+  /**
+   * The plan a worker thread gets for handle `h`: `readPlan` (datapath/read.ts) with the write
+   * field set, a new array (the read path keeps its own). A writable handle's WRITE, FSYNC and
+   * FALLOCATE are then executed by the worker that reads them.
+   */
+  workerPlan(h: FileHandle, readPlan: PlanArray): PlanArray {
+    const p = Int32Array.from(readPlan);
+    p[WRITE_FIELD] = !h.writable ? WRITE_HAND_OVER : this.mode === 'copy' ? WRITE_COPY : h.append ? WRITE_COPY : WRITE_SPLICE;
+    return p;
+  }
+
+  /** A handle was opened: count the splice-mode handles that will write by copy, and why. */
+  opened(h: FileHandle): void {
+    if (this.mode === 'splice' && h.writable && h.append) this.counts.fallbacks.appendCopies++;
+  }
+
   /** Write t.data at t.offset of t.handle's file: bytes written (all, or where an error stopped it) or -errno. */
   write(t: WriteTarget): { size: number } | number {
+    if (this.mode === 'splice') this.counts.fallbacks.noWorkerCopies++;
     const fd = t.handle.fd;
     const data = t.data;
     let done = 0;

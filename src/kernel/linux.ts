@@ -37,6 +37,9 @@ export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
+export const S_ISUID = 0o4000;
+export const S_ISGID = 0o2000;
+export const S_IXGRP = 0o010;
 // statx(2) (<linux/stat.h>, <fcntl.h>): the fields a mask names, file attribute bits, sync flags.
 export const STATX_TYPE = 0x1;
 export const STATX_MODE = 0x2;

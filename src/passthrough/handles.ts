@@ -10,6 +10,10 @@ export interface FileHandle {
   readonly node: Node;
   /** The READ plan the data path made for this handle (datapath/read.ts owns it). */
   plan: Int32Array | null;
+  /** Opened for writing (O_WRONLY or O_RDWR): its WRITEs may be served by the worker threads. */
+  readonly writable: boolean;
+  /** Opened with O_APPEND: the backing fd places every write at the end (splice refuses such fds). */
+  readonly append: boolean;
 }
 
 export interface DirEntry {

@@ -136,7 +136,12 @@ function readRow(ctx: OpContext, req: Request, body: D.ReadIn, via: Via): number
 /** WRITE: the filesystem names the handle and range, the data path moves the payload. */
 function writeRow(ctx: OpContext, req: Request, body: D.WriteIn): { size: number } | number {
   const t = files.writeTarget(ctx.fs, req, body);
-  return typeof t === 'number' ? t : ctx.write(t);
+  if (typeof t === 'number') return t;
+  const r = ctx.write(t);
+  // The bytes are in the file either way, so the reply reports them; should the mode change fail,
+  // the bits stay as a privileged writer would have left them.
+  if (t.killSuidgid && typeof r !== 'number') files.killSuidgid(ctx.fs, t.handle);
+  return r;
 }
 
 function encodeXattr(rep: Reply, v: xattr.XattrResult): number {

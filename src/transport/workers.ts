@@ -19,6 +19,11 @@ export interface WorkerChannelConfig {
   spinUs: number;
   /** the session's READ counters (shared with the event loop's executor) */
   counters: ReadCounters;
+  /**
+   * Read every request by splice through the worker's pipe, so that a WRITE's payload goes on
+   * into its file by splice (--write-mode splice; datapath/write.ts decides).
+   */
+  spliceRequests?: boolean;
 }
 
 /** Request buffers per worker: one being read into, one handed over, one spare. */
@@ -70,7 +75,7 @@ export class WorkerChannel implements Channel {
     };
     this.workers = new addon.Workers(
       c.masterFd, c.threads, c.pipeBytes, c.maxRead, c.requestBytes, c.threads * SLOTS_PER_THREAD, c.counters, drain, c.spinUs,
-      served ? SERVED_CAPACITY : 0,
+      served ? SERVED_CAPACITY : 0, c.spliceRequests ?? false,
     );
   }
 

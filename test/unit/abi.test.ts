@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import * as K from '../../src/kernel/abi.js';
 import { FUSE_OUR_MINOR, InitFlag, Opcode, STRUCTS, type FieldType } from '../../src/kernel/abi.js';
+import * as L from '../../src/kernel/linux.js';
+import { FATTR, FUSE_WRITE_CACHE, FUSE_WRITE_KILL_SUIDGID, FUSE_WRITE_LOCKOWNER } from '../../src/kernel/request.js';
 
 const HEADER = '/usr/include/linux/fuse.h';
 /** The protocol minor of the installed header: fields with `since` above it are checked by hand. */
@@ -143,6 +145,20 @@ const CONSTS = {
 } as const;
 for (const name of Object.keys(CONSTS)) macro(`const ${name}`, name);
 macro('const FOPEN_PASSTHROUGH', 'FOPEN_PASSTHROUGH');
+// The read-write operations: fuse_setattr_in.valid bits, fuse_write_in.write_flags bits, and the
+// SETXATTR body the kernel sends when FUSE_SETXATTR_EXT is not negotiated.
+for (const name of Object.keys(FATTR)) macro(`fattr ${name}`, `FATTR_${name}`);
+const WRITE_FLAGS = { FUSE_WRITE_CACHE, FUSE_WRITE_LOCKOWNER, FUSE_WRITE_KILL_SUIDGID } as const;
+for (const name of Object.keys(WRITE_FLAGS)) macro(`const ${name}`, name);
+macro('const FUSE_COMPAT_SETXATTR_IN_SIZE', 'FUSE_COMPAT_SETXATTR_IN_SIZE');
+/** The syscall constants the read-write handlers pass (src/kernel/linux.ts), from the C library. */
+const LINUX = {
+  O_WRONLY: L.O_WRONLY, O_RDWR: L.O_RDWR, O_CREAT: L.O_CREAT, O_EXCL: L.O_EXCL, O_NOCTTY: L.O_NOCTTY,
+  O_TRUNC: L.O_TRUNC, O_APPEND: L.O_APPEND, O_DIRECT: L.O_DIRECT, O_TMPFILE: L.O_TMPFILE, O_DIRECTORY: L.O_DIRECTORY,
+  AT_REMOVEDIR: L.AT_REMOVEDIR, RENAME_NOREPLACE: L.RENAME_NOREPLACE, RENAME_EXCHANGE: L.RENAME_EXCHANGE,
+  RENAME_WHITEOUT: L.RENAME_WHITEOUT, UTIME_NOW: Number(L.UTIME_NOW), UTIME_OMIT: Number(L.UTIME_OMIT),
+} as const;
+for (const name of Object.keys(LINUX)) macro(`linux ${name}`, name);
 macro('const FUSE_KERNEL_MINOR_VERSION', 'FUSE_KERNEL_MINOR_VERSION');
 // FUSE_COMPAT_INIT_IN_SIZE is not in every header: where it is not, it is where flags2 starts.
 prints.push('#ifdef FUSE_COMPAT_INIT_IN_SIZE');
@@ -155,6 +171,9 @@ num('name_offset_plus', 'FUSE_NAME_OFFSET_DIRENTPLUS');
 num('page_size', 'sysconf(_SC_PAGESIZE)');
 
 const program = [
+  '#define _GNU_SOURCE', // O_DIRECT, O_TMPFILE, RENAME_* (glibc <stdio.h>)
+  '#include <fcntl.h>',
+  '#include <sys/stat.h>',
   '#include <stdio.h>',
   '#include <stddef.h>',
   '#include <unistd.h>',
@@ -288,4 +307,32 @@ t.test('other constants', async (t) => {
   t.equal(K.fuse_dirent.size, c('name_offset'), 'fuse_dirent.size = FUSE_NAME_OFFSET');
   t.equal(K.fuse_entry_out.size + K.fuse_dirent.size, c('name_offset_plus'), 'entry_out + dirent = FUSE_NAME_OFFSET_DIRENTPLUS');
   t.equal(K.PAGE_SIZE, c('page_size'), 'PAGE_SIZE is the page size here');
+});
+
+t.test('the read-write structs are checked by the compiler, not by hand', async (t) => {
+  // linux/fuse.h sizes: each is compiled above (none is newer than the installed header).
+  const sizes: Record<string, number> = {
+    fuse_setattr_in: 88, fuse_mknod_in: 16, fuse_mkdir_in: 8, fuse_rename_in: 8, fuse_rename2_in: 16,
+    fuse_link_in: 8, fuse_create_in: 16, fuse_write_in: 40, fuse_write_out: 8, fuse_setxattr_in: 16,
+    fuse_fallocate_in: 32, fuse_copy_file_range_in: 56,
+  };
+  for (const [name, size] of Object.entries(sizes)) {
+    const s = STRUCTS.find((x) => x.name === name);
+    t.ok(s, `${name} is in STRUCTS`);
+    if (!s) continue;
+    t.notOk(isNewStruct(s), `${name}: in the installed header, so compiled`);
+    t.equal(c(`sizeof ${name}`), size, `the compiler's sizeof(struct ${name}) = ${size}`);
+    t.equal(s.size, size, `abi.ts: ${name} is ${size} bytes`);
+    for (const f of s.fields) t.ok(facts.has(`offsetof ${name}.${f.name}`), `${name}.${f.name}: offset printed by the compiler`);
+  }
+});
+
+t.test('read-write constants: FATTR_*, FUSE_WRITE_*, FUSE_COMPAT_SETXATTR_IN_SIZE, the syscall flags', async (t) => {
+  for (const [name, bit] of Object.entries(FATTR)) t.equal(bit, c(`fattr ${name}`), `FATTR_${name} = ${bit}`);
+  const fattrInHeader = [...headerText.matchAll(/^#define FATTR_([A-Z_]+)\s/gm)].map((m) => m[1]);
+  t.same(Object.keys(FATTR).sort(), fattrInHeader.sort(), 'every FATTR_* of the header, and no other');
+  for (const [name, v] of Object.entries(WRITE_FLAGS)) t.equal(v, c(`const ${name}`), `${name} = ${v}`);
+  t.equal(K.FUSE_COMPAT_SETXATTR_IN_SIZE, c('const FUSE_COMPAT_SETXATTR_IN_SIZE'), 'FUSE_COMPAT_SETXATTR_IN_SIZE = 8');
+  t.equal(K.FUSE_COMPAT_SETXATTR_IN_SIZE, K.fuse_setxattr_in.off.setxattr_flags, 'the compat body ends where setxattr_flags starts');
+  for (const [name, v] of Object.entries(LINUX)) t.equal(v, c(`linux ${name}`), `${name} = 0x${v.toString(16)} (C library)`);
 });

@@ -107,12 +107,16 @@ function run(ex: ReadExecutor, c: ReadCounters, dev: { rfd: number; wfd: number 
 }
 
 t.test('constants come from the addon and are frozen', async (t) => {
-  t.same(K.planFields, ['fd', 'path', 'header', 'spliceMin', 'maxSize', 'countAs']);
+  t.same(K.planFields, ['fd', 'path', 'header', 'spliceMin', 'maxSize', 'countAs', 'write']);
   t.same(K.readPath, { SPLICE: 0, COPY: 1 });
   t.same(K.header, { PATCH: 0, WRITE: 1 });
   t.same(K.countAs, { NONE: 0, NO_SPLICE: 1 });
   t.same(K.stage, { FILE: 1, DEVICE: 2, SHORT: 3, PIPE_FULL: 4, HEADER: 5, PIPE: 6, PIPE_TOO_SMALL: 7 });
-  t.same(K.readCounters, ['spliceReplies', 'spliceBytes', 'copyReplies', 'copyBytes', 'smallCopies', 'noSpliceCopies', 'interrupted']);
+  t.same(K.readCounters, [
+    'spliceReplies', 'spliceBytes', 'copyReplies', 'copyBytes', 'smallCopies', 'noSpliceCopies', 'interrupted',
+    'writeCopyReplies', 'writeCopyBytes', 'writeErrorReplies', 'writeSpliceReplies', 'writeSpliceBytes', 'writeSpliceFallbacks',
+    'fsyncReplies', 'fallocateReplies',
+  ]);
   t.same(K.workerCounters, ['forwarded', 'spinHits', 'spinMisses']);
   t.ok(Object.isFrozen(K) && Object.isFrozen(K.stage) && Object.isFrozen(K.readCounters), 'frozen');
 });

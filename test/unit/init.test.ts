@@ -101,3 +101,23 @@ t.test('the rest of the reply', async (t) => {
   t.equal(r.negotiated.maxReadahead, 0x12345, 'reported max_readahead');
   t.same(r.negotiated.flagNames, ['MAX_PAGES'], 'reported flag names');
 });
+
+// What the server asks for (src/api/setup.ts wantedFlags): DONT_MASK always (the source applies
+// the caller's umask, passthrough/creds.ts); WRITEBACK_CACHE only with -o writeback_cache; never
+// ATOMIC_O_TRUNC, POSIX_LOCKS, FLOCK_LOCKS (linux/fuse.h bits 3, 1, 10; DONT_MASK 6, WRITEBACK_CACHE 16).
+t.test('wantedFlags: DONT_MASK always, WRITEBACK_CACHE only when asked', async (t) => {
+  const { wantedFlags } = await import('../../src/api/setup.js');
+  const DONT_MASK = bit(6);
+  const WRITEBACK_CACHE = bit(16);
+  const plain = wantedFlags();
+  t.equal(plain & DONT_MASK, DONT_MASK, 'default: DONT_MASK');
+  t.equal(plain & WRITEBACK_CACHE, 0n, 'default: no WRITEBACK_CACHE');
+  t.equal(wantedFlags({ writebackCache: false }), plain, 'writebackCache false: the default');
+  const wb = wantedFlags({ writebackCache: true });
+  t.equal(wb, plain | WRITEBACK_CACHE, 'writebackCache: the default plus WRITEBACK_CACHE, nothing else');
+  for (const [name, b] of [['POSIX_LOCKS', bit(1)], ['ATOMIC_O_TRUNC', bit(3)], ['FLOCK_LOCKS', bit(10)]] as const)
+    t.equal(wb & b, 0n, `${name} is not wanted`);
+  // The kernel's offer decides: DONT_MASK is on only when offered.
+  t.equal(ok(negotiate(kernel(DONT_MASK | INIT_EXT), wants(plain))).out.flags & DONT_MASK, DONT_MASK, 'offered: DONT_MASK on');
+  t.equal(ok(negotiate(kernel(INIT_EXT), wants(wb))).out.flags & (DONT_MASK | WRITEBACK_CACHE), 0n, 'not offered: off');
+});

@@ -54,7 +54,7 @@ function node(): Node {
   return { nodeid: 2, dev: 1n, ino: 12n, mountIno: 12n, nlookup: 1, noSplice: false, heldFd: 30, reopen: null, parent: null, refs: 0, opens: 1 };
 }
 function handle(n: Node = node(), fd = 55): FileHandle {
-  return { fh: 1, fd, node: n, plan: null };
+  return { fh: 1, fd, node: n, plan: null, writable: false, append: false };
 }
 
 function readPath(mode: ReadMode, ex: ReadExecutor, header: 'patch' | 'write' = 'patch') {
@@ -113,13 +113,13 @@ t.test('planFor: the plan per mode and per file', async (t) => {
   const a = rp.plan(h);
   t.equal(h.plan, a, 'plan() stores the array on the handle');
   t.equal(rp.plan(h), a, 'and makes it once');
-  t.strictSame(fields(a), { fd: 55, path: C.readPath.SPLICE, header: C.header.PATCH, spliceMin: SPLICE_MIN, maxSize: MAX_READ, countAs: C.countAs.NONE }, 'in the executor form');
+  t.strictSame(fields(a), { fd: 55, path: C.readPath.SPLICE, header: C.header.PATCH, spliceMin: SPLICE_MIN, maxSize: MAX_READ, countAs: C.countAs.NONE, write: 0 }, 'in the executor form (write 0: the read path leaves WRITEs to datapath/write.ts)');
 });
 
 // ---- encodePlan --------------------------------------------------------------------------------
 
 t.test('encodePlan: laid out by addon.constants.planFields', async (t) => {
-  t.same([...C.planFields].sort(), ['countAs', 'fd', 'header', 'maxSize', 'path', 'spliceMin'], 'the addon names the six plan fields');
+  t.same([...C.planFields].sort(), ['countAs', 'fd', 'header', 'maxSize', 'path', 'spliceMin', 'write'], 'the addon names the seven plan fields');
   t.not(C.readPath.SPLICE, C.readPath.COPY, 'SPLICE and COPY differ');
   t.not(C.header.PATCH, C.header.WRITE, 'PATCH and WRITE differ');
   t.not(C.countAs.NONE, C.countAs.NO_SPLICE, 'NONE and NO_SPLICE differ');
@@ -212,7 +212,7 @@ t.test('serve: the plan, then the copy fallback', async (t) => {
     const { rp } = readPath('auto', ex);
     t.equal(rp.serve(9, 5n, handle(), 8192n, 65536), 0, `${what}: answered by copy`);
     t.equal(calls.length, 2, `${what}: the plan, then a copy`);
-    t.strictSame(calls[1].plan, { fd: 55, path: C.readPath.COPY, header: C.header.PATCH, spliceMin: 0, maxSize: MAX_READ, countAs: C.countAs.NONE }, `${what}: the copy plan: same fd and size, no small-read threshold, not counted as noSplice`);
+    t.strictSame(calls[1].plan, { fd: 55, path: C.readPath.COPY, header: C.header.PATCH, spliceMin: 0, maxSize: MAX_READ, countAs: C.countAs.NONE, write: 0 }, `${what}: the copy plan: same fd and size, no small-read threshold, not counted as noSplice`);
     t.equal(calls[1].offset, 8192n, `${what}: same offset`);
     t.equal((rp.fallbacks as unknown as Record<string, number>)[reason], 1, `${what}: counted as ${reason}`);
     t.equal(Object.values(rp.fallbacks).reduce((a, b) => a + b, 0), 1, `${what}: and nothing else`);

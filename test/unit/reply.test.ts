@@ -11,6 +11,7 @@ import {
   encodeAttr,
   encodeAttrOut,
   encodeBytes,
+  encodeCreate,
   encodeDirPage,
   encodeDirentAt,
   encodeEmpty,
@@ -20,6 +21,7 @@ import {
   encodeLseek,
   encodeOpen,
   encodeStatfs,
+  encodeWriteOut,
   encodeXattrSize,
   requestBufferSize,
   type Attr,
@@ -250,6 +252,37 @@ t.test('fuse_getxattr_out, fuse_lseek_out, bytes, empty', async (t) => {
   t.equal(encodeEmpty(rep), 16, 'encodeEmpty: header only');
   t.equal(encodeEmpty(rep, { anything: 1 }), 16, 'encodeEmpty ignores a value');
   t.equal(rep.buf[16], 0x74, 'encodeEmpty writes nothing');
+});
+
+// ---- the read-write operations ------------------------------------------------------------------
+
+t.test('CREATE and TMPFILE: fuse_entry_out then fuse_open_out', async (t) => {
+  const rep = reply();
+  const end = encodeCreate(rep, { entry: { nodeid: 9, generation: 3, entryValid: 1.5, attrValid: 0.25, attr: ATTR }, open: { fh: 2 ** 32 + 5, openFlags: 1 } });
+  t.equal(end, 16 + 128 + 16, 'header + fuse_entry_out (128) + fuse_open_out (16)');
+  t.equal(
+    bytes(rep.buf, 16, end),
+    hex(`
+      0900000000000000 0300000000000000
+      0100000000000000 0000000000000000
+      0065cd1d 80b2e60e`) + ATTR_HEX + hex('0500000001000000 01000000 00000000'),
+    'nodeid 9, generation 3, valid times, fuse_attr; fh 2^32 + 5, FOPEN_DIRECT_IO, backing_id 0 when absent',
+  );
+  t.equal(rep.buf[15], FILL, 'the header is not written by an encoder');
+  t.equal(rep.buf[end], FILL, 'nothing written after');
+  encodeCreate(rep, { entry: { nodeid: 1, generation: 0, entryValid: 0, attrValid: 0, attr: ATTR }, open: { fh: 2 ** 53 - 1, openFlags: 1 << 7, backingId: -2 } });
+  t.equal(bytes(rep.buf, 16 + 128, 16 + 144), hex('ffffffffffff1f00 80000000 feffffff'), 'fh 2^53 - 1, FOPEN_PASSTHROUGH, backing_id as an int32');
+});
+
+t.test('fuse_write_out: WRITE and COPY_FILE_RANGE', async (t) => {
+  const rep = reply(64);
+  t.equal(encodeWriteOut(rep, { size: 4096 }), 24, 'header + fuse_write_out (8 bytes)');
+  t.equal(bytes(rep.buf, 16, 24), hex('00100000 00000000'), 'size 4096, padding 0');
+  encodeWriteOut(rep, { size: 0xfffff000 });
+  t.equal(bytes(rep.buf, 16, 24), hex('00f0ffff 00000000'), 'size near 2^32 (unsigned)');
+  encodeWriteOut(rep, { size: 0 });
+  t.equal(bytes(rep.buf, 16, 25), hex('00000000 00000000 ee'), 'size 0 (a WRITE at EOF of nothing), nothing written after');
+  t.equal(rep.buf[15], FILL, 'the header is not written by an encoder');
 });
 
 // ---- directories -------------------------------------------------------------------------------

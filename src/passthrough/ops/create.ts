@@ -62,7 +62,7 @@ export function create(fs: Passthrough, c: Caller, req: CreateIn): CreateOut | n
     addon.close(fd);
     return -E.ESTALE;
   }
-  return { entry, open: addHandle(fs, node, fd) };
+  return { entry, open: addHandle(fs, node, fd, req.flags) };
 }
 
 /**
@@ -84,5 +84,5 @@ export function tmpfile(fs: Passthrough, c: Caller, req: CreateIn): CreateOut | 
     return node;
   }
   const entry = fs.entry(node, fs.st);
-  return { entry, open: addHandle(fs, node, fd) };
+  return { entry, open: addHandle(fs, node, fd, req.flags) };
 }

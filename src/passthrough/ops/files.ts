@@ -4,8 +4,10 @@
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { FOPEN_DIRECT_IO } from '../../kernel/abi.js';
+import { AT_EMPTY_PATH, S_IXGRP, S_ISGID, S_ISUID } from '../../kernel/linux.js';
 import { O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../kernel/linux.js';
-import type { CopyFileRangeIn, FallocateIn, FlushIn, FsyncIn, LseekIn, OpenIn, ReadIn, ReleaseIn, WriteIn } from '../../kernel/request.js';
+import { FUSE_WRITE_KILL_SUIDGID, type CopyFileRangeIn, type FallocateIn, type FlushIn, type FsyncIn, type LseekIn, type OpenIn, type ReadIn, type ReleaseIn, type WriteIn } from '../../kernel/request.js';
+import { St } from '../stat.js';
 import type { OpenOut } from '../../kernel/reply.js';
 import type { FileHandle } from '../handles.js';
 import type { Node } from '../inodes.js';
@@ -22,7 +24,7 @@ export function open(fs: Passthrough, c: Caller, req: OpenIn): OpenOut | number 
   if (fs.readOnly && (req.flags & O_ACCMODE) !== O_RDONLY) return -E.EROFS;
   const fd = fs.inodes.open(node, (nfd) => addon.openProc(nfd, backingFlags(fs, req.flags)));
   if (fd < 0) return fd;
-  return addHandle(fs, node, fd);
+  return addHandle(fs, node, fd, req.flags);
 }
 
 /**
@@ -42,12 +44,16 @@ export function backingFlags(fs: Passthrough, flags: number): number {
   return f;
 }
 
-/** A new open handle on `node` for `fd` (the handle owns it from here): OPEN's and CREATE's reply. */
-export function addHandle(fs: Passthrough, node: Node, fd: number): OpenOut {
+/**
+ * A new open handle on `node` for `fd` (the handle owns it from here), opened with the caller's
+ * open(2) `flags`: OPEN's, CREATE's and TMPFILE's reply.
+ */
+export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number): OpenOut {
+  const writable = !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY;
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
-  const direct = fs.directIo.decide(fd, fs.st) !== null;
+  const direct = fs.directIo.decide(fd, fs.st, writable) !== null;
   fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
-  const h: FileHandle = { fh: 0, fd, node, plan: null };
+  const h: FileHandle = { fh: 0, fd, node, plan: null, writable, append: (backingFlags(fs, flags) & O_APPEND) !== 0 };
   h.fh = fs.files.add(h);
   fs.cfg.onFileOpened?.(h);
   return { fh: h.fh, openFlags: direct ? FOPEN_DIRECT_IO : 0 };
@@ -71,13 +77,35 @@ export interface WriteTarget {
   handle: FileHandle;
   offset: bigint;
   data: Buffer;
+  /**
+   * FUSE_WRITE_KILL_SUIDGID: the writer lacks CAP_FSETID and the kernel leaves the kill of the
+   * set-user-ID/set-group-ID bits to us (it does so for direct I/O writes): see killSuidgid.
+   */
+  killSuidgid: boolean;
 }
 
 export function writeTarget(fs: Passthrough, _c: Caller, req: WriteIn): WriteTarget | number {
   if (fs.readOnly) return -E.EROFS;
   const h = fs.files.get(req.fh);
   if (!h) return -E.EBADF;
-  return { handle: h, offset: req.offset, data: req.data };
+  return { handle: h, offset: req.offset, data: req.data, killSuidgid: (req.writeFlags & FUSE_WRITE_KILL_SUIDGID) !== 0 };
+}
+
+/**
+ * After a WRITE flagged FUSE_WRITE_KILL_SUIDGID: drop S_ISUID, and S_ISGID where group execute
+ * is set (without it S_ISGID means mandatory locking, not privilege), as the kernel does for an
+ * unprivileged writer of a local file. The backing write ran with our CAP_FSETID, so the source
+ * kept them. 0 or -errno.
+ */
+export function killSuidgid(fs: Passthrough, h: FileHandle): number {
+  const r = addon.fstatat(h.fd, '', AT_EMPTY_PATH, fs.st);
+  if (r < 0) return r;
+  const mode = Number(fs.st[St.mode]);
+  let kept = mode & ~S_ISUID;
+  if ((mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) kept &= ~S_ISGID;
+  if (kept === mode) return 0;
+  const nfd = fs.inodes.fd(h.node);
+  return nfd < 0 ? nfd : addon.chmod(nfd, kept & 0o7777);
 }
 
 export function flush(_fs: Passthrough, _c: Caller, _req: FlushIn): void {

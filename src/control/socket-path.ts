@@ -1,0 +1,44 @@
+// Where a mount's control socket lives, derived from the mountpoint alone, so `splicefs stats
+// MOUNTPOINT` finds the server without any registry: <dir>/<hash>.sock, where <hash> is the
+// first 32 hex digits of the SHA-256 of the resolved mountpoint's bytes (a mountpoint need not
+// be UTF-8, and may be longer than a socket path's 107 bytes), and <dir> is private to the
+// server's user:
+//   root:   /run/splicefs                  (0700, root's)
+//   others: $XDG_RUNTIME_DIR/splicefs      (0700, the user's; /run/user/UID/splicefs if unset)
+// The socket itself is made 0600. Only the owner, and root (CAP_DAC_OVERRIDE), can connect:
+// the directory's mode refuses everyone else before the socket's does.
+// Nothing here touches a path inside a mount: the server makes its socket before mount(2).
+import { createHash } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The directory of the control sockets of servers run by `uid`. */
+export function runtimeDir(uid: number = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): string {
+  if (uid === 0) return '/run/splicefs';
+  const base = env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.startsWith('/') ? env.XDG_RUNTIME_DIR : `/run/user/${uid}`;
+  return join(base, 'splicefs');
+}
+
+/** The socket's file name for a resolved mountpoint (bytes as mount(2) got them). */
+export function socketName(mountpoint: Buffer): string {
+  return createHash('sha256').update(mountpoint).digest('hex').slice(0, 32) + '.sock';
+}
+
+/** The control socket of a mount at `mountpoint` served by `uid`. */
+export function socketPath(mountpoint: Buffer, uid?: number): string {
+  return join(runtimeDir(uid), socketName(mountpoint));
+}
+
+/**
+ * Make `dir` (and missing parents) and check that it is a real directory of ours that nobody
+ * else can enter (mode 0700; a wider mode of our own directory is narrowed). Throws an Error
+ * saying what is wrong (a symlink, someone else's directory) instead of using it.
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.() ?? 0;
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+  if (st.uid !== uid) throw new Error(`${dir} belongs to uid ${st.uid}, not to this server's uid ${uid}`);
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}

@@ -1,0 +1,36 @@
+// `splicefs stats MOUNTPOINT` prints a running server's counters as a table: after a file was
+// read through the mount, the READ rows, open handles, nodes and node fds are the numbers the
+// API's handle.stats() gives (nothing else reads through the mount in between), and the read
+// mode, RSS and the metrics state are shown.
+import { join } from 'node:path';
+import t from 'tap';
+import { formatBytes } from '../../src/control/format.js';
+import { cli } from '../helpers/cli.js';
+import { populateFile, readThrough } from '../helpers/control.js';
+import { leftoverCheck, withMount } from '../helpers/mount.js';
+
+t.test('the table after a read shows the counters handle.stats() gives', async (t) => {
+  await withMount(t, { directIo: true }, { populate: (s) => populateFile(s) }, async ({ mnt, handle }) => {
+    await readThrough(t, join(mnt, 'f'));
+    const r = await cli(['stats', mnt]);
+    const table = r.stdout.toString();
+    t.equal(r.code, 0, 'exit 0', { stderr: r.stderr.toString() });
+    const s = handle.stats();
+    t.ok(s.read.spliceReplies > 0, `the read was spliced (${s.read.spliceReplies} replies)`);
+    t.match(table, new RegExp(`^splicefs on ${mnt} .*pid ${process.pid}`, 'm'), 'names the mount and the server');
+    const row = (name: string) => new RegExp(`^  ${name} +(\\d+)(?: +(.+))?$`, 'm').exec(table);
+    t.same(row('splice')?.slice(1), [String(s.read.spliceReplies), formatBytes(s.read.spliceBytes)], 'splice: replies and bytes');
+    t.same(row('copy')?.slice(1), [String(s.read.copyReplies), formatBytes(s.read.copyBytes)], 'copy: replies and bytes');
+    t.equal(row('errors')?.[1], String(s.read.errorReplies), 'error replies');
+    const fb = s.read.fallbacks;
+    t.match(table, `fallbacks to copy   noSpliceRead ${fb.noSpliceRead}, pipeTooSmall ${fb.pipeTooSmall}, shortData ${fb.shortData}, pipeFull ${fb.pipeFull}, spliceError ${fb.spliceError}`, 'fallbacks by reason');
+    t.match(table, `open handles        files ${s.openFiles}, directories ${s.openDirs}`, 'open handles');
+    t.match(table, new RegExp(`^nodes +${s.nodes}$`, 'm'), 'nodes');
+    t.match(table, new RegExp(`^node fds +held ${s.fds.held} of ${s.fds.budget};`, 'm'), 'node fds');
+    t.match(table, /^read mode +auto for new opens$/m, 'the read mode');
+    t.match(table, /^RSS +\d+\.\d MiB$/m, 'RSS');
+    t.match(table, /^metrics +off$/m, 'metrics off by default');
+  });
+});
+
+leftoverCheck(t);

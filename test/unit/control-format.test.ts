@@ -1,0 +1,53 @@
+// What `splicefs stats` prints, without a server: byte and duration formats, the rates between
+// two snapshots (by the server's clock), the --watch line, and the table's rows.
+import t from 'tap';
+import { formatBytes, formatDuration, rates, statsTable, watchLine } from '../../src/control/format.js';
+import type { LiveStats } from '../../src/control/protocol.js';
+
+const MIB = 1024 * 1024;
+
+function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode: LiveStats['readMode'] = 'auto'): LiveStats {
+  const fallbacks = { noSpliceRead: 0, pipeTooSmall: 1, shortData: 0, pipeFull: 0, spliceError: 0 };
+  const fds = { budget: 768, held: 3, shed: 0, reopenedByHandle: 0, reopenedByName: 0, stale: 0, limitHits: 0, filesystems: 1, handleFilesystems: 1 };
+  return {
+    pid: 42, mountpoint: '/m', source: '/s', readMode, startReadMode: 'auto', uptimeMs, rss: 60 * MIB, metrics: null,
+    stats: {
+      requests: { READ: 10 },
+      read: { spliceReplies: spliceBytes / MIB, spliceBytes, copyReplies: copyBytes / MIB, copyBytes, errorReplies: 0, smallCopies: 0, fallbacks },
+      interrupted: 0, forwarded: 0, spin: { hits: 0, misses: 0 }, directIoOpens: { option: 0, pseudoFs: 0, zeroSize: 0 },
+      nodes: 4, fds, openFiles: 1, openDirs: 0,
+      write: { spliceReplies: 2, spliceBytes: 2 * MIB, copyReplies: 3, copyBytes: 3 * MIB, errorReplies: 0, fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 } },
+      creds: { switched: 0, groupsUnknown: 0 },
+    },
+  };
+}
+
+t.test('formats', async (t) => {
+  t.equal(formatBytes(0), '0 B');
+  t.equal(formatBytes(1023), '1023 B');
+  t.equal(formatBytes(1536), '1.5 KiB');
+  t.equal(formatBytes(5 * MIB), '5.0 MiB');
+  t.equal(formatBytes(3 * 1024 * MIB), '3.0 GiB');
+  t.equal(formatDuration(999), '0s');
+  t.equal(formatDuration(192_000), '3m12s');
+  t.equal(formatDuration(3_900_000), '1h05m');
+  t.equal(formatDuration(90_000_000), '1d01h');
+});
+
+t.test('rates by the server clock; the watch line puts splice and copy side by side', async (t) => {
+  const a = live(10_000, 100 * MIB, 0);
+  const b = live(12_000, 300 * MIB, 50 * MIB, 'copy');
+  t.match(rates(a, b), { seconds: 2, spliceMiBs: 100, copyMiBs: 25, spliceRepliesPerS: 100, copyRepliesPerS: 25 });
+  const line = watchLine(a, b, new Date(2025, 0, 1, 12, 34, 56));
+  t.match(line, /^12:34:56 +100\.0 +25\.0 +100 +25 +0 +1 +60\.0 MiB +copy\n$/, line);
+});
+
+t.test('the table', async (t) => {
+  const table = statsTable(live(5_000, 2 * MIB, MIB, 'copy'));
+  t.match(table, /^splicefs on \/m   source \/s   pid 42   up 5s$/m);
+  t.match(table, /^  splice +2 +2\.0 MiB$/m);
+  t.match(table, /^  copy +1 +1\.0 MiB$/m);
+  t.match(table, /^read mode +copy for new opens \(started auto\)$/m);
+  t.match(table, /pipeTooSmall 1/);
+  t.match(table, /^metrics +off$/m);
+});
