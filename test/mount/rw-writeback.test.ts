@@ -3,7 +3,8 @@
 // any other fd wrote, as on a plain reference directory: an fd opened while the file was empty
 // (which the server serves with FOPEN_DIRECT_IO, the zeroSize rule) and an fd opened once it had
 // data (cached), writes through each read through the other, before and after fsync; sizes by
-// fstat and stat; a truncate by name between them.
+// fstat and stat; a truncate by name between them; a reader that opened the file while it was
+// empty reads what a writer wrote (the bytes, and zeros in the holes).
 // (Found by rw-random-ops with the writeback cache.)
 import t from 'tap';
 import { leftoverCheck } from '../helpers/mount.js';
@@ -36,6 +37,21 @@ t.test('writeback cache: each fd reads what the others wrote', async (t) => {
     await p.expect(t, 'close A', 'ok', 'close', a);
     await p.expect(t, 'close B', 'ok', 'close', b);
     await p.expect(t, 'read by name', 'ok', 'readfile', 'f');
+
+    // A reader that opened the file while it was empty, a writer that writes past a hole.
+    await p.expect(t, 'create g (empty)', { ok: 0 }, 'writefile', 'g', '');
+    const r = await p.value<number>(t, 'R: open g read-only while empty', 'open', 'g', 'rdonly', 0);
+    const w = await p.value<number>(t, 'W: open g for writing', 'open', 'g', 'wronly', 0);
+    await p.expect(t, 'W: write 100 bytes at 64 KiB', { ok: 100 }, 'pwrite', w, 65_536, { seed: 3, len: 100 });
+    await p.expect(t, 'W: write 10 bytes at 0', { ok: 10 }, 'pwrite', w, 0, 'WWWWWWWWWW');
+    await p.expect(t, 'R: fstat', 'ok', 'fstat', r);
+    await p.expect(t, "R: read 100 at 0 (W's bytes, then zeros)", 'ok', 'pread', r, 0, 100);
+    await p.expect(t, 'R: read the hole at 32 KiB (zeros)', 'ok', 'pread', r, 32_768, 100);
+    await p.expect(t, "R: read W's data at 64 KiB", 'ok', 'pread', r, 65_536, 100);
+    await p.expect(t, 'R: read the whole file', 'ok', 'pread', r, 0, 70_000);
+    await p.expect(t, 'close W', 'ok', 'close', w);
+    await p.expect(t, 'R: read the whole file after W closed', 'ok', 'pread', r, 0, 70_000);
+    await p.expect(t, 'close R', 'ok', 'close', r);
     await f.sameTrees(t, 'after the writeback-cached writes');
   });
 });
