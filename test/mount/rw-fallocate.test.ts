@@ -56,6 +56,7 @@ t.test('fallocate modes and SEEK_DATA/SEEK_HOLE', async (t) => {
     await p.expect(t, 'fallocate on a read-only fd', 'EBADF', 'fallocate', r, '', 0, 4096);
     await p.expect(t, 'SEEK_HOLE on a read-only fd', 'ok', 'lseek', r, 0, 'hole');
     await p.expect(t, 'close', 'ok', 'close', r);
+    if (!f.plain) t.ok((f.stats()!.requests.LSEEK ?? 0) > 0, `LSEEK requests reached the server (${f.stats()!.requests.LSEEK})`);
     if (!f.plain) t.ok((f.stats()!.requests.FALLOCATE ?? 0) > 0, `FALLOCATE requests reached the server (${f.stats()!.requests.FALLOCATE})`);
     await f.sameTrees(t, 'after fallocate');
   });

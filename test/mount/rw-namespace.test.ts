@@ -1,6 +1,6 @@
 // Read-write (issue 10): the namespace operations through the mount, each compared with the same
 // operation on a plain reference directory: mkdir, rmdir, unlink, rename, link, symlink, mknod
-// (a fifo) and create, their errno values (EEXIST, ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL,
+// (a fifo, a device node, a socket), create and fsync of a directory (FSYNCDIR), their errno values (EEXIST, ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL,
 // and EACCES/EPERM for uid 65534), and the resulting trees.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +45,10 @@ t.test('namespace operations and their errors, as on a plain directory', async (
     await p.expect(t, 'mknod a fifo', 'ok', 'mknod', 'new/fifo', 'fifo', 0o600);
     await p.expect(t, 'mknod a regular file', 'ok', 'mknod', 'new/regular', 'file', 0o600);
     await p.expect(t, 'mknod over a name', 'EEXIST', 'mknod', 'new/fifo', 'fifo', 0o600);
+    await p.expect(t, 'mknod a character device (1,3) as root', 'ok', 'mknod', 'new/null', 'chr', 0o666, (1 << 8) | 3);
+    await p.expect(t, 'mknod a socket', 'ok', 'mknod', 'new/sock', 'sock', 0o644);
+    await p.expect(t, 'the device node', 'ok', 'lstat', 'new/null');
+    await p.expect(t, 'the socket node', 'ok', 'lstat', 'new/sock');
     // symlink
     await p.expect(t, 'symlink', 'ok', 'symlink', '../file', 'new/link');
     await p.expect(t, 'readlink', { ok: '../file' }, 'readlink', 'new/link');
@@ -89,6 +93,15 @@ t.test('namespace operations and their errors, as on a plain directory', async (
     await p.expect(t, 'stat after rmdir', 'ENOENT', 'stat', 'empty');
     await p.expect(t, 'listing of the root', 'ok', 'listdir', '');
     await p.expect(t, 'link count of the root', 'ok', 'stat', '');
+    const d = await p.value<number>(t, 'open a directory', 'open', 'new', 'rdonly|directory', 0);
+    await p.expect(t, 'fsync of a directory (FSYNCDIR)', 'ok', 'fsync', d);
+    await p.expect(t, 'close it', 'ok', 'close', d);
+    if (!f.plain) {
+      const r = f.stats()!.requests;
+      for (const op of ['MKDIR', 'RMDIR', 'UNLINK', 'RENAME', 'LINK', 'SYMLINK', 'MKNOD', 'CREATE', 'FSYNCDIR', 'FLUSH']) {
+        t.ok((r[op] ?? 0) > 0, `${op} requests reached the server (${r[op]})`);
+      }
+    }
 
     // As uid 65534: the permission errors of the source.
     const n = f.newPair({ uid: NOBODY });
