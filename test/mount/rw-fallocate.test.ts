@@ -1,8 +1,9 @@
 // Read-write (issue 10): fallocate and lseek SEEK_DATA/SEEK_HOLE through the mount, compared with
-// a plain reference directory on the same file system (ext4 under /tmp: tmpfs has no ZERO_RANGE): the default mode (allocates and
-// grows), KEEP_SIZE (allocates past the end, the size stays), PUNCH_HOLE|KEEP_SIZE (zeros the
-// range, frees it: SEEK_HOLE finds it), PUNCH_HOLE without KEEP_SIZE (refused: EOPNOTSUPP, which python names ENOTSUP), ZERO_RANGE (and
-// with KEEP_SIZE), posix_fallocate, bad arguments (EINVAL), a read-only fd (EBADF).
+// a plain reference directory on the same file system (ext4 under /tmp: tmpfs has no
+// ZERO_RANGE): the default mode (allocates and grows), KEEP_SIZE (allocates past the end, the
+// size stays), PUNCH_HOLE|KEEP_SIZE (zeros the range, frees it: SEEK_HOLE finds it), PUNCH_HOLE
+// without KEEP_SIZE (refused: EOPNOTSUPP, which python names ENOTSUP), ZERO_RANGE (and with
+// KEEP_SIZE), posix_fallocate, bad arguments (EINVAL), a read-only fd (EBADF).
 import t from 'tap';
 import { leftoverCheck } from '../helpers/mount.js';
 import { withRw } from '../helpers/rw.js';

@@ -1,7 +1,8 @@
 // Read-write (issue 10): the namespace operations through the mount, each compared with the same
 // operation on a plain reference directory: mkdir, rmdir, unlink, rename, link, symlink, mknod
-// (a fifo, a device node, a socket), create and fsync of a directory (FSYNCDIR), their errno values (EEXIST, ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL,
-// and EACCES/EPERM for uid 65534), and the resulting trees.
+// (a fifo, a device node, a socket), create and fsync of a directory (FSYNCDIR), their errno
+// values (EEXIST, ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL, and EACCES/EPERM for uid 65534),
+// and the resulting trees.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';

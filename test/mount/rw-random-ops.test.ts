@@ -2,8 +2,8 @@
 // at random offsets and sizes, truncate, rename, renameat2, link, symlink, unlink, mkdir, rmdir,
 // fallocate, copy_file_range, setxattr, removexattr, chmod, reads), applied to the mount and to
 // a reference directory in lockstep (the same op, the same answer or errno), in splice and in
-// copy write mode and with the writeback cache, ending with identical trees (names, sizes, contents, modes, link counts,
-// xattrs), and the mount's tree is its source's.
+// copy write mode and with the writeback cache, ending with identical trees (names, sizes,
+// contents, modes, link counts, xattrs), and the mount's tree is its source's.
 //
 // The seed is printed (and named in every failure). To replay a run:
 //   SPLICEFS_SEED=<seed> npx tap test/mount/rw-random-ops.test.ts
