@@ -23,7 +23,7 @@ import {
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
-import type { Stats } from '../../src/index.js';
+import type { MountOptions, Stats } from '../../src/index.js';
 import { freshDir, within, withMount } from './mount.js';
 
 const MiB = 1024 * 1024;
@@ -110,10 +110,14 @@ export function populateTree(src: string): Tree {
   return { big, fileData };
 }
 
-/** Run `fn` with the tree mounted (default options). */
-export async function withTree(t: Test, fn: (m: { src: string; mnt: string; tree: Tree; stats: () => Stats }) => Promise<void>) {
+/** Run `fn` with the tree mounted (default options, or `options`: readOnly for the EROFS tests). */
+export async function withTree(
+  t: Test,
+  fn: (m: { src: string; mnt: string; tree: Tree; stats: () => Stats }) => Promise<void>,
+  options: MountOptions = {},
+) {
   let tree!: Tree;
-  await withMount(t, {}, { populate: (s) => (tree = populateTree(s)) }, async ({ src, mnt, stats }) => {
+  await withMount(t, options, { populate: (s) => (tree = populateTree(s)) }, async ({ src, mnt, stats }) => {
     await fn({ src, mnt, tree, stats });
   });
 }

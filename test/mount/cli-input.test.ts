@@ -70,7 +70,7 @@ t.test('bad input: one clear line, non-zero exit, no hang', async (t) => {
     ['a flag given a value', [src, mnt, '--direct-io=yes'], /--direct-io takes no value/, 2],
     ['-o without value', [src, mnt, '-o'], /-o needs a value/, 2],
     ['unknown -o option', [src, mnt, '-o', 'ro,frobnicate'], /unknown mount option 'frobnicate'/, 2],
-    ['-o rw', [src, mnt, '-o', 'rw'], /-o rw: read-write mounts are not supported yet; use -o ro/, 2],
+    ['--write-mode x', [src, mnt, '--write-mode', 'x'], /write mode must be one of auto, splice, copy/, 2],
     ['-o auto_unmount', [src, mnt, '-o', 'auto_unmount'], /auto_unmount is not supported yet/, 2],
     ['-o allow_root,allow_other', [src, mnt, '-o', 'allow_root,allow_other'], /allow_other and allow_root contradict/, 2],
     ['-o fsname without value', [src, mnt, '-o', 'fsname='], /-o fsname needs a value/, 2],

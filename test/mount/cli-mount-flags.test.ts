@@ -30,9 +30,9 @@ async function mountWith(t: Test, args: string[]): Promise<Seen> {
   return { flags: (line[5] ?? '').split(','), fstype: line[sep + 1] ?? '', source: line[sep + 2] ?? '', mnt };
 }
 
-t.test('defaults: ro, nosuid, nodev, relatime; type fuse.splicefs', async (t) => {
+t.test('defaults: rw, nosuid, nodev, relatime; type fuse.splicefs', async (t) => {
   const s = await mountWith(t, []);
-  t.same(s.flags, ['ro', 'nosuid', 'nodev', 'relatime'], `flags ${s.flags}`);
+  t.same(s.flags, ['rw', 'nosuid', 'nodev', 'relatime'], `flags ${s.flags} (read-write by default since issue 10)`);
   t.equal(s.fstype, 'fuse.splicefs', 'type');
   const r = await run(join(s.mnt, 'run.sh'), []);
   t.equal(r.stdout.toString(), 'ran\n', 'a program on the mount runs (exec is the default)');
@@ -42,7 +42,7 @@ t.test('defaults: ro, nosuid, nodev, relatime; type fuse.splicefs', async (t) =>
 
 t.test('-o noexec,noatime,nodiratime,suid,dev,fsname=,subtype= (as root)', async (t) => {
   const s = await mountWith(t, ['-o', 'noexec,noatime,nodiratime,suid,dev,fsname=flagsrc,subtype=mirror']);
-  t.same(s.flags, ['ro', 'noexec', 'noatime', 'nodiratime'], `flags ${s.flags}: no nosuid, no nodev`);
+  t.same(s.flags, ['rw', 'noexec', 'noatime', 'nodiratime'], `flags ${s.flags}: no nosuid, no nodev`);
   t.equal(s.fstype, 'fuse.mirror', 'subtype: the type is fuse.SUBTYPE, as with libfuse');
   t.equal(s.source, 'flagsrc', 'fsname: the source mountinfo shows');
   const r = await run(join(s.mnt, 'run.sh'), []);
@@ -51,9 +51,16 @@ t.test('-o noexec,noatime,nodiratime,suid,dev,fsname=,subtype= (as root)', async
 
 t.test('-o strictatime; relatime', async (t) => {
   const strict = await mountWith(t, ['-o', 'strictatime']);
-  t.same(strict.flags, ['ro', 'nosuid', 'nodev'], `strictatime: no relatime (${strict.flags})`);
+  t.same(strict.flags, ['rw', 'nosuid', 'nodev'], `strictatime: no relatime (${strict.flags})`);
   const rel = await mountWith(t, ['-o', 'noatime,relatime']);
-  t.same(rel.flags, ['ro', 'nosuid', 'nodev', 'relatime'], `the last atime option wins (${rel.flags})`);
+  t.same(rel.flags, ['rw', 'nosuid', 'nodev', 'relatime'], `the last atime option wins (${rel.flags})`);
+});
+
+t.test('-o ro; -o ro,rw (the last wins)', async (t) => {
+  const ro = await mountWith(t, ['-o', 'ro']);
+  t.same(ro.flags, ['ro', 'nosuid', 'nodev', 'relatime'], `-o ro: ${ro.flags}`);
+  const rw = await mountWith(t, ['-o', 'ro,rw']);
+  t.same(rw.flags, ['rw', 'nosuid', 'nodev', 'relatime'], `-o ro,rw: ${rw.flags}`);
 });
 
 leftoverCheck(t);

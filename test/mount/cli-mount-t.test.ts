@@ -60,12 +60,27 @@ t.test('mount -t fuse.splicefs: returns once mounted, a daemon serves, umount en
   t.match(readFileSync(d.log, 'utf8'), /"msg":"stopped"/, 'its stopped line is in the log');
 });
 
+t.test('without ro (mount(8) passes rw) the mount is read-write', async (t) => {
+  const d = dirs();
+  const ns = await mountNamespace(t, () => [d.mnt]);
+  t.teardown(d.remove);
+  const r = await ns.run('mount', ['-t', 'fuse.splicefs', '-o', `log_file=${d.log}`, d.src, d.mnt]);
+  t.equal(r.code, 0, 'mount exits 0', { stderr: r.stderr.toString() });
+  const f = ns.mountsAt(d.mnt)[0] ?? [];
+  t.ok((f[5] ?? '').split(',').includes('rw'), `rw reaches mount(2) (${f[5]})`);
+  const w = await ns.run('sh', ['-c', 'echo written > "$1/new"', 'sh', d.mnt]);
+  t.equal(w.code, 0, 'a file is written through the mount', { stderr: w.stderr.toString() });
+  t.equal(readFileSync(join(d.src, 'new'), 'utf8'), 'written\n', 'and lands in the source');
+  const u = await ns.run('umount', [d.mnt]);
+  t.equal(u.code, 0, 'umount exits 0', { stderr: u.stderr.toString() });
+  t.same(ns.mountsAt(d.mnt), [], 'nothing mounted');
+});
+
 t.test('refusals reach the administrator through mount(8), one line each', async (t) => {
   const d = dirs();
   const ns = await mountNamespace(t, () => [d.mnt]);
   t.teardown(d.remove);
   const cases: Array<[string, string[], RegExp]> = [
-    ['no ro (mount(8) passes rw)', [d.src, d.mnt], /^splicefs: -o rw: read-write mounts are not supported yet; use -o ro/],
     ['an unknown option', ['-o', 'ro,frobnicate', d.src, d.mnt], /^splicefs: unknown mount option 'frobnicate'/],
     ['a missing source', ['-o', `ro,log_file=${d.log}`, join(d.src, 'missing'), d.mnt], /^splicefs: source .*missing does not exist/],
   ];

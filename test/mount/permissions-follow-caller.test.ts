@@ -85,7 +85,7 @@ const SOURCE_FACTS: Array<[User, Op, string]> = [
 ];
 
 t.test('allow_other: each user gets through the mount what the source gives them', async (t) => {
-  await withMount(t, { allowOther: true }, { populate }, async ({ src, mnt, handle }) => {
+  await withMount(t, { allowOther: true, readOnly: true }, { populate }, async ({ src, mnt, handle }) => {
     t.equal(handle.info.defaultPermissions, true, 'permission checks are on by default');
     t.ok(handle.info.flags.includes('POSIX_ACL'), 'FUSE_POSIX_ACL negotiated');
     // Set as root on the source (sync calls on the source are fine).

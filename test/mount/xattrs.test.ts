@@ -1,7 +1,8 @@
 // Extended attributes read back through the mount: every name and value (plain, binary,
 // empty, larger than a first guess, on a directory, on a hard-linked inode) equals the
 // source's via listxattr + getxattr and via getfattr; a symlink's own xattrs are asked, not its
-// target's; a missing attribute gives ENODATA and setfattr through the mount EROFS.
+// target's; a missing attribute gives ENODATA and setfattr through a read-only mount
+// (readOnly: true) EROFS.
 // Through the mount only fs.promises (at most 3 at a time) or child processes.
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ t.test('xattrs read back through the mount', async (t) => {
     const ro = await run('setfattr', ['-n', 'user.new', '-v', 'x', join(mnt, 'data', 'file.txt')]);
     t.not(ro.code, 0, 'setfattr through the mount fails');
     t.match(ro.stderr.toString(), /Read-only file system/, 'with EROFS');
-  });
+  }, { readOnly: true });
 });
 
 leftoverCheck(t);
