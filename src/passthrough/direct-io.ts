@@ -63,18 +63,20 @@ export class DirectIoPolicy {
   /**
    * The reason the file open on `fd` (a real fd, not O_PATH) needs FOPEN_DIRECT_IO, or null
    * for the page cache. Costs an fstat and an fstatfs of the fd; `st` is scratch. A failed
-   * check (it does not happen on an open fd) leaves the file cached, as before. `writable`: the
-   * handle was opened for writing; an empty regular file is then simply a file being written
-   * (a CREATE, an O_TRUNC), not a file whose size misleads, so it keeps the page cache.
+   * check (it does not happen on an open fd) leaves the file cached, as before. `beingWritten`:
+   * an empty regular file is a file being written, not one whose size misleads, so it keeps
+   * the page cache: the handle was opened for writing (a CREATE, an O_TRUNC), or the mount has
+   * the writeback cache (the kernel's size is the true one; a direct read of a file it has not
+   * written back yet would find the source short and read nothing).
    */
-  decide(fd: number, st: StatArray, writable = false): DirectIoReason | null {
+  decide(fd: number, st: StatArray, beingWritten = false): DirectIoReason | null {
     if (this.all) return this.count('option', {});
     if (addon.fstatat(fd, '', AT_EMPTY_PATH, st) < 0) return null;
     if ((Number(st[St.mode]) & S_IFMT) !== S_IFREG) return null;
     const magic = addon.fstatfsType(fd);
     const fsName = magic >= 0 ? PSEUDO_FS.get(magic) : undefined;
     if (fsName !== undefined) return this.count('pseudoFs', { fs: fsName, ino: String(st[St.ino]) });
-    if (st[St.size] === 0n && !writable) return this.count('zeroSize', { ino: String(st[St.ino]) });
+    if (st[St.size] === 0n && !beingWritten) return this.count('zeroSize', { ino: String(st[St.ino]) });
     return null;
   }
 

@@ -1,7 +1,7 @@
 // Read-write (issue 10): with the writeback cache (-o writeback_cache / writebackCache: true) the
 // kernel holds written pages and sends them later; every fd of the file must still read what
 // any other fd wrote, as on a plain reference directory: an fd opened while the file was empty
-// (which the server serves with FOPEN_DIRECT_IO, the zeroSize rule) and an fd opened once it had
+// (FOPEN_DIRECT_IO for empty files does not apply with the writeback cache) and an fd opened once it had
 // data (cached), writes through each read through the other, before and after fsync; sizes by
 // fstat and stat; a truncate by name between them; a reader that opened the file while it was
 // empty reads what a writer wrote (the bytes, and zeros in the holes).

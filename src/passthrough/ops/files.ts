@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { addon } from '../../addon.js';
 import { FOPEN_DIRECT_IO } from '../../kernel/abi.js';
 import { AT_EMPTY_PATH, S_IXGRP, S_ISGID, S_ISUID } from '../../kernel/linux.js';
-import { O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../kernel/linux.js';
+import { O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../kernel/linux.js';
 import { FUSE_WRITE_KILL_SUIDGID, type CopyFileRangeIn, type FallocateIn, type FlushIn, type FsyncIn, type LseekIn, type OpenIn, type ReadIn, type ReleaseIn, type WriteIn } from '../../kernel/request.js';
 import { St } from '../stat.js';
 import type { OpenOut } from '../../kernel/reply.js';
@@ -29,14 +29,15 @@ export function open(fs: Passthrough, c: Caller, req: OpenIn): OpenOut | number 
 
 /**
  * The flags a handle opens its backing file with, from the caller's open(2) flags: O_CREAT,
- * O_EXCL and O_NOCTTY belong to the name lookup, done already; O_TRUNC is never negotiated
- * (FUSE_ATOMIC_O_TRUNC off: the kernel truncates with a SETATTR, so the set-user-ID kill is
- * the caller's, not root's); O_DIRECT is the kernel's business on the mount's side, and our
- * payload buffers are not aligned for it. With the writeback cache the kernel reads through
+ * O_EXCL, O_NOCTTY and O_NOFOLLOW belong to the name lookup, done already (and the re-open
+ * goes through /proc/self/fd/N, a magic link O_NOFOLLOW would refuse with ELOOP); O_TRUNC is
+ * never negotiated (FUSE_ATOMIC_O_TRUNC off: the kernel truncates with a SETATTR, so the
+ * set-user-ID kill is the caller's, not root's); O_DIRECT is the kernel's business on the
+ * mount's side, and our payload buffers are not aligned for it. With the writeback cache the kernel reads through
  * write-only handles and places appends itself.
  */
 export function backingFlags(fs: Passthrough, flags: number): number {
-  let f = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_DIRECT)) | O_NONBLOCK;
+  let f = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_TRUNC | O_DIRECT)) | O_NONBLOCK;
   if (fs.cfg.writebackCache) {
     if ((f & O_ACCMODE) === O_WRONLY) f = (f & ~O_ACCMODE) | O_RDWR;
     f &= ~O_APPEND;
@@ -51,7 +52,7 @@ export function backingFlags(fs: Passthrough, flags: number): number {
 export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number): OpenOut {
   const writable = !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY;
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
-  const direct = fs.directIo.decide(fd, fs.st, writable) !== null;
+  const direct = fs.directIo.decide(fd, fs.st, writable || fs.cfg.writebackCache === true) !== null;
   fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
   const h: FileHandle = { fh: 0, fd, node, plan: null, writable, append: (backingFlags(fs, flags) & O_APPEND) !== 0 };
   h.fh = fs.files.add(h);
