@@ -1,6 +1,8 @@
 // See write.h. The same rules as datapath/write.ts's copy path, which serves the event loop:
 // a short pwrite is retried for the rest; an error after some bytes reports the bytes written;
-// an error before any byte is the caller's errno.
+// an error before any byte is the caller's errno. A write-back of the kernel's cache
+// (FUSE_WRITE_CACHE) gets the errno whenever it was cut short: the kernel ignores a short count
+// there, and the bytes it cached would be lost without a word.
 #include "write.h"
 
 #include <errno.h>
@@ -46,7 +48,8 @@ bool Write(const ReadPlan& plan, int devfd, const fuse_in_header* in, size_t n, 
     if (w == 0) break;
     done += static_cast<size_t>(w);
   }
-  if (err && done == 0) {
+  if (done < wi->size && (wi->write_flags & FUSE_WRITE_CACHE) && !err) err = EIO;
+  if (err && (done == 0 || (wi->write_flags & FUSE_WRITE_CACHE))) {
     c.v[kWriteErrorReplies].fetch_add(1, std::memory_order_relaxed);
     return Reply(devfd, in->unique, -err, nullptr, 0);
   }
@@ -118,7 +121,8 @@ void SpliceWrite(ExecutorState& st, const ReadPlan& plan, int devfd, const fuse_
   }
   // What the file did not take leaves the pipe, so the next request finds it empty.
   DrainPipe(st.pipe, st.devnull, st.pipeBytes);
-  if (err && done == 0) {
+  if (done < wi->size && (wi->write_flags & FUSE_WRITE_CACHE) && !err) err = EIO;
+  if (err && (done == 0 || (wi->write_flags & FUSE_WRITE_CACHE))) {
     c.v[kWriteErrorReplies].fetch_add(1, std::memory_order_relaxed);
     Reply(devfd, in->unique, -err, nullptr, 0);
     return;

@@ -8,7 +8,9 @@
 //   splicefs bench [options]               bench-command.ts
 // Arguments are the bytes the process was given (argv.ts), never Node's lossy decoding.
 // Exit codes: 0 done, 1 failure, 2 usage error, 70 internal error.
+import { existsSync } from 'node:fs';
 import { rawArgs } from './argv.js';
+import { usageError } from './cli/args.js';
 import { SplicefsError } from './errors.js';
 import { parseServe } from './cli/config.js';
 import { daemonChild } from './cli/daemon.js';
@@ -32,9 +34,29 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
 
 const child = daemonChild();
 
+/**
+ * A first argument that is no existing path but a near miss of a subcommand's name (`unmount`,
+ * `stat`): the user meant the command, and "source unmount does not exist" would not tell them.
+ */
+function nearMiss(name: string): string | null {
+  if (!/^[a-z]{3,}$/.test(name) || existsSync(name)) return null;
+  const near = Object.keys(SUBCOMMANDS).find((c) => c !== name && (c.startsWith(name) || name.startsWith(c) || oneEditApart(c, name)));
+  return near ?? null;
+}
+
+/** Whether a and b differ by one inserted, deleted or changed letter. */
+function oneEditApart(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(i + 1) === b.slice(i + 1) || a.slice(i) === b.slice(i + 1) || a.slice(i + 1) === b.slice(i);
+}
+
 async function main(args: readonly Buffer[]): Promise<number> {
   const name = args[0]?.toString('utf8') ?? '';
   if (Object.hasOwn(SUBCOMMANDS, name)) return SUBCOMMANDS[name]!(args.slice(1));
+  const near = nearMiss(name);
+  if (near !== null) usageError(`unknown command '${name}': did you mean 'splicefs ${near}'? (see splicefs --help)`);
   const config = parseServe(args);
   if (config.action === 'help') {
     process.stdout.write(USAGE + '\n');

@@ -14,19 +14,19 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const LOG_FORMATS = ['pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-/** 'auto': text when stderr is a terminal, else JSON. */
-export function resolveLogFormat(format: LogFormat | 'auto'): LogFormat {
+/** 'auto': text when the log's fd (stderr by default) is a terminal, else JSON. */
+export function resolveLogFormat(format: LogFormat | 'auto', fd = 2): LogFormat {
   if (format !== 'auto') return format;
-  return isatty(2) ? 'pretty' : 'json';
+  return isatty(fd) ? 'pretty' : 'json';
 }
 
 /**
- * A logger writing to stderr, synchronously. Text is coloured only on a terminal, and never
- * with NO_COLOR set (https://no-color.org).
+ * A logger writing to `fd` (stderr by default; a --log-file), synchronously. Text is coloured
+ * only on a terminal, and never with NO_COLOR set (https://no-color.org).
  */
-export function createLogger(level = 'info', format: LogFormat | 'auto' = 'json'): Logger {
-  const fd2 = pino.destination({ fd: 2, sync: true });
-  if (resolveLogFormat(format) === 'json') return pino({ name: 'splicefs', level }, fd2);
-  const colorize = isatty(2) && !process.env.NO_COLOR;
+export function createLogger(level = 'info', format: LogFormat | 'auto' = 'json', fd = 2): Logger {
+  const fd2 = pino.destination({ fd, sync: true });
+  if (resolveLogFormat(format, fd) === 'json') return pino({ name: 'splicefs', level }, fd2);
+  const colorize = isatty(fd) && !process.env.NO_COLOR;
   return pino({ name: 'splicefs', level }, prettyDestination(fd2, colorize));
 }

@@ -84,7 +84,8 @@ export function defaultLogFile(mountpoint: Buffer): string {
 }
 
 /** Open (append) the log file; the default directory is made (0750). One-line error if it cannot be. */
-function openLog(path: string, isDefault: boolean): number {
+/** Open (append, 0640) the log file; its directory is made for the default one. One-line SplicefsError. */
+export function openLog(path: string, isDefault: boolean): number {
   try {
     if (isDefault) mkdirSync(LOG_DIR, { recursive: true, mode: 0o750 });
     return openSync(path, 'a', 0o640);

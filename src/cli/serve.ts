@@ -7,7 +7,7 @@ import { mount, type MountHandle } from '../api/mount.js';
 import { validate } from '../api/options.js';
 import { createLogger } from '../log.js';
 import { effectiveLogLevel, type ServeConfig } from './config.js';
-import { startDaemon, startedByMount, type DaemonChild } from './daemon.js';
+import { openLog, startDaemon, startedByMount, type DaemonChild } from './daemon.js';
 
 /**
  * In the foreground the server goes when whoever started it goes: the kernel sends SIGTERM when
@@ -33,7 +33,9 @@ export async function serve(c: ServeConfig, args: readonly Buffer[], child: Daem
     return startDaemon(args, c.logFile, c.mountpoint);
   }
   if (!child) tieToParent();
-  const logger = createLogger(effectiveLogLevel(c), c.logFormat ?? 'auto');
+  // A daemon's stderr is its log file already; in the foreground --log-file takes the log there.
+  const logFd = !child && c.logFile !== undefined ? openLog(c.logFile, false) : 2;
+  const logger = createLogger(effectiveLogLevel(c), c.logFormat ?? 'auto', logFd);
   const opts = { ...c.mount, logger };
 
   // Signal handlers go in before mounting: a SIGTERM that arrives while the mount is being set

@@ -55,8 +55,9 @@ options:
   -d, -o debug                  --log-level debug, and stay in the foreground
   -f                            stay in the foreground (even when started by mount(8))
   --daemon                      return once the mount is ready, serve in the background
-  --log-file PATH               a daemon's log (default /var/log/splicefs/MOUNTPOINT.log, the
-                                mountpoint escaped as systemd-escape --path does)
+  --log-file PATH               where the log goes (appended): a daemon's (default
+                                /var/log/splicefs/MOUNTPOINT.log, the mountpoint escaped as
+                                systemd-escape --path does), or a foreground server's
   --stats                       print the counters as one JSON object on stdout at exit
   --metrics [HOST:]PORT         serve the counters for Prometheus at http://HOST:PORT/metrics
                                 (HOST default 127.0.0.1; off by default)

@@ -84,6 +84,9 @@ export interface Rates {
   copyMiBs: number;
   spliceRepliesPerS: number;
   copyRepliesPerS: number;
+  /** WRITE payload MiB/s per path */
+  writeSpliceMiBs: number;
+  writeCopyMiBs: number;
 }
 
 export function rates(prev: LiveStats, cur: LiveStats): Rates {
@@ -95,11 +98,13 @@ export function rates(prev: LiveStats, cur: LiveStats): Rates {
     copyMiBs: (b.copyBytes - a.copyBytes) / MIB / seconds,
     spliceRepliesPerS: (b.spliceReplies - a.spliceReplies) / seconds,
     copyRepliesPerS: (b.copyReplies - a.copyReplies) / seconds,
+    writeSpliceMiBs: (cur.stats.write.spliceBytes - prev.stats.write.spliceBytes) / MIB / seconds,
+    writeCopyMiBs: (cur.stats.write.copyBytes - prev.stats.write.copyBytes) / MIB / seconds,
   };
 }
 
-const WATCH_HEADER = ['time', 'splice MiB/s', 'copy MiB/s', 'splice rep/s', 'copy rep/s', 'fallbacks', 'open', 'RSS', 'mode'];
-const WATCH_WIDTHS = [8, 12, 12, 12, 12, 9, 6, 10, 6];
+const WATCH_HEADER = ['time', 'splice MiB/s', 'copy MiB/s', 'splice rep/s', 'copy rep/s', 'fallbacks', 'open', 'RSS', 'mode', 'write splice MiB/s', 'write copy MiB/s'];
+const WATCH_WIDTHS = [8, 12, 12, 12, 12, 9, 6, 10, 6, 18, 16];
 
 function watchRow(cells: string[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(WATCH_WIDTHS[i]) : c.padStart(WATCH_WIDTHS[i]))).join('  ');
@@ -125,6 +130,8 @@ export function watchLine(prev: LiveStats, cur: LiveStats, now: Date = new Date(
       String(cur.stats.openFiles),
       formatBytes(cur.rss),
       cur.readMode,
+      r.writeSpliceMiBs.toFixed(1),
+      r.writeCopyMiBs.toFixed(1),
     ]) + '\n'
   );
 }

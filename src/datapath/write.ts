@@ -21,12 +21,16 @@
 // succeeded is in the backing file: a short pwrite is retried for the rest, and an error after
 // some bytes reports the bytes written (the kernel turns a short count into the caller's short
 // write, so the caller sees where it stopped); an error before any byte is the caller's errno
-// (ENOSPC, EDQUOT, EFBIG, EIO, ...), never a silent loss.
+// (ENOSPC, EDQUOT, EFBIG, EIO, ...), never a silent loss. A write-back of the kernel's cache
+// (FUSE_WRITE_CACHE, -o writeback_cache) gets the errno whenever it was cut short: the kernel
+// ignores short counts there, so the error (reported at fsync or close) is the only trace.
+import { constants } from 'node:os';
 import { addon, type PlanArray } from '../addon.js';
 import type { FileHandle } from '../passthrough/handles.js';
 import type { WriteTarget } from '../passthrough/ops/files.js';
 
 const C = addon.constants;
+const E = constants.errno;
 const WRITE_FIELD = C.planFields.indexOf('write');
 const FLUSH_FIELD = C.planFields.indexOf('flush');
 if (WRITE_FIELD < 0 || FLUSH_FIELD < 0) throw new Error("the addon's plan has no field write or flush");
@@ -101,15 +105,19 @@ export class WritePath {
     const fd = t.handle.fd;
     const data = t.data;
     let done = 0;
+    let err = 0;
     while (done < data.length) {
       const n = addon.pwrite(fd, data.subarray(done), t.offset + BigInt(done));
-      if (n < 0) {
-        if (done > 0) break; // the bytes before the error are written: report them
-        this.counts.errorReplies++;
-        return n;
+      if (n <= 0) {
+        err = n < 0 ? n : t.cached ? -E.EIO : 0;
+        break;
       }
-      if (n === 0) break;
       done += n;
+    }
+    // The bytes before an error are written: report them, unless nobody would see a short count.
+    if (err < 0 && (done === 0 || t.cached)) {
+      this.counts.errorReplies++;
+      return err;
     }
     this.counts.copyReplies++;
     this.counts.copyBytes += done;

@@ -47,6 +47,8 @@ t.test('bad input: one clear line, non-zero exit, no hang', async (t) => {
 
   const cases: Array<[string, string[], RegExp, number?]> = [
     ['no arguments', [], /missing SOURCE and MOUNTPOINT/, 2],
+    ['a near miss of a command (unmount)', ['unmount', mnt], /unknown command 'unmount': did you mean 'splicefs umount'\?/, 2],
+    ['a near miss of a command (stat)', ['stat', mnt], /unknown command 'stat': did you mean 'splicefs stats'\?/, 2],
     ['one argument', [src], /missing MOUNTPOINT/, 2],
     ['too many arguments', [src, mnt, 'extra'], /unexpected argument 'extra'/, 2],
     ['missing source', [missing, mnt], /source .*missing does not exist/],

@@ -6,7 +6,7 @@ import type { LiveStats } from '../../src/control/protocol.js';
 
 const MIB = 1024 * 1024;
 
-function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode: LiveStats['readMode'] = 'auto'): LiveStats {
+function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode: LiveStats['readMode'] = 'auto', writeSpliceBytes = 0): LiveStats {
   const fallbacks = { noSpliceRead: 0, pipeTooSmall: 1, shortData: 0, pipeFull: 0, spliceError: 0 };
   const fds = { budget: 768, held: 3, shed: 0, reopenedByHandle: 0, reopenedByName: 0, stale: 0, limitHits: 0, filesystems: 1, handleFilesystems: 1 };
   return {
@@ -16,7 +16,7 @@ function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode
       read: { spliceReplies: spliceBytes / MIB, spliceBytes, copyReplies: copyBytes / MIB, copyBytes, errorReplies: 0, smallCopies: 0, fallbacks },
       interrupted: 0, forwarded: 0, spin: { hits: 0, misses: 0 }, directIoOpens: { option: 0, pseudoFs: 0, zeroSize: 0 },
       nodes: 4, fds, openFiles: 1, openDirs: 0,
-      write: { spliceReplies: 2, spliceBytes: 2 * MIB, copyReplies: 3, copyBytes: 3 * MIB, errorReplies: 0, fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 } },
+      write: { spliceReplies: 2, spliceBytes: writeSpliceBytes, copyReplies: 3, copyBytes: 3 * MIB, errorReplies: 0, fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 } },
       creds: { switched: 0, groupsUnknown: 0 },
     },
   };
@@ -36,10 +36,10 @@ t.test('formats', async (t) => {
 
 t.test('rates by the server clock; the watch line puts splice and copy side by side', async (t) => {
   const a = live(10_000, 100 * MIB, 0);
-  const b = live(12_000, 300 * MIB, 50 * MIB, 'copy');
-  t.match(rates(a, b), { seconds: 2, spliceMiBs: 100, copyMiBs: 25, spliceRepliesPerS: 100, copyRepliesPerS: 25 });
+  const b = live(12_000, 300 * MIB, 50 * MIB, 'copy', 20 * MIB);
+  t.match(rates(a, b), { seconds: 2, spliceMiBs: 100, copyMiBs: 25, spliceRepliesPerS: 100, copyRepliesPerS: 25, writeSpliceMiBs: 10, writeCopyMiBs: 0 });
   const line = watchLine(a, b, new Date(2025, 0, 1, 12, 34, 56));
-  t.match(line, /^12:34:56 +100\.0 +25\.0 +100 +25 +0 +1 +60\.0 MiB +copy\n$/, line);
+  t.match(line, /^12:34:56 +100\.0 +25\.0 +100 +25 +0 +1 +60\.0 MiB +copy +10\.0 +0\.0\n$/, line);
 });
 
 t.test('the table', async (t) => {

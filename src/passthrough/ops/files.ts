@@ -6,7 +6,7 @@ import { addon } from '../../addon.js';
 import { FOPEN_DIRECT_IO } from '../../kernel/abi.js';
 import { AT_EMPTY_PATH, S_IXGRP, S_ISGID, S_ISUID } from '../../kernel/linux.js';
 import { O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../kernel/linux.js';
-import { FUSE_WRITE_KILL_SUIDGID, type CopyFileRangeIn, type FallocateIn, type FlushIn, type FsyncIn, type LseekIn, type OpenIn, type ReadIn, type ReleaseIn, type WriteIn } from '../../kernel/request.js';
+import { FUSE_WRITE_CACHE, FUSE_WRITE_KILL_SUIDGID, type CopyFileRangeIn, type FallocateIn, type FlushIn, type FsyncIn, type LseekIn, type OpenIn, type ReadIn, type ReleaseIn, type WriteIn } from '../../kernel/request.js';
 import { St } from '../stat.js';
 import type { OpenOut } from '../../kernel/reply.js';
 import type { FileHandle } from '../handles.js';
@@ -83,13 +83,20 @@ export interface WriteTarget {
    * set-user-ID/set-group-ID bits to us (it does so for direct I/O writes): see killSuidgid.
    */
   killSuidgid: boolean;
+  /**
+   * FUSE_WRITE_CACHE: a write-back of the kernel's page cache (-o writeback_cache). Its caller is
+   * long gone: a short count would be ignored, so only all bytes or an errno may answer it.
+   */
+  cached: boolean;
 }
 
 export function writeTarget(fs: Passthrough, _c: Caller, req: WriteIn): WriteTarget | number {
   if (fs.readOnly) return -E.EROFS;
   const h = fs.files.get(req.fh);
   if (!h) return -E.EBADF;
-  return { handle: h, offset: req.offset, data: req.data, killSuidgid: (req.writeFlags & FUSE_WRITE_KILL_SUIDGID) !== 0 };
+  return { handle: h, offset: req.offset, data: req.data, killSuidgid: (req.writeFlags & FUSE_WRITE_KILL_SUIDGID) !== 0,
+    cached: (req.writeFlags & FUSE_WRITE_CACHE) !== 0,
+  };
 }
 
 /**
