@@ -8,8 +8,8 @@ import { CLEAN_NODE, CLI } from '../helpers/cli.js';
 import { populateFile } from '../helpers/control.js';
 import { leftoverCheck, run, within, withMount } from '../helpers/mount.js';
 
-/** A refresh line: time, splice MiB/s, copy MiB/s, ... */
-const REFRESH = /^(\d\d:\d\d:\d\d) +(\d+\.\d) +(\d+\.\d) +\d+ +\d+ +\d+ +\d+ +\d+\.\d \w+ +(auto|splice|copy)$/;
+/** A refresh line: time, splice MiB/s, copy MiB/s, ..., read mode, write splice and copy MiB/s */
+const REFRESH = /^(\d\d:\d\d:\d\d) +(\d+\.\d) +(\d+\.\d) +\d+ +\d+ +\d+ +\d+ +\d+\.\d \w+ +(auto|splice|copy) +(\d+\.\d) +(\d+\.\d)$/;
 
 t.test('--watch: a line a second with MiB/s per path, until SIGINT', async (t) => {
   await withMount(t, { directIo: true }, { populate: (s) => populateFile(s) }, async ({ mnt }) => {
