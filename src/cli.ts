@@ -56,7 +56,7 @@ async function main(args: readonly Buffer[]): Promise<number> {
   const name = args[0]?.toString('utf8') ?? '';
   if (Object.hasOwn(SUBCOMMANDS, name)) return SUBCOMMANDS[name]!(args.slice(1));
   const near = nearMiss(name);
-  if (near !== null) usageError(`unknown command '${name}': did you mean 'splicefs ${near}'? (see splicefs --help)`);
+  if (near !== null) usageError(`unknown command '${name}': did you mean 'splicefs ${near}'?`);
   const config = parseServe(args);
   if (config.action === 'help') {
     process.stdout.write(USAGE + '\n');

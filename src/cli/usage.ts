@@ -7,7 +7,7 @@ import { LOG_LEVELS } from '../log.js';
 const COMMANDS = `usage: splicefs SOURCE MOUNTPOINT [options]    mount, serve in the foreground
        splicefs umount MOUNTPOINT               unmount (a stale mount of a killed server too)
        splicefs stats MOUNTPOINT [--json] [--watch]   a running server's counters (--watch:
-                                                MiB/s per read path every second)
+                                                MiB/s per read and write path every second)
        splicefs set MOUNTPOINT read-mode auto|splice|copy   the read path of files opened
                                                 from now on (open files keep theirs)
        splicefs bench [options]                 the benchmark (splicefs bench --help)
