@@ -9,21 +9,11 @@ import { addon } from '../../src/addon.js';
 import { Request } from '../../src/kernel/request.js';
 import { accessMaskNames, fopenFlagNames, openFlagNames, whenceName } from '../../src/server/flag-names.js';
 import { failureName, readReplyLine, replyLine, requestLine, servedLines, type PathOf } from '../../src/server/print.js';
+import { cstr, u32, u64 } from '../helpers/fuse-bytes.js';
 
 const E = constants.errno;
 const OP = { LOOKUP: 1, GETATTR: 3, OPEN: 14, READ: 15, GETXATTR: 22, INIT: 26, READDIR: 28, ACCESS: 34, LSEEK: 46, STATFS: 17 };
 
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0);
-  return b;
-}
-function u64(v: bigint | number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(v));
-  return b;
-}
-const cstr = (s: string | Buffer) => Buffer.concat([Buffer.from(s), Buffer.from([0])]);
 
 /** A request: fuse_in_header (len, opcode, unique, nodeid, uid, gid, pid, extlen, pad) + body. */
 function request(opcode: number, nodeid: number, ...body: Buffer[]): Request {
