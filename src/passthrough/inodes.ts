@@ -125,17 +125,28 @@ export class InodeTable {
     }
     const fd = this.open(parent, (pfd) => addon.openat(pfd, name, O_PATH | O_NOFOLLOW, 0));
     // Then for real, by the fd: DONT_SYNC may have answered from a network filesystem's cache.
+    return this.knownOrNew(fd, st, (node) => this.fds.admit(node, fd, parent, name, (modeOf(st) & S_IFMT) === S_IFDIR), (existing) => {
+      const oldParent = this.fds.repoint(existing, parent, name); // the name that works now
+      if (oldParent !== null) this.release(oldParent);
+    });
+  }
+
+  /**
+   * The node of the object `fd` (an O_PATH fd, or -errno from opening it) names, its lookup
+   * count raised by one: stat into `st`; the node already in the table (offered the fd; then
+   * `onKnown`), or a new one whose fd `hold` takes. -errno (fd closed) if the stat fails.
+   */
+  private knownOrNew(fd: number, st: StatArray, hold: (node: Node) => void, onKnown?: (node: Node) => void): Node | number {
     const r = statOrClose(fd, st);
     if (r < 0) return r;
     const existing = this.known(fd, st);
     if (existing) {
-      const oldParent = this.fds.repoint(existing, parent, name); // the name that works now
-      if (oldParent !== null) this.release(oldParent);
+      onKnown?.(existing);
       return existing;
     }
     const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
     node.nlookup = 1;
-    this.fds.admit(node, fd, parent, name, (modeOf(st) & S_IFMT) === S_IFDIR);
+    hold(node);
     return node;
   }
 
@@ -146,14 +157,7 @@ export class InodeTable {
    * them, else keeps its fd for good: it has no name to re-open by.
    */
   adopt(fd: number, st: StatArray): Node | number {
-    const r = statOrClose(fd, st);
-    if (r < 0) return r;
-    const existing = this.known(fd, st);
-    if (existing) return existing;
-    const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
-    node.nlookup = 1;
-    this.fds.admitUnnamed(node, fd);
-    return node;
+    return this.knownOrNew(fd, st, (node) => this.fds.admitUnnamed(node, fd));
   }
 
   /**
@@ -189,14 +193,7 @@ export class InodeTable {
     if (covered < 0) return -constants.errno.ELOOP;
     // "." of the covered directory stays on it: a dot never crosses onto a mount.
     const fd = addon.openat(covered, '.', O_PATH | O_DIRECTORY, 0);
-    const r = statOrClose(fd, st);
-    if (r < 0) return r;
-    const existing = this.known(fd, st);
-    if (existing) return existing;
-    const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
-    node.nlookup = 1;
-    this.fds.adoptRoot(node, fd); // held for good, like the root's
-    return node;
+    return this.knownOrNew(fd, st, (node) => this.fds.adoptRoot(node, fd)); // held for good, like the root's
   }
 
   /**
