@@ -212,6 +212,12 @@ export async function withRw(t: Test, options: RwMountOptions, fx: RwFixtureOpti
 /** The write modes the data tests run in. */
 export const WRITE_MODES: WriteMode[] = ['splice', 'copy'];
 
+/** The long randomized runs' configurations: each write mode, then the writeback cache (auto mode). */
+export const RUN_CONFIGS: ReadonlyArray<{ mode: WriteMode; writebackCache: boolean }> = [
+  ...WRITE_MODES.map((mode) => ({ mode, writebackCache: false })),
+  { mode: 'auto', writebackCache: true },
+];
+
 /**
  * Assert the WRITE path of the mode ran: in copy mode copyReplies moved (and no splice), in
  * splice mode spliceReplies moved. A comment in plain mode (no server).

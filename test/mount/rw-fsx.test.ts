@@ -16,17 +16,12 @@ import t from 'tap';
 import { leftoverCheck } from '../helpers/mount.js';
 import { python } from '../helpers/python.js';
 import { seedFromEnv } from '../helpers/random-ops.js';
-import { WRITE_MODES, withRw, wrotePath, writeDelta, type WriteMode } from '../helpers/rw.js';
+import { RUN_CONFIGS, withRw, wrotePath, writeDelta } from '../helpers/rw.js';
 
 const FSX = fileURLToPath(new URL('../scripts/fsx.py', import.meta.url));
 const OPS = Number(process.env.SPLICEFS_FSX_OPS ?? 20_000);
 
-const CONFIGS: Array<{ mode: WriteMode; writebackCache: boolean }> = [
-  ...WRITE_MODES.map((mode) => ({ mode, writebackCache: false })),
-  { mode: 'auto', writebackCache: true },
-];
-
-for (const { mode, writebackCache } of CONFIGS) {
+for (const { mode, writebackCache } of RUN_CONFIGS) {
   const seed = seedFromEnv();
   const wb = writebackCache ? ', writeback cache' : '';
   t.test(`fsx: ${OPS} ops, write mode ${mode}${wb}, seed ${seed}`, async (t) => {

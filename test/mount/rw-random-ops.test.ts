@@ -11,16 +11,11 @@
 import t from 'tap';
 import { leftoverCheck } from '../helpers/mount.js';
 import { runRandomOps, seedFromEnv } from '../helpers/random-ops.js';
-import { WRITE_MODES, withRw, wrotePath, writeDelta, type WriteMode } from '../helpers/rw.js';
+import { RUN_CONFIGS, withRw, wrotePath, writeDelta } from '../helpers/rw.js';
 
 const OPS = Number(process.env.SPLICEFS_RANDOM_OPS ?? 4000);
 
-const CONFIGS: Array<{ mode: WriteMode; writebackCache: boolean }> = [
-  ...WRITE_MODES.map((mode) => ({ mode, writebackCache: false })),
-  { mode: 'auto', writebackCache: true },
-];
-
-for (const { mode, writebackCache } of CONFIGS) {
+for (const { mode, writebackCache } of RUN_CONFIGS) {
   const seed = seedFromEnv();
   const wb = writebackCache ? ', writeback cache' : '';
   t.test(`${OPS} random ops in lockstep, write mode ${mode}${wb}, seed ${seed}`, async (t) => {
