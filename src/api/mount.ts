@@ -5,6 +5,7 @@
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
 import type { Logger } from 'pino';
 import { addon } from '../addon.js';
+import { BackingFiles } from '../datapath/backing.js';
 import { ReadPath } from '../datapath/read.js';
 import { resolveWriteMode, WritePath, type ResolvedWriteMode } from '../datapath/write.js';
 import { errnoName, SplicefsError } from '../errors.js';
@@ -154,6 +155,8 @@ function buildServer(s: Setup, undo: Undo) {
         })
       : new DevFuseChannel(devfd, reqBytes);
   const writePath = new WritePath(s.writeMode);
+  const backing = new BackingFiles({ devfd, logger });
+  undo.push(() => backing.closeAll());
   let fs: Passthrough;
   try {
     fs = new Passthrough({
@@ -171,7 +174,11 @@ function buildServer(s: Setup, undo: Undo) {
         writePath.opened(h);
         channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h)));
       },
-      onFileReleased: (h) => channel.unregister(h.fh),
+      passthroughFor: (h, direct) => readPath.passthroughFor(h, direct),
+      onFileReleased: (h) => {
+        channel.unregister(h.fh);
+        readPath.released(h);
+      },
     });
   } catch (errno) {
     throw new SplicefsError(`cannot open source ${s.srcShown}: ${errnoName(Number(errno))}`);
@@ -180,6 +187,8 @@ function buildServer(s: Setup, undo: Undo) {
   let session!: Session;
   const readPath = new ReadPath({
     mode: readMode,
+    backing,
+    writebackCacheAsked: s.writebackCache,
     header: s.header,
     executor,
     maxRead,
@@ -191,7 +200,7 @@ function buildServer(s: Setup, undo: Undo) {
   const flags = wantedFlags({ writebackCache: s.writebackCache }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
   session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });
-  return { counters, executor, devfd, maxRead, fs, readPath, writePath, channel, session };
+  return { counters, executor, devfd, maxRead, fs, readPath, writePath, backing, channel, session };
 }
 type Server = ReturnType<typeof buildServer>;
 
@@ -253,6 +262,7 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number, l
     pipeSlots: Math.floor(pipeBytes / PAGE_SIZE),
     readOnly: s.readOnly,
     readMode: s.readMode,
+    passthrough: passthroughState(s.readMode, srv.backing),
     writeMode: s.writeMode,
     writebackCache: s.writebackCache,
     headerMode: s.header,
@@ -262,6 +272,13 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number, l
     flags: neg.flagNames,
     ...live.where,
   };
+}
+
+/** MountInfo.passthrough: 'on', 'unused' (the read mode never asks), or why it is off. */
+function passthroughState(mode: ReadMode, backing: BackingFiles): string {
+  const off = backing.offMountWide;
+  if (off !== null) return off;
+  return mode === 'auto' || mode === 'passthrough' ? 'on' : 'unused';
 }
 
 /**
@@ -289,7 +306,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     undo.run();
     throw err;
   }
-  const { session, fs, executor, devfd } = srv;
+  const { session, fs, executor, devfd, backing } = srv;
 
   let finished = false;
   const closed = session.closed.then(async (reason) => {
@@ -298,6 +315,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     // detach it before closing the device.
     if (findMount(mnt)?.minor === connection) detach(mnt);
     fs.closeAll();
+    backing.closeAll();
     executor.close();
     addon.close(devfd);
     await live.close();
@@ -326,7 +344,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   if (opts.pipePages === 1 && s.readMode !== 'copy')
     logger.warn({ pipePages: 1 }, 'a one-page pipe carries no spliced reply: every READ goes by copy (pipeTooSmall)');
 
-  const stats = () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, session, channel: srv.channel, fs });
+  const stats = () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, backing, session, channel: srv.channel, fs });
   const setReadMode = (mode: ReadMode): ReadMode => {
     D.validate({ readMode: mode });
     try {
