@@ -3,11 +3,12 @@
 // at INIT; `set read-mode passthrough` refused), a source that is itself a splicefs mount (ELOOP:
 // notStackable, and the lower mount passes its reads through), a backing open refused with EPERM
 // (noCapability: the whole mount stops asking), ELOOP (notStackable) or EIO (backingError),
-// direct I/O, and the kernel's one-I/O-mode-per-inode rule both ways with no EIO to the caller.
+// direct I/O, and the kernel's one-I/O-mode-per-inode rule both ways with no EIO to the caller
+// (also where a direct-I/O handle's shared mapping puts the inode in the caching mode).
 // Every case proves its counter moved AND the READ counters moved for the bytes read.
 // Through the mount only fs.promises (at most 3 at a time) or child processes.
 import { randomBytes } from 'node:crypto';
-import { rmdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import type { MountOptions, Stats } from '../../src/index.js';
 import { startCliServer } from '../helpers/control.js';
 import { statsJson } from '../helpers/control.js';
 import { freshDir, isMounted, leftoverCheck, within, withMount, type Mounted } from '../helpers/mount.js';
-import { moved, ptDelta, settle, type PtDelta } from '../helpers/passthrough.js';
+import { moved, ptDelta, py, settle, type PtDelta } from '../helpers/passthrough.js';
 
 const E = constants.errno;
 const MiB = 1024 * 1024;
@@ -236,5 +237,47 @@ t.test('one I/O mode per inode (b): a file passing through keeps later opens pas
     t.ok(later.spliceReplies > 0, `spliced (${later.spliceReplies})`);
   });
 });
+
+// The kernel enters the caching I/O mode at the first shared mmap of a FOPEN_DIRECT_IO file too
+// (fs/fuse/file.c fuse_file_mmap -> fuse_file_cached_io_open; the session always negotiates
+// FUSE_DIRECT_IO_ALLOW_MMAP). An empty file opened read-only is a direct-I/O open (zeroSize):
+// mapped shared, it must keep a later open of its inode away from passthrough, or that open(2)
+// fails with EIO.
+const MAPPED_THEN_OPENED = `import ctypes, os, sys, json
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+p = sys.argv[1]
+a = os.open(p, os.O_RDONLY)
+m = libc.mmap(None, 4096, 1, 1, a, 0)  # PROT_READ, MAP_SHARED; never touched (the file is empty)
+out = {'mapped': m is not None and m != ctypes.c_void_p(-1).value}
+try:
+    b = os.open(p, os.O_RDWR)
+    out['wrote'] = os.write(b, b'written while mapped')
+    os.close(b)
+    out['open'] = 'ok'
+except OSError as e:
+    out['open'] = e.strerror
+os.close(a)
+print(json.dumps(out))
+`;
+
+for (const [name, opts] of [
+  ['auto', {}],
+  ['read mode passthrough', { readMode: 'passthrough' }],
+] as Array<[string, MountOptions]>) {
+  t.test(`one I/O mode per inode (c, ${name}): a shared mapping of a direct-I/O handle keeps a later open away from passthrough, with no EIO`, async (t) => {
+    await withMount(t, opts, { populate: (s) => writeFileSync(join(s, 'empty'), '') }, async (m) => {
+      const before = await settle(m, 0);
+      const out = JSON.parse((await py(t, MAPPED_THEN_OPENED, [join(m.mnt, 'empty')])) || '{}') as Record<string, unknown>;
+      const after = await settle(m, 0);
+      t.equal(out.mapped, true, 'the empty file opened read-only was mapped shared');
+      t.equal(after.directIoOpens.zeroSize - before.directIoOpens.zeroSize, 1, 'that open was direct I/O (zeroSize)');
+      t.equal(out.open, 'ok', 'the O_RDWR open of the mapped file succeeds (no EIO)', { out, passthrough: after.passthrough });
+      t.equal(out.wrote, 20, 'and writes');
+      t.equal(readFileSync(join(m.src, 'empty'), 'utf8'), 'written while mapped', 'into the source');
+    });
+  });
+}
 
 leftoverCheck(t);
