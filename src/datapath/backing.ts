@@ -20,6 +20,7 @@
 //  - The id needs CAP_SYS_ADMIN (EPERM without), a backing filesystem that can be stacked on
 //    (ELOOP under another FUSE passthrough or overlayfs at max_stack_depth 1), and is refused
 //    with the writeback cache (the kernel then does not grant FUSE_PASSTHROUGH at INIT).
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { addon } from '../addon.js';
@@ -27,6 +28,19 @@ import type { FileHandle } from '../passthrough/handles.js';
 import type { Node } from '../passthrough/inodes.js';
 
 const E = constants.errno;
+/** capability(7) number of CAP_SYS_ADMIN: FUSE_DEV_IOC_BACKING_OPEN needs it in the initial user namespace. */
+const CAP_SYS_ADMIN = 21n;
+
+/** Whether this process's effective capabilities (CapEff in /proc/self/status) hold CAP_SYS_ADMIN. */
+export function hasCapSysAdmin(status?: string): boolean {
+  try {
+    const text = status ?? readFileSync('/proc/self/status', 'utf8');
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(text)?.[1];
+    return hex !== undefined && ((BigInt(`0x${hex}`) >> CAP_SYS_ADMIN) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
 
 /** Opens that wanted passthrough and went through the server instead, by reason. */
 export interface PassthroughFallbacks {
@@ -69,7 +83,7 @@ interface InodeIo {
   backingId: number;
   /** handles open with FOPEN_PASSTHROUGH */
   passthrough: number;
-  /** handles open through the server in the kernel's caching mode (not direct I/O) */
+  /** handles open through the server (caching mode, or direct I/O, which a shared mmap turns to caching) */
   cached: number;
 }
 
@@ -85,7 +99,7 @@ export class BackingFiles {
   private unavailable: keyof PassthroughFallbacks | null = 'notOffered';
   private readonly inodes = new Map<Node, InodeIo>();
   /** Handles opened with FOPEN_PASSTHROUGH, and those counted as caching opens. */
-  private readonly handles = new WeakMap<FileHandle, 'passthrough' | 'cached' | 'direct'>();
+  private readonly handles = new WeakMap<FileHandle, 'passthrough' | 'cached'>();
   private readonly logged = new Set<string>();
 
   /**
@@ -99,10 +113,12 @@ export class BackingFiles {
 
   /**
    * What INIT settled: `granted` = FUSE_PASSTHROUGH is on (kernel offered it, we asked);
-   * `writebackCache` = the writeback cache was asked for (which is why it was not asked for).
+   * `writebackCache` = the writeback cache was asked for (which is why it was not asked for);
+   * `capable` = this process has CAP_SYS_ADMIN, without which every backing open is EPERM
+   * (default: read from /proc/self/status).
    */
-  negotiated(granted: boolean, writebackCache: boolean): void {
-    this.unavailable = granted ? null : writebackCache ? 'writebackCache' : 'notOffered';
+  negotiated(granted: boolean, writebackCache: boolean, capable: boolean = hasCapSysAdmin()): void {
+    this.unavailable = !granted ? (writebackCache ? 'writebackCache' : 'notOffered') : capable ? null : 'noCapability';
     if (this.unavailable) this.logOnce(this.unavailable, {}, 'kernel passthrough is off for this mount: reads go through the server');
   }
 
@@ -125,9 +141,10 @@ export class BackingFiles {
       io.passthrough++;
       this.handles.set(h, 'passthrough');
       this.counts.opens++;
-    } else if (direct) {
-      this.handles.set(h, 'direct'); // the kernel's neutral mode: blocks neither
     } else {
+      // A direct-I/O open is the kernel's neutral mode only until its first shared mmap, which
+      // we never see (DIRECT_IO_ALLOW_MMAP) and which turns the inode to the caching mode: so
+      // it blocks passthrough like a caching open.
       io.cached++;
       this.handles.set(h, 'cached');
     }

@@ -2,12 +2,12 @@
 // two device ioctls records every call and answers as scripted, so the tests see exactly when an
 // id is registered and closed: why passthrough is off mount-wide (INIT), one id per inode shared
 // by its handles and closed at the last release, closeAll, the kernel's one-I/O-mode-per-inode
-// rule (a caching open blocks passthrough, a direct one does not; a passing inode shares its id
+// rule (caching and direct opens block passthrough; a passing inode shares its id
 // whatever is asked), each refusal by errno, and each reason logged once.
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import t from 'tap';
-import { BackingFiles, type BackingIoctls } from '../../src/datapath/backing.js';
+import { BackingFiles, hasCapSysAdmin, type BackingIoctls } from '../../src/datapath/backing.js';
 import type { FileHandle } from '../../src/passthrough/handles.js';
 import type { Node } from '../../src/passthrough/inodes.js';
 
@@ -146,7 +146,7 @@ t.test('closeAll closes every open id once; releases after it close nothing', as
   t.equal(k.closeCalls.length, 2, 'a second closeAll closes nothing');
 });
 
-t.test('one I/O mode per inode: a caching open blocks passthrough, a direct one does not', async (t) => {
+t.test('one I/O mode per inode: caching and direct opens block passthrough; a passing inode is shared by all', async (t) => {
   const k = setup({ granted: true });
   const n = node();
   const cached = handle(n);
@@ -178,14 +178,23 @@ t.test('one I/O mode per inode: a caching open blocks passthrough, a direct one 
   t.equal(k3.calls.length, 0, 'no ioctl for it');
   t.equal(k3.b.open(handle(d), false, true), 0, 'a direct open that does not want passthrough');
   t.equal(k3.b.counts.fallbacks.directIo, 1, 'is no fallback');
-  // As designed (a direct open is neutral in the kernel) -- but the kernel puts the inode in the
-  // caching mode at the first shared mmap of a direct-I/O handle, which the server never sees:
-  // see test/mount/passthrough-fallback.test.ts, one I/O mode per inode (c), which fails with EIO.
-  const id = k3.b.open(handle(d), true, false);
-  t.ok(id > 0, 'a passthrough open beside the direct ones is not blocked');
-  t.equal(k3.b.open(handle(d), true, true), id, 'a direct open of a passing inode shares the id (the kernel wants FOPEN_PASSTHROUGH on every open of it)');
+  // A direct-I/O handle blocks passthrough like a caching one: its first shared mmap (which the
+  // server never sees) turns the inode to the caching mode, and a passthrough open beside it
+  // would fail with EIO (test/mount/passthrough-fallback.test.ts, one I/O mode per inode (c)).
+  t.equal(k3.b.open(handle(d), true, false), 0, 'a passthrough open beside the direct ones stays with the server');
+  t.equal(k3.b.counts.fallbacks.openThroughServer, 1, 'fallbacks.openThroughServer: 1');
+  t.equal(k3.calls.length, 0, 'still no ioctl');
   k3.b.release(direct);
   t.equal(k3.closeCalls.length, 0, 'releasing a direct handle closes nothing');
+
+  // A direct open of an inode that passes through already shares its id (FOPEN_PASSTHROUGH on
+  // every open of it, the kernel's rule; FOPEN_DIRECT_IO beside it keeps its I/O with us).
+  const k4 = setup({ granted: true });
+  const e = node();
+  const id = k4.b.open(handle(e), true, false);
+  t.ok(id > 0, 'a passthrough open');
+  t.equal(k4.b.open(handle(e), true, true), id, 'a direct open of the passing inode shares the id');
+  t.equal(k4.b.open(handle(e), false, true), id, 'also when it does not want passthrough');
 });
 
 t.test('EPERM: noCapability mount-wide, the kernel is not asked again', async (t) => {
@@ -252,4 +261,23 @@ t.test('a failed BACKING_CLOSE is counted as closed and logged once', async (t) 
   }
   t.match(k.b.counts, { backingOpens: 2, backingCloses: 2, backingIds: 0 });
   t.same(k.reasons(), ['close'], 'one log line for both');
+});
+
+t.test('CAP_SYS_ADMIN: read from CapEff; without it passthrough is off mount-wide (noCapability)', async (t) => {
+  t.equal(hasCapSysAdmin('Name:\tx\nCapEff:\t000001ffffffffff\n'), true, 'all capabilities: has it');
+  t.equal(hasCapSysAdmin('CapEff:\t0000000000000000\n'), false, 'none: lacks it');
+  t.equal(hasCapSysAdmin('CapEff:\t0000000000200000\n'), true, 'bit 21 alone: has it');
+  t.equal(hasCapSysAdmin('CapEff:\t00000000001fffff\n'), false, 'bits 0-20: lacks it');
+  t.equal(hasCapSysAdmin('no such line\n'), false, 'unreadable: lacks it');
+  const calls: string[] = [];
+  const logs: string[] = [];
+  const logger = { info: (_o: unknown, m: string) => logs.push(m), warn() {}, error() {}, debug() {} } as unknown as Logger;
+  const b = new BackingFiles({ devfd: 7, logger, ioctls: { backingOpen: () => (calls.push('open'), 1), backingClose: () => (calls.push('close'), 0) } });
+  b.negotiated(true, false, false);
+  t.equal(b.offMountWide, 'noCapability', 'granted at INIT, but no capability: noCapability');
+  t.equal(logs.length, 1, 'said once at INIT');
+  const n = { ino: 5n } as unknown as Node;
+  t.equal(b.open({ fh: 1, fd: 3, node: n, plan: null, writable: false, append: false } as FileHandle, true, false), 0, 'an open goes through the server');
+  t.equal(b.counts.fallbacks.noCapability, 1, 'counted as noCapability');
+  t.same(calls, [], 'the kernel is never asked');
 });
