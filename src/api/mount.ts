@@ -174,7 +174,7 @@ function buildServer(s: Setup, undo: Undo) {
         writePath.opened(h);
         channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h)));
       },
-      passthroughFor: (h, direct) => readPath.passthroughFor(h, direct),
+      passthroughFor: (h, direct, setId) => readPath.passthroughFor(h, direct, setId),
       onFileReleased: (h) => {
         channel.unregister(h.fh);
         readPath.released(h);

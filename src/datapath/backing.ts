@@ -54,6 +54,12 @@ export interface PassthroughFallbacks {
   notStackable: number;
   /** a direct-I/O open (--direct-io, or a file whose size says nothing of its content) */
   directIo: number;
+  /**
+   * a set-user-ID (or set-group-ID and group-executable) file: the kernel's passthrough writes
+   * run with the server's credentials and never clear those bits for an unprivileged writer,
+   * so such a file goes through the server, which clears them (FUSE_HANDLE_KILLPRIV_V2)
+   */
+  setId: number;
   /** the inode is open through the server already: the kernel keeps one I/O mode per inode */
   openThroughServer: number;
   /** any other refusal of the backing open (counted, logged once with its errno) */
@@ -93,7 +99,7 @@ export class BackingFiles {
     backingOpens: 0,
     backingCloses: 0,
     backingIds: 0,
-    fallbacks: { notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 0, directIo: 0, openThroughServer: 0, backingError: 0 },
+    fallbacks: { notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 0, directIo: 0, setId: 0, openThroughServer: 0, backingError: 0 },
   };
   /** Why no open can pass through on this mount (null: they can). Until INIT: not offered. */
   private unavailable: keyof PassthroughFallbacks | null = 'notOffered';
@@ -129,14 +135,15 @@ export class BackingFiles {
 
   /**
    * The backing id `h` (just opened) passes through with, or 0 for the server's own path.
-   * `wanted`: the read mode asks for passthrough; `direct`: the open gets FOPEN_DIRECT_IO.
+   * `wanted`: the read mode asks for passthrough; `direct`: the open gets FOPEN_DIRECT_IO;
+   * `setId`: the file is set-user-ID, or set-group-ID and group-executable (see fallbacks.setId).
    * An inode that passes through already shares its id whatever is wanted (the kernel fails
    * a mixed open with EIO); an inode open through the server in the caching mode stays there.
    * Never throws; a refusal is counted and the handle goes through the server.
    */
-  open(h: FileHandle, wanted: boolean, direct: boolean): number {
+  open(h: FileHandle, wanted: boolean, direct: boolean, setId = false): number {
     const io = this.inodes.get(h.node) ?? { backingId: 0, passthrough: 0, cached: 0 };
-    if (io.backingId === 0 && wanted) io.backingId = this.register(h, io, direct);
+    if (io.backingId === 0 && wanted) io.backingId = this.register(h, io, direct, setId);
     if (io.backingId !== 0) {
       io.passthrough++;
       this.handles.set(h, 'passthrough');
@@ -172,10 +179,11 @@ export class BackingFiles {
   }
 
   /** A new id for `h`'s inode, or 0 with the reason counted. */
-  private register(h: FileHandle, io: InodeIo, direct: boolean): number {
+  private register(h: FileHandle, io: InodeIo, direct: boolean, setId: boolean): number {
     const f = this.counts.fallbacks;
     if (this.unavailable) return (f[this.unavailable]++, 0);
     if (direct) return (f.directIo++, 0);
+    if (setId) return (f.setId++, 0);
     if (io.cached > 0) return (f.openThroughServer++, 0);
     const id = this.ioctls.backingOpen(this.cfg.devfd, h.fd);
     if (id > 0) {

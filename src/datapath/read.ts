@@ -171,11 +171,12 @@ export class ReadPath {
   /**
    * The backing id `h` (just opened) passes through the kernel with, or 0: its reads go by its
    * plan. Asked in modes passthrough and auto; an inode passing through already shares its id
-   * in any mode (the kernel keeps one I/O mode per inode). `direct`: the open is direct I/O.
+   * in any mode (the kernel keeps one I/O mode per inode). `direct`: the open is direct I/O;
+   * `setId`: the file has set-user-ID or set-group-ID rights a write must clear.
    */
-  passthroughFor(h: FileHandle, direct: boolean): number {
+  passthroughFor(h: FileHandle, direct: boolean, setId: boolean): number {
     const mode = this.modeOf(h);
-    return this.cfg.backing.open(h, mode === 'passthrough' || mode === 'auto', direct);
+    return this.cfg.backing.open(h, mode === 'passthrough' || mode === 'auto', direct, setId);
   }
 
   /** `h` is being released (its backing id closes with its inode's last passthrough handle). */

@@ -44,6 +44,7 @@ export function ptDelta(before: Stats, after: Stats) {
     noCapability: a.fallbacks.noCapability - b.fallbacks.noCapability,
     notStackable: a.fallbacks.notStackable - b.fallbacks.notStackable,
     directIo: a.fallbacks.directIo - b.fallbacks.directIo,
+    setId: a.fallbacks.setId - b.fallbacks.setId,
     openThroughServer: a.fallbacks.openThroughServer - b.fallbacks.openThroughServer,
     backingError: a.fallbacks.backingError - b.fallbacks.backingError,
     readReplies: sa.readReplies - sb.readReplies,
@@ -94,7 +95,7 @@ export async function py(t: Test, code: string, args: string[], timeoutMs = 120_
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   t.test('ptDelta: differences of the passthrough and data counters, backingIds as it is', async (t) => {
-    const fb = { notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 0, directIo: 0, openThroughServer: 0, backingError: 0 };
+    const fb = { notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 0, directIo: 0, setId: 0, openThroughServer: 0, backingError: 0 };
     const mk = (opens: number, ids: number, splice: number, reads: number, writes: number, eio: number) =>
       ({
         requests: { READ: reads, WRITE: writes },
@@ -103,7 +104,7 @@ if (isMain) {
       }) as unknown as Stats;
     t.same(ptDelta(mk(1, 1, 5, 5, 0, 0), mk(4, 2, 7, 9, 3, 1)), {
       opens: 3, backingOpens: 3, backingCloses: 0, backingIds: 2,
-      notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 0, directIo: 0, openThroughServer: 0, backingError: 1,
+      notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 0, directIo: 0, setId: 0, openThroughServer: 0, backingError: 1,
       readReplies: 2, spliceReplies: 2, readRequests: 4, writeRequests: 3,
     });
     const noReqs = { requests: {}, read: { spliceReplies: 0, copyReplies: 0 } } as unknown as Stats;

@@ -20,7 +20,7 @@ function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode
       creds: { switched: 0, groupsUnknown: 0 },
       passthrough: {
         opens: 5, backingOpens: 2, backingCloses: 1, backingIds: 1,
-        fallbacks: { notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 3, directIo: 0, openThroughServer: 0, backingError: 0 },
+        fallbacks: { notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 3, directIo: 0, setId: 0, openThroughServer: 0, backingError: 0 },
       },
     },
   };

@@ -52,6 +52,7 @@ export function backingFlags(fs: Passthrough, flags: number): number {
 export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number): OpenOut {
   const writable = !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY;
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
+  // (Unless --direct-io decided without looking, decide() leaves the file's fstat in fs.st.)
   const direct = fs.directIo.decide(fd, fs.st, writable || fs.cfg.writebackCache === true) !== null;
   fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
   const h: FileHandle = { fh: 0, fd, node, plan: null, writable, append: (backingFlags(fs, flags) & O_APPEND) !== 0 };
@@ -59,10 +60,18 @@ export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number
   // Kernel passthrough (datapath/backing.ts): its reads and writes never reach us. With
   // FOPEN_DIRECT_IO beside it (an inode passing through already), this handle's reads and
   // writes still come as requests and only its mmap goes to the backing file.
-  const backingId = fs.cfg.passthroughFor?.(h, direct) ?? 0;
+  const backingId = fs.cfg.passthroughFor?.(h, direct, !direct && hasSetId(Number(fs.st[St.mode]))) ?? 0;
   fs.cfg.onFileOpened?.(h);
   const openFlags = (direct ? FOPEN_DIRECT_IO : 0) | (backingId !== 0 ? FOPEN_PASSTHROUGH : 0);
   return { fh: h.fh, openFlags, backingId };
+}
+
+/**
+ * Whether a file of `mode` has rights a write by an unprivileged caller must clear: set-user-ID,
+ * or set-group-ID with group execute (without it, set-group-ID marks mandatory locking).
+ */
+function hasSetId(mode: number): boolean {
+  return (mode & S_ISUID) !== 0 || (mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP);
 }
 
 /** What a READ asks of which open file. */
