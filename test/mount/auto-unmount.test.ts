@@ -1,0 +1,82 @@
+// -o auto_unmount: fusermount3 stays behind holding the other end of the server's socket, and
+// when the server dies (kill -9, no unmount of its own) it removes the mount. Without the
+// option the same kill leaves a stale mount that `splicefs umount` clears: the option is what
+// did it. As uid 65534 (in a namespace with a 0666 /dev/fuse: helpers/user-ns.ts) and as root,
+// whose auto_unmount mount also goes through fusermount3 and is served by worker threads on
+// clones of the fd the helper sent.
+import { join } from 'node:path';
+import t from 'tap';
+import { CLI, cleanNode } from '../helpers/cli.js';
+import { populateFile, startCliServer } from '../helpers/control.js';
+import { isMounted, leftoverCheck, run } from '../helpers/mount.js';
+import { requireFusermount, until, userMountSetup } from '../helpers/user-ns.js';
+
+/**
+ * fusermount3 before libfuse 3.15 gives up on a user's mount without allow_other: woken by the
+ * server's death it opens the mountpoint as root, gets EACCES (the kernel lets in the mounting
+ * user only) and exits without unmounting (seen with strace on Debian's 3.14.0; later versions
+ * retry the open as the mount's owner and get ENOTCONN).
+ */
+async function helperVersion(): Promise<[number, number]> {
+  const r = await run('fusermount3', ['-V']);
+  const m = /version:\s*(\d+)\.(\d+)/.exec(r.stdout.toString() + r.stderr.toString());
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+t.test('uid 65534: kill -9 without auto_unmount leaves a stale mount that `splicefs umount` clears', async (t) => {
+  if (!(await requireFusermount(t))) return;
+  const u = await userMountSetup(t);
+  populateFile(u.src);
+  const plain = await u.startServer(t, []);
+  t.equal(plain.mounted.autoUnmount, false, 'without auto_unmount');
+  await u.ns.run('kill', ['-KILL', String(plain.pid)]);
+  await plain.exited;
+  await new Promise((r) => setTimeout(r, 2_000));
+  t.ok(u.mountAt(), 'the kill leaves a mount behind after 2 s');
+  const stale = await u.asUser('stat', [u.mnt]);
+  t.match(stale.stderr.toString(), /not connected/, 'it is stale (ENOTCONN)');
+  const um = await u.cli(['umount', u.mnt]);
+  t.equal(um.code, 0, '`splicefs umount` as the user clears it', { stderr: um.stderr.toString() });
+  t.equal(u.mountAt(), null, 'nothing mounted');
+});
+
+const [major, minor] = await helperVersion();
+const oldHelper = major < 3 || (major === 3 && minor < 15);
+t.test(
+  'uid 65534: kill -9 with auto_unmount leaves no mount',
+  // Reported, not skipped: tap lists it as a todo with the reason.
+  oldHelper ? { todo: `fusermount3 ${major}.${minor} does not auto-unmount a user's mount without allow_other (fixed in libfuse 3.15)` } : {},
+  async (t) => {
+    if (!(await requireFusermount(t))) return;
+    const u = await userMountSetup(t);
+    populateFile(u.src);
+    const auto = await u.startServer(t, ['-o', 'auto_unmount']);
+    t.equal(auto.mounted.mountedBy, 'fusermount3', 'mounted by fusermount3');
+    t.equal(auto.mounted.autoUnmount, true, 'the mount line says auto_unmount');
+    t.ok(u.mountAt(), 'mounted');
+    const kill = await u.ns.run('kill', ['-KILL', String(auto.pid)]);
+    t.equal(kill.code, 0, `kill -9 the server (pid ${auto.pid} in the namespace)`);
+    t.ok(await until(() => u.mountAt() === null, 5_000), 'within 5 s no mount is left at the mountpoint');
+    // Whatever the helper did, clear what is left before the namespace goes.
+    if (u.mountAt()) await u.cli(['umount', u.mnt]);
+  },
+);
+
+t.test('root with auto_unmount: through fusermount3, worker threads serve, kill -9 leaves no mount', async (t) => {
+  if (!(await requireFusermount(t))) return;
+  const srv = await startCliServer(t, ['-o', 'auto_unmount', '--log-format', 'json']);
+  t.equal(srv.mounted.mountedBy, 'fusermount3', 'as root too, auto_unmount mounts through fusermount3');
+  t.equal(srv.mounted.autoUnmount, true, 'the mount line says auto_unmount');
+  t.equal(srv.mounted.threads, 2, 'two worker threads on clones of the fd fusermount3 sent');
+  const read = await run('cat', [join(srv.mnt, 'f')]);
+  t.equal(read.code, 0, 'a read through the mount');
+  const node = cleanNode();
+  const stats = await run(node[0]!, [...node.slice(1), CLI, 'stats', srv.mnt, '--json']);
+  const live = JSON.parse(stats.stdout.toString()) as { stats: { read: { spliceReplies: number } } };
+  t.ok(live.stats.read.spliceReplies > 0, 'READs answered by splice');
+  srv.child.kill('SIGKILL');
+  await srv.exited;
+  t.ok(await until(() => !isMounted(srv.mnt), 5_000), 'within 5 s of kill -9 no mount is left');
+});
+
+leftoverCheck(t);
