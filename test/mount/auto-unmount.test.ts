@@ -5,6 +5,7 @@
 // did it. As uid 65534 (in a namespace with a 0666 /dev/fuse: helpers/user-ns.ts) and as root,
 // whose auto_unmount mount also goes through fusermount3 and is served by worker threads on
 // clones of the fd the helper sent.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { CLI, cleanNode } from '../helpers/cli.js';
@@ -73,6 +74,25 @@ t.test('uid 65534 with auto_unmount: a clean unmount stops the watchdog; a new m
   t.equal(um2.code, 0, 'unmounted', { stderr: um2.stderr.toString() });
   t.equal(await second.exited, 0, 'the second server exits 0');
   t.ok(await until(() => watchdogPids(u.mnt).length === 0, 10_000), 'no watchdog process is left');
+});
+
+t.test('uid 65534 with auto_unmount and --daemon: the watchdog watches the daemon that serves', async (t) => {
+  if (!(await requireFusermount(t))) return;
+  const u = await userMountSetup(t);
+  populateFile(u.src);
+  const started = await u.cli([u.src, u.mnt, '--daemon', '-o', 'auto_unmount', '--log-file', join(u.dir, 'run', 'log')]);
+  t.equal(started.code, 0, 'the command returns once mounted', { stderr: started.stderr.toString() });
+  t.ok(u.mountAt(), 'mounted');
+  const dogs = watchdogPids(u.mnt);
+  t.equal(dogs.length, 1, 'one watchdog for the mountpoint');
+  // Its parent is the daemon (the command that started it has exited): the server.
+  const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${dogs[0]}/status`, 'utf8'))?.[1]);
+  const cmd = readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0');
+  t.ok(cmd.includes(u.mnt) && cmd.includes('--daemon'), `the watchdog's parent (pid ${ppid}) is the daemon serving the mount`);
+  process.kill(ppid, 'SIGKILL');
+  t.ok(await until(() => u.mountAt() === null, 10_000), 'kill -9 the daemon: within 10 s no mount is left');
+  t.ok(await until(() => watchdogPids(u.mnt).length === 0, 10_000), 'and no watchdog process is left');
+  if (u.mountAt()) await u.cli(['umount', u.mnt]);
 });
 
 t.test('root with auto_unmount: through fusermount3, worker threads serve, kill -9 leaves no mount', async (t) => {
