@@ -8,6 +8,7 @@ import { SplicefsError } from '../errors.js';
 import type { PathArg } from '../paths.js';
 import { helperDetach, helperMount, helperUnmount, FUSERMOUNT, type HelperMount } from './fusermount.js';
 import { detach, mountFuse, openDevice, unmountPath } from './kernel.js';
+import { startWatchdog } from './watchdog.js';
 
 /** What mounts: mount(2) by this process, or the fusermount3 helper. */
 export type MountMechanism = 'mount(2)' | 'fusermount3';
@@ -87,6 +88,9 @@ export function prepare(via: MountMechanism): PendingConnection {
 async function viaHelper(m: ConnectionMount, logger: Logger): Promise<Connection> {
   const h = await helperMount(m);
   for (const w of h.warnings) logger.warn({ helper: FUSERMOUNT }, w);
+  // Not root: fusermount3 < 3.15 leaves a user's mount behind after all (watchdog.ts), so our
+  // own watchdog does the unmount too. Root keeps the helper's own auto_unmount only.
+  const watchdog = h.commfd >= 0 && (process.geteuid?.() ?? 0) !== 0 ? startWatchdog(m.mountpoint, logger) : null;
   return {
     devfd: h.devfd,
     via: 'fusermount3',
@@ -96,6 +100,9 @@ async function viaHelper(m: ConnectionMount, logger: Logger): Promise<Connection
       // (libfuse's fuse_kern_unmount closes first too).
       addon.close(h.devfd);
       if (stillMounted) await unmountAt(m.mountpoint, 'detach');
+      // Right after our unmount (api/mount.ts's unmount() has unmounted before the session
+      // closed): from here the watchdog could only unmount someone else's later mount.
+      watchdog?.stop();
       if (h.commfd >= 0) addon.close(h.commfd);
     },
   };

@@ -10,7 +10,7 @@
 // The directories are the user's (a 0755 parent under /tmp): the source, the mountpoint, HOME
 // and XDG_RUNTIME_DIR (0700).
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { CLI, NODE } from './cli.js';
@@ -111,4 +111,23 @@ export async function until(cond: () => boolean, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return cond();
+}
+
+/**
+ * The pids (as this process's /proc numbers them: namespaces' processes included) of the
+ * auto_unmount watchdogs (src/mnt/watchdog.ts) for `mnt`: `sh -c SCRIPT splicefs-watchdog MNT`.
+ */
+export function watchdogPids(mnt: string): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (argv.includes('splicefs-watchdog') && argv.includes(mnt)) pids.push(Number(e));
+  }
+  return pids;
 }
