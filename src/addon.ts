@@ -234,6 +234,16 @@ export interface Addon {
   /** umask(2): returns the previous mask (never fails). */
   umask(mask: number): number;
 
+  // ---- a mount helper's socket (addon/commfd.cc) ----
+  /** socketpair(AF_UNIX, SOCK_STREAM), both ends close-on-exec: out = [ours, theirs]. 0 or -errno. */
+  socketpair(out: Int32Array): number;
+  /**
+   * One non-blocking recvmsg of an SCM_RIGHTS message: the fd received (close-on-exec and
+   * O_NONBLOCK), -EAGAIN if nothing came yet, -ECONNRESET if the peer closed without sending
+   * one, -EBADMSG for a message that carried no fd, or another -errno.
+   */
+  recvFd(sock: number): number;
+
   /**
    * Test hook (addon/faults.h): after the next `skip` runs of `site`, the `count` that follow
    * fail with `errno` (count 0 disarms). Returns how many runs were still to count before (0:

@@ -1,7 +1,7 @@
 // The programmatic API: mount a source directory on a mountpoint, get a handle with the
 // negotiated facts, live counters and an unmount that resolves when the server is done.
 // Wiring only: each piece (options, pipe sizing, the data path, the transport, the session, the
-// kernel mount) is decided in its own module; this file puts them together in order and makes
+// mount: mnt/connection.ts) is decided in its own module; this file puts them together in order and makes
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
 import type { Logger } from 'pino';
 import { addon } from '../addon.js';
@@ -13,7 +13,8 @@ import { PAGE_SIZE } from '../kernel/abi.js';
 import { O_DIRECTORY, O_PATH } from '../kernel/linux.js';
 import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
-import { detach, fsType, mountFlagNames, mountFlags, mountFuse, unmountPath } from '../mnt/kernel.js';
+import { chooseMechanism, prepare, unmountAt, type Connection, type MountMechanism } from '../mnt/connection.js';
+import { fsType, mountFlagNames, mountFlags } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead, writeReadahead } from '../mnt/mountinfo.js';
 import { logFdLimit, nodeFdBudget, raiseFdLimit, type FdLimits } from '../passthrough/fd-limit.js';
 import { Passthrough } from '../passthrough/fs.js';
@@ -27,7 +28,7 @@ import { WorkerChannel } from '../transport/workers.js';
 import * as D from './options.js';
 import type { MountInfo, MountOptions, ReadMode } from './options.js';
 import { permissionFlags, permissions, reportPermissions, type Permissions } from './permissions.js';
-import { checkDir, chooseHeader, isInside, makeExecutor, openDevice, wantedFlags } from './setup.js';
+import { checkDir, chooseHeader, isInside, makeExecutor, Undo, wantedFlags, workerThreads } from './setup.js';
 import { LiveSurfaces } from './live.js';
 import { collectStats, type Stats } from './stats.js';
 
@@ -56,18 +57,6 @@ export interface MountHandle {
   readonly closed: Promise<{ reason: string }>;
 }
 
-/** Releases what setup made, last first, if a later step fails. */
-class Undo {
-  private readonly steps: Array<() => void> = [];
-  push(step: () => void): void {
-    this.steps.push(step);
-  }
-  run(): void {
-    for (const step of this.steps.reverse()) step();
-    this.steps.length = 0;
-  }
-}
-
 /** The options resolved against the defaults, the paths checked, the header strategy probed. */
 interface Setup {
   opts: MountOptions;
@@ -87,6 +76,8 @@ interface Setup {
   readOnly: boolean;
   writebackCache: boolean;
   threads: number;
+  /** why no worker threads could run although asked for (workerThreads), else null */
+  noThreads: string | null;
   maxBackground: number;
   /** The kernel marks the connection congested (readahead backs off) at this many. */
   congestionThreshold: number;
@@ -94,6 +85,9 @@ interface Setup {
   directIo: boolean;
   header: 'patch' | 'write';
   vmspliceAliases: boolean;
+  /** who mounts (mnt/connection.ts) */
+  via: MountMechanism;
+  autoUnmount: boolean;
 }
 
 function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions): Setup {
@@ -104,6 +98,8 @@ function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions):
   const mnt = checkDir(mountpoint, 'mountpoint');
   const [srcShown, mntShown] = [showPath(src), showPath(mnt)];
   if (findMount(mnt)) throw new SplicefsError(`mountpoint ${mntShown} is already a mount point`);
+  const autoUnmount = opts.autoUnmount ?? false;
+  const via = chooseMechanism(opts.mountHelper, autoUnmount);
   const fdLimits = raiseFdLimit();
   const maxBackground = opts.maxBackground ?? D.DEFAULT_MAX_BACKGROUND;
   return {
@@ -121,41 +117,35 @@ function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions):
     writeMode: resolveWriteMode(opts.writeMode ?? 'auto'),
     readOnly: opts.readOnly ?? false,
     writebackCache: opts.writebackCache ?? false,
-    threads: opts.threads ?? D.DEFAULT_THREADS,
+    ...workerThreads(opts.threads ?? D.DEFAULT_THREADS),
     maxBackground,
     congestionThreshold: Math.max(1, Math.floor((maxBackground * 3) / 4)),
     spliceMin: opts.spliceMin ?? D.DEFAULT_SPLICE_MIN,
     directIo: opts.directIo ?? false,
     ...chooseHeader(opts),
+    via,
+    autoUnmount,
   };
 }
 
-/** The server's parts, wired together; each registers its release with `undo`. */
+/**
+ * The server's parts, wired together; each registers its release with `undo`. The transport
+ * and the session come once the connection is mounted (serveOn: its device fd may come from
+ * fusermount3).
+ */
 function buildServer(s: Setup, undo: Undo) {
   const { opts, logger, readMode, threads, directIo } = s;
   const counters = new addon.ReadCounters();
   const { executor, wanted, maxPages } = makeExecutor(opts, readMode, counters);
   undo.push(() => executor.close());
-  const devfd = openDevice();
-  undo.push(() => addon.close(devfd));
+  const pending = prepare(s.via);
+  undo.push(() => pending.abandon());
   const maxRead = maxPages * PAGE_SIZE;
   const reqBytes = requestBufferSize(maxRead);
   const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
-  const channel: Channel =
-    threads > 0
-      ? new WorkerChannel({
-          masterFd: devfd,
-          threads,
-          pipeBytes: wanted,
-          maxRead,
-          requestBytes: reqBytes,
-          spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US,
-          counters,
-          spliceRequests: s.writeMode === 'splice' && !s.readOnly,
-        })
-      : new DevFuseChannel(devfd, reqBytes);
+  let channel!: Channel;
   const writePath = new WritePath(s.writeMode);
-  const backing = new BackingFiles({ devfd, logger });
+  const backing = new BackingFiles({ logger });
   undo.push(() => backing.closeAll());
   let fs: Passthrough;
   try {
@@ -199,13 +189,39 @@ function buildServer(s: Setup, undo: Undo) {
   });
   const flags = wantedFlags({ writebackCache: s.writebackCache }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
-  session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });
-  return { counters, executor, devfd, maxRead, fs, readPath, writePath, backing, channel, session };
+  const serveOn = (devfd: number) => {
+    channel =
+      threads > 0
+        ? new WorkerChannel({
+            masterFd: devfd,
+            threads,
+            pipeBytes: wanted,
+            maxRead,
+            requestBytes: reqBytes,
+            spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US,
+            counters,
+            spliceRequests: s.writeMode === 'splice' && !s.readOnly,
+          })
+        : new DevFuseChannel(devfd, reqBytes);
+    backing.useDevice(devfd);
+    session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });
+    return { channel, session };
+  };
+  return { counters, executor, pending, maxRead, fs, readPath, writePath, backing, serveOn };
 }
 type Server = ReturnType<typeof buildServer>;
 
-/** mount(2), then serve. Returns the connection's number (fusectl, bdi), -1 if unknown. */
-function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
+/** The mounted connection and what serves it. */
+interface Serving {
+  conn: Connection;
+  channel: Channel;
+  session: Session;
+  /** the connection's number (fusectl, bdi), -1 if unknown */
+  connection: number;
+}
+
+/** Mount (mount(2) or fusermount3: mnt/connection.ts), then serve. */
+async function mountAndServe(s: Setup, srv: Server, undo: Undo): Promise<Serving> {
   const { src, mnt, mntShown } = s;
   // A mountpoint inside the source: keep the directory it covers, opened before it is covered,
   // to show in its place (a lookup must never recurse into this server; inodes.ts).
@@ -214,32 +230,39 @@ function mountAndServe(s: Setup, srv: Server, undo: Undo): number {
   if (inside && coveredFd < 0) throw new SplicefsError(`cannot open mountpoint ${mntShown}: ${errnoName(coveredFd)}`);
   let coveredHandedOver = false; // to the inode table, which closes it from then on
   if (inside) undo.push(() => coveredHandedOver || addon.close(coveredFd));
-  mountFuse({
-    devfd: srv.devfd,
-    fsname: s.opts.fsname ?? src,
-    mountpoint: mnt,
-    fstype: fsType(s.opts.subtype),
-    flags: mountFlags({ ...s.opts, readOnly: s.readOnly }),
-    maxRead: srv.maxRead,
-    allowOther: s.perm.allowOther,
-    defaultPermissions: s.perm.checks,
-  });
+  const conn = await srv.pending.mount(
+    {
+      fsname: s.opts.fsname ?? src,
+      mountpoint: mnt,
+      fstype: fsType(s.opts.subtype),
+      subtype: s.opts.subtype,
+      flags: mountFlags({ ...s.opts, readOnly: s.readOnly }),
+      maxRead: srv.maxRead,
+      allowOther: s.perm.allowOther,
+      defaultPermissions: s.perm.checks,
+      autoUnmount: s.autoUnmount,
+    },
+    s.logger,
+  );
+  // Never leave the mount behind a server that did not start.
+  undo.push(() => conn.release(true));
+  const { channel, session } = srv.serveOn(conn.devfd);
   const entry = findMount(mnt);
   if (entry) {
     srv.fs.inodes.setOwnMount(encodeDev(entry.major, entry.minor), coveredFd);
     coveredHandedOver = true;
   }
   try {
-    srv.session.start();
+    session.start();
   } catch (err) {
-    detach(mnt); // never leave the mount behind a server that did not start
     throw new SplicefsError(`cannot start serving ${mntShown}: ${(err as Error).message}`);
   }
-  return entry?.minor ?? -1;
+  return { conn, channel, session, connection: entry?.minor ?? -1 };
 }
 
 /** What the mount line reports: what was negotiated and chosen. */
-function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number, live: LiveSurfaces): MountInfo {
+function mountInfo(s: Setup, srv: Server, neg: Negotiated, serving: Serving, live: LiveSurfaces): MountInfo {
+  const { connection, conn } = serving;
   const pipeBytes = s.readMode === 'copy' ? 0 : srv.executor.pipeBytes;
   return {
     source: s.srcShown,
@@ -248,6 +271,8 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, connection: number, l
     mountpointBytes: s.mnt,
     allowOther: s.perm.allowOther,
     defaultPermissions: s.perm.checks,
+    mountedBy: conn.via,
+    autoUnmount: conn.autoUnmount,
     fstype: fsType(s.opts.subtype),
     mountFlags: mountFlagNames(mountFlags({ ...s.opts, readOnly: s.readOnly })),
     protocol: neg.protocol,
@@ -293,7 +318,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   const undo = new Undo();
   let srv: Server;
   let live: LiveSurfaces;
-  let connection: number;
+  let serving: Serving;
   try {
     srv = buildServer(s, undo);
     // After the device (whoever may not open it gets that error, not a socket's), before
@@ -301,23 +326,24 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     // be inside the mount (the loop would wait on itself).
     live = await LiveSurfaces.open({ mountpoint: mnt, control: opts.control ?? true, metrics: opts.metrics, logger });
     undo.push(() => void live.close());
-    connection = mountAndServe(s, srv, undo);
+    serving = await mountAndServe(s, srv, undo);
   } catch (err) {
-    undo.run();
+    await undo.run();
     throw err;
   }
-  const { session, fs, executor, devfd, backing } = srv;
+  const { fs, executor, backing } = srv;
+  const { session, connection, conn, channel } = serving;
 
   let finished = false;
   const closed = session.closed.then(async (reason) => {
     // Never leave a stale mount: if the session ended while our connection is still mounted
     // (a device error, or an abort through fusectl, which reads as ENODEV like an unmount),
-    // detach it before closing the device.
-    if (findMount(mnt)?.minor === connection) detach(mnt);
+    // detach it; the connection's release does it in the order its mechanism needs.
+    const stillMounted = findMount(mnt)?.minor === connection;
     fs.closeAll();
     backing.closeAll();
     executor.close();
-    addon.close(devfd);
+    await conn.release(stillMounted);
     await live.close();
     finished = true;
     logger.info({ mountpoint: mntShown, reason }, 'stopped');
@@ -329,22 +355,23 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   try {
     setReadahead(connection, opts.readaheadKb, logger);
   } catch (err) {
-    detach(mnt);
-    session.end('mount setup failed');
+    session.end('mount setup failed'); // the session's end detaches the mount
     await closed;
     throw err;
   }
-  const info = mountInfo(s, srv, neg, connection, live);
+  const info = mountInfo(s, srv, neg, serving, live);
   // The paths are logged in their escaped form only (a Buffer would print as a byte array).
   const { sourceBytes: _s, mountpointBytes: _m, ...line } = info;
   logger.info(line, 'mounted');
   logFdLimit(logger, s.fdLimits, s.nodeFds);
+  if (s.noThreads)
+    logger.warn({ err: s.noThreads }, 'no worker threads: they open /dev/fuse to clone the connection and may not; the event loop serves alone');
   // A spliced reply needs a slot for its header and one for data: allowed (it shows the copy
   // fallback at work), but say that nothing will be spliced.
   if (opts.pipePages === 1 && s.readMode !== 'copy')
     logger.warn({ pipePages: 1 }, 'a one-page pipe carries no spliced reply: every READ goes by copy (pipeTooSmall)');
 
-  const stats = () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, backing, session, channel: srv.channel, fs });
+  const stats = () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, backing, session, channel, fs });
   const setReadMode = (mode: ReadMode): ReadMode => {
     D.validate({ readMode: mode });
     try {
@@ -399,6 +426,8 @@ async function waitInit(session: Session, closed: Promise<unknown>, mntShown: st
  */
 function setReadahead(connection: number, kb: number | undefined, logger: Logger): void {
   if (connection < 0) return;
+  // The bdi's sysfs file is root's: a user's mount keeps the kernel's window unless one is asked for.
+  if (kb === undefined && (process.geteuid?.() ?? 0) !== 0) return;
   try {
     writeReadahead(connection, kb ?? D.DEFAULT_READAHEAD_KB);
   } catch (err) {
@@ -411,7 +440,7 @@ function setReadahead(connection: number, kb: number | undefined, logger: Logger
 async function unmountAndWait(mnt: Buffer, connection: number, session: Session, closed: Promise<unknown>, graceMs: number, logger: Logger): Promise<void> {
   let how: string;
   try {
-    how = unmountPath(mnt);
+    how = await unmountAt(mnt);
   } catch (err) {
     // Already gone (external umount racing us): the session is ending on its own.
     logger.debug({ err: (err as Error).message }, 'umount');

@@ -3,6 +3,9 @@
 import type { Logger } from 'pino';
 import { validateMetrics, type MetricsOptions } from '../control/metrics.js';
 import { SplicefsError } from '../errors.js';
+import { MOUNT_HELPERS, type MountHelper, type MountMechanism } from '../mnt/connection.js';
+
+export type { MountHelper, MountMechanism };
 
 /** A mount's access-time policy (see MountOptions.atime). */
 export type AtimeMode = 'relatime' | 'noatime' | 'strictatime';
@@ -125,6 +128,18 @@ export interface MountOptions {
    * taken fails the mount with a SplicefsError.
    */
   metrics?: MetricsOptions;
+  /**
+   * Who mounts (src/mnt/connection.ts): 'auto' (default) is mount(2) by this process as root
+   * and the fusermount3 helper (Debian package fuse3) for anyone else; 'fusermount3' uses the
+   * helper as root too; 'none' always mount(2) (a non-root server with CAP_SYS_ADMIN).
+   */
+  mountHelper?: MountHelper;
+  /**
+   * `-o auto_unmount`: fusermount3 stays behind and unmounts the mount if this process ends
+   * without unmounting (a crash, kill -9), so no stale mount is left. Always through the helper,
+   * as root too (refused with mountHelper 'none'). Default false.
+   */
+  autoUnmount?: boolean;
   /** How long mount() waits for the kernel's INIT before it unmounts and rejects (ms, default 10000). */
   initTimeoutMs?: number;
   logger?: Logger;
@@ -144,6 +159,10 @@ export interface MountInfo {
   allowOther: boolean;
   /** Permission checks are on (see MountOptions.defaultPermissions). */
   defaultPermissions: boolean;
+  /** Who mounted it: 'mount(2)' (this process, as root) or 'fusermount3' (the helper). */
+  mountedBy: MountMechanism;
+  /** The helper stays to unmount the mount if the server dies (`-o auto_unmount`). */
+  autoUnmount: boolean;
   /** The filesystem type given to mount(2): `fuse.splicefs`, or `fuse.SUBTYPE`. */
   fstype: string;
   /** The mount(2) flags by the names mount(8) gives them, e.g. ['ro', 'nosuid', 'nodev', 'noatime']. */
@@ -247,9 +266,11 @@ export function validate(opts: MountOptions, euid: number = process.geteuid?.() 
     throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
   if (opts.subtype !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(opts.subtype))
     throw new SplicefsError('subtype must be letters, digits and ._+- (it becomes the type fuse.SUBTYPE)', 2);
+  if (opts.mountHelper !== undefined && !MOUNT_HELPERS.includes(opts.mountHelper))
+    throw new SplicefsError(`mount helper must be one of ${MOUNT_HELPERS.join(', ')}`, 2);
   if (opts.atime !== undefined && !ATIME_MODES.includes(opts.atime))
     throw new SplicefsError(`atime must be one of ${ATIME_MODES.join(', ')}`, 2);
-  for (const key of ['suid', 'dev', 'exec', 'diratime', 'readOnly', 'writebackCache'] as const)
+  for (const key of ['suid', 'dev', 'exec', 'diratime', 'readOnly', 'writebackCache', 'autoUnmount'] as const)
     if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw new SplicefsError(`${key} must be true or false`, 2);
   // What fusermount3 refuses to non-root users, and why: a user who may mount a tree they
   // control with these would become root (a set-user-ID shell, a raw disk's device node).

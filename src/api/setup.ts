@@ -1,8 +1,7 @@
 // The steps of a mount that decide something on their own: the paths (checked, as bytes), the
-// header strategy (probed), the event loop's executor and the max_pages its pipe allows, the
-// device, and the INIT flags wanted. api/mount.ts puts them together.
-import { realpathSync, statSync } from 'node:fs';
-import { constants } from 'node:os';
+// header strategy (probed), the event loop's executor and the max_pages its pipe allows, and
+// the INIT flags wanted. (The device is src/mnt/connection.ts's.) api/mount.ts puts them together.
+import { accessSync, constants as fsc, realpathSync, statSync } from 'node:fs';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
 import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
 import { errnoName, SplicefsError } from '../errors.js';
@@ -11,8 +10,6 @@ import { readSysctl } from '../mnt/mountinfo.js';
 import { pathBytes, showPath, type PathArg } from '../paths.js';
 import * as D from './options.js';
 import type { MountOptions, ReadMode } from './options.js';
-
-const E = constants.errno;
 
 /**
  * A directory path as bytes, resolved by the kernel (realpath(3): relative to the working
@@ -67,16 +64,6 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
   return { executor, pipeBytes, wanted, maxPages: chooseMaxPages(sizing, pipeBytes) };
 }
 
-/** fd of a fresh /dev/fuse, or a one-line SplicefsError. */
-export function openDevice(): number {
-  const fd = addon.openDevice();
-  if (fd === -E.ENOENT) throw new SplicefsError('/dev/fuse does not exist (is the fuse module loaded?)');
-  if (fd === -E.EACCES || fd === -E.EPERM)
-    throw new SplicefsError('cannot open /dev/fuse: permission denied (splicefs mounts with mount(2) and needs root)');
-  if (fd < 0) throw new SplicefsError(`cannot open /dev/fuse: ${errnoName(fd)}`);
-  return fd;
-}
-
 /**
  * INIT flags the server wants (each also needs the kernel's offer); permissionFlags adds to them.
  * DONT_MASK: the kernel leaves the umask to us, so the source applies it, or the parent's
@@ -105,8 +92,36 @@ export function wantedFlags(o: { writebackCache: boolean } = { writebackCache: f
   );
 }
 
+/**
+ * The worker threads that can run: each opens /dev/fuse to clone the connection
+ * (FUSE_DEV_IOC_CLONE), so where this process may not open it (a user where /dev/fuse is 0600,
+ * its fd having come from fusermount3) the event loop serves alone: 0, and why (an errno name;
+ * logged once mounted, so that a mount that fails says one thing only).
+ */
+export function workerThreads(wanted: number): { threads: number; noThreads: string | null } {
+  if (wanted === 0) return { threads: 0, noThreads: null };
+  try {
+    accessSync('/dev/fuse', fsc.R_OK | fsc.W_OK);
+    return { threads: wanted, noThreads: null };
+  } catch (err) {
+    return { threads: 0, noThreads: (err as NodeJS.ErrnoException).code ?? String(err) };
+  }
+}
+
 /** Whether `inner` is strictly below `outer` (both resolved, as bytes). */
 export function isInside(inner: Buffer, outer: Buffer): boolean {
   const prefix = outer.at(-1) === 0x2f ? outer : Buffer.concat([outer, Buffer.from('/')]);
   return inner.length > prefix.length && inner.subarray(0, prefix.length).equals(prefix);
+}
+
+/** Releases what setup made, last first (awaiting each), if a later step fails. */
+export class Undo {
+  private readonly steps: Array<() => unknown> = [];
+  push(step: () => unknown): void {
+    this.steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.steps.reverse()) await step();
+    this.steps.length = 0;
+  }
 }

@@ -2,7 +2,7 @@
 // CLI runs: one table of options, each with what it sets. Pure: no I/O, so every option is
 // unit-tested (test/unit/cli-config.test.ts). To add an option, add one entry to OPTIONS (and
 // its line to usage.ts); it is then also accepted as `-o NAME=VALUE` for fstab lines.
-import type { HeaderMode, MountOptions, ReadMode, WriteMode } from '../api/options.js';
+import type { HeaderMode, MountHelper, MountOptions, ReadMode, WriteMode } from '../api/options.js';
 import { parseMetricsArg } from '../control/metrics.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log.js';
 import { scanArgs, shown, usageError, wholeNumber, type OptionDef } from './args.js';
@@ -53,6 +53,7 @@ export const OPTIONS: readonly ServeOption[] = [
   { long: 'node-fds', value: 'N', inMountOptions: true, apply: (c, v, s) => (c.mount.nodeFds = num(v, s)) },
   { long: 'timeout', value: 'SECONDS', inMountOptions: true, apply: (c, v, s) => (c.mount.timeout = seconds(v ?? '', s)) },
   { long: 'direct-io', inMountOptions: true, apply: (c) => (c.mount.directIo = true) },
+  { long: 'mount-helper', value: 'HELPER', inMountOptions: true, apply: (c, v) => (c.mount.mountHelper = v as MountHelper) },
   { long: 'log-level', value: 'LEVEL', inMountOptions: true, apply: (c, v) => (c.logLevel = logLevel(v ?? '')) },
   { long: 'log-format', value: 'FORMAT', inMountOptions: true, apply: (c, v) => (c.logFormat = logFormat(v ?? '')) },
   { long: 'log-file', value: 'PATH', inMountOptions: true, apply: (c, v, s) => (c.logFile = nonEmpty(v, s)) },

@@ -38,12 +38,12 @@ const FLAGS = new Map<string, Apply>(Object.entries({
   nodiratime: (c) => (c.mount.diratime = false),
   async: () => {}, // the default (MS_SYNCHRONOUS is not offered: every write already goes to the source at once)
   allow_other: (c) => (c.mount.allowOther = true),
-  // libfuse: root and the mounting user. splicefs mounts as root, so that is root alone: the
-  // default. Accepted so that fstab lines written for other FUSE servers keep working.
+  // libfuse: root and the mounting user. Not offered (without allow_other the kernel lets in
+  // the mounting user alone: root when root mounts); accepted, changing nothing, so that fstab
+  // lines written for other FUSE servers keep working.
   allow_root: (c) => (c.allowRoot = true),
-  // Refused, not accepted with a warning: an fstab line that asks for it would otherwise promise
-  // a cleanup after a crash that does not happen. `splicefs umount` clears a stale mount.
-  auto_unmount: () => usageError('-o auto_unmount is not supported yet (it needs fusermount3); `splicefs umount` clears a stale mount'),
+  // fusermount3 stays behind and unmounts if the server dies (mnt/fusermount.ts).
+  auto_unmount: (c) => (c.mount.autoUnmount = true),
   default_permissions: (c) => setChecks(c, true),
   no_default_permissions: (c) => setChecks(c, false),
   debug: (c: MountOptionTarget) => (c.debug = true),

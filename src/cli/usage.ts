@@ -50,6 +50,8 @@ options:
   --spin-us US                  a worker polls this long for the next request before it
                                 sleeps (default 50; 0: sleep at once)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
+  --mount-helper auto|none|fusermount3   who mounts (default auto: mount(2) as root,
+                                fusermount3 for anyone else and for auto_unmount)
   --node-fds N                  O_PATH fds kept for remembered files (default: the fd limit,
                                 raised to the hard limit, minus a quarter); past it the least
                                 recently used give theirs back and re-open on demand
@@ -79,8 +81,9 @@ options:
        nosuid, nodev            the defaults; suid, dev: honoured for root only
        exec, noexec             programs on the mount may run (default exec)
        relatime, noatime, strictatime, atime, nodiratime, diratime   access-time flags
-       allow_other              let every user use the mount (default: root only)
-       allow_root               root only: the default when root mounts
+       allow_other              let every user use the mount (default: the mounting user
+                                only); a user needs user_allow_other in /etc/fuse.conf
+       allow_root               accepted, changes nothing (fstab lines of other servers)
        default_permissions      the kernel checks every access with the caller's uid,
                                 groups and capabilities against the source's mode,
                                 owner, group and POSIX ACLs, as the source would
@@ -90,7 +93,7 @@ options:
                                 every user (logged as a warning)
        fsname=NAME              what mountinfo and df show as the source
        subtype=NAME             the filesystem type becomes fuse.NAME
-       auto_unmount             refused: not supported yet (needs fusermount3)
+       auto_unmount             fusermount3 stays and unmounts if the server dies (kill -9)
        NAME=VALUE, NAME         any long option above (read_mode=copy, threads=4,
                                 direct_io, log_file=PATH, ...), for fstab lines
        defaults, noauto, user, nofail, _netdev, x-*, ...   fstab-only: ignored`;

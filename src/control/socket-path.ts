@@ -4,19 +4,27 @@
 // be UTF-8, and may be longer than a socket path's 107 bytes), and <dir> is private to the
 // server's user:
 //   root:   /run/splicefs                  (0700, root's)
-//   others: $XDG_RUNTIME_DIR/splicefs      (0700, the user's; /run/user/UID/splicefs if unset)
+//   others: $XDG_RUNTIME_DIR/splicefs      (0700, the user's; /run/user/UID/splicefs if unset,
+//           or /tmp/splicefs-UID where there is no /run/user/UID either: no login session,
+//           e.g. a service account or `setpriv`; the directory must be the user's and 0700)
 // The socket itself is made 0600. Only the owner, and root (CAP_DAC_OVERRIDE), can connect:
 // the directory's mode refuses everyone else before the socket's does.
 // Nothing here touches a path inside a mount: the server makes its socket before mount(2).
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The directory of the control sockets of servers run by `uid`. */
-export function runtimeDir(uid: number = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * The directory of the control sockets of servers run by `uid` (the rule above; `exists` is a
+ * parameter for the unit test). Server and client both derive it, so both must see the same
+ * environment.
+ */
+export function runtimeDir(uid: number = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = existsSync): string {
   if (uid === 0) return '/run/splicefs';
-  const base = env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.startsWith('/') ? env.XDG_RUNTIME_DIR : `/run/user/${uid}`;
-  return join(base, 'splicefs');
+  if (env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.startsWith('/')) return join(env.XDG_RUNTIME_DIR, 'splicefs');
+  if (exists(`/run/user/${uid}`)) return join(`/run/user/${uid}`, 'splicefs');
+  // ensurePrivateDir refuses it unless it is this user's own 0700 directory.
+  return `/tmp/splicefs-${uid}`;
 }
 
 /** The socket's file name for a resolved mountpoint (bytes as mount(2) got them). */

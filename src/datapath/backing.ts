@@ -109,13 +109,21 @@ export class BackingFiles {
   private readonly logged = new Set<string>();
 
   /**
-   * `devfd`: the connection's /dev/fuse fd; `ioctls`: the two device calls (the addon's; a unit
+   * `devfd`: the connection's /dev/fuse fd, or given later by useDevice (the fd may come from
+   * fusermount3 after the server is built); `ioctls`: the two device calls (the addon's; a unit
    * test may stand in for the kernel).
    */
-  constructor(private readonly cfg: { devfd: number; logger: Logger; ioctls?: BackingIoctls }) {
+  constructor(private readonly cfg: { devfd?: number; logger: Logger; ioctls?: BackingIoctls }) {
     this.ioctls = cfg.ioctls ?? addon;
+    this.devfd = cfg.devfd ?? -1;
   }
   private readonly ioctls: BackingIoctls;
+  private devfd: number;
+
+  /** The connection's /dev/fuse fd, once it is there (before INIT: no OPEN comes earlier). */
+  useDevice(devfd: number): void {
+    this.devfd = devfd;
+  }
 
   /**
    * What INIT settled: `granted` = FUSE_PASSTHROUGH is on (kernel offered it, we asked);
@@ -185,7 +193,7 @@ export class BackingFiles {
     if (direct) return (f.directIo++, 0);
     if (setId) return (f.setId++, 0);
     if (io.cached > 0) return (f.openThroughServer++, 0);
-    const id = this.ioctls.backingOpen(this.cfg.devfd, h.fd);
+    const id = this.ioctls.backingOpen(this.devfd, h.fd);
     if (id > 0) {
       this.counts.backingOpens++;
       this.counts.backingIds++;
@@ -200,7 +208,7 @@ export class BackingFiles {
   }
 
   private close(id: number): void {
-    const r = this.ioctls.backingClose(this.cfg.devfd, id);
+    const r = this.ioctls.backingClose(this.devfd, id);
     this.counts.backingCloses++;
     this.counts.backingIds--;
     if (r < 0) this.logOnce('close', { errno: -r, id }, 'closing a passthrough backing id failed');

@@ -1,5 +1,6 @@
 // mount(2) and umount2(2) as root: the kernel mount of a FUSE connection and its removal
-// (including a stale mount left by a killed server). A later fusermount.ts mounts without root.
+// (including a stale mount left by a killed server). fusermount.ts mounts without root;
+// connection.ts chooses.
 import { constants } from 'node:os';
 import { addon } from '../addon.js';
 import { errnoName, SplicefsError } from '../errors.js';
@@ -134,6 +135,16 @@ export function mountFuse(m: KernelMount): void {
   const shown = showPath(m.mountpoint);
   if (r === -E.EPERM) throw new SplicefsError(`cannot mount on ${shown}: permission denied (mounting needs root)`);
   if (r < 0) throw new SplicefsError(`cannot mount on ${shown}: ${errnoName(r)}`);
+}
+
+/** fd of a fresh /dev/fuse (close-on-exec, O_NONBLOCK), or a one-line SplicefsError. */
+export function openDevice(): number {
+  const fd = addon.openDevice();
+  if (fd === -E.ENOENT) throw new SplicefsError('/dev/fuse does not exist (is the fuse module loaded?)');
+  if (fd === -E.EACCES || fd === -E.EPERM)
+    throw new SplicefsError('cannot open /dev/fuse: permission denied (splicefs mounts with mount(2) and needs root)');
+  if (fd < 0) throw new SplicefsError(`cannot open /dev/fuse: ${errnoName(fd)}`);
+  return fd;
 }
 
 /** Detach a mount, ignoring failure (it may be gone already): never leave one behind a dead server. */

@@ -9,6 +9,10 @@
 // so the switch never leaks to another request or to the worker threads. The umask is the
 // process's, but only the event loop creates files, so setting it around one call is safe.
 //
+// Only root may switch: a server run by a user (mounted through fusermount3) creates
+// everything as that user, as the source would for any process of theirs; whoever else reaches
+// the mount (allow_other) gets objects owned by the server's user, never an EPERM.
+//
 // Everything else (SETATTR, RENAME, UNLINK, LINK, WRITE) runs with the server's own
 // credentials: with default_permissions the kernel has checked the caller already, and the
 // source must not refuse what the kernel allowed (a writer's kill of set-user-ID, sent as a
@@ -31,16 +35,19 @@ export class Credentials {
   readonly stats: CredStats = { switched: 0, groupsUnknown: 0 };
   private readonly ownUid = process.getuid?.() ?? 0;
   private readonly ownGid = process.getgid?.() ?? 0;
+  /** Switching needs root (CAP_SETUID, CAP_SETGID): anyone else runs every op as itself. */
+  private readonly canSwitch = (process.geteuid?.() ?? 0) === 0;
 
   /**
    * Run `op` as `c` with umask `umask` (the caller's, from the request; FUSE_DONT_MASK) and
    * return its result. A caller who is the server itself runs without a switch (only the umask).
-   * -EPERM if the switch is refused (the server is not root).
+   * A server that is not root never switches (every op runs as its own user). -EPERM if a
+   * switch is refused.
    */
   asCaller(c: Caller, umask: number, op: () => number): number {
     const oldMask = addon.umask(umask & 0o777);
     try {
-      if (c.uid === this.ownUid && c.gid === this.ownGid) return op();
+      if (!this.canSwitch || (c.uid === this.ownUid && c.gid === this.ownGid)) return op();
       const r = addon.setCreds(c.uid, c.gid, this.groupsOf(c));
       if (r < 0) {
         addon.restoreCreds();

@@ -116,8 +116,13 @@ t.test("mount(8)'s own options are ignored, as mount.fuse3 does", async (t) => {
   t.same(parse('-o', 'defaults,nofail,rw').mount, { readOnly: false }, 'rw (what mount(8) passes without ro): read-write');
 });
 
+t.test('auto_unmount and mount_helper: the fusermount3 options', async (t) => {
+  t.same(parse('-o', 'auto_unmount').mount, { autoUnmount: true }, '-o auto_unmount asks for it');
+  t.same(parse('-o', 'mount_helper=fusermount3').mount, { mountHelper: 'fusermount3' }, '-o mount_helper=fusermount3');
+  t.same(parse('--mount-helper', 'none').mount, { mountHelper: 'none' }, '--mount-helper none');
+});
+
 t.test('refused and contradictory mount options', async (t) => {
-  usage(t, ['S', 'M', '-o', 'auto_unmount'], /auto_unmount is not supported yet/);
   usage(t, ['S', 'M', '-o', 'allow_other,allow_root'], /allow_other and allow_root contradict/);
   usage(t, ['S', 'M', '-o', 'default_permissions,no_default_permissions'], /contradict/);
   usage(t, ['S', 'M', '-o', 'frobnicate'], /^unknown mount option 'frobnicate'/);

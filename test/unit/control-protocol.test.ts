@@ -24,7 +24,8 @@ t.test('socket names and directories', async (t) => {
   t.not(socketName(Buffer.from([0x2f, 0x6d, 0xff])), socketName(Buffer.from([0x2f, 0x6d, 0xfe])), 'non-UTF-8 bytes are told apart (no lossy decoding)');
   t.equal(runtimeDir(0), '/run/splicefs', "root's directory");
   t.equal(runtimeDir(1000, { XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/splicefs', "a user's: XDG_RUNTIME_DIR");
-  t.equal(runtimeDir(1000, {}), '/run/user/1000/splicefs', 'XDG_RUNTIME_DIR unset');
+  t.equal(runtimeDir(1000, {}, () => true), '/run/user/1000/splicefs', 'XDG_RUNTIME_DIR unset');
+  t.equal(runtimeDir(1000, {}, () => false), '/tmp/splicefs-1000', 'XDG_RUNTIME_DIR unset and no /run/user/UID: /tmp/splicefs-UID');
   t.ok(socketPath(Buffer.alloc(4000, 0x61), 0).length < 108, 'any mountpoint fits a socket path');
 });
 
