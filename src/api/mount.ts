@@ -15,7 +15,7 @@ import { Reply, requestBufferSize } from '../kernel/reply.js';
 import { createLogger } from '../log.js';
 import { chooseMechanism, prepare, unmountAt, type Connection, type MountMechanism } from '../mnt/connection.js';
 import { fsType, mountFlagNames, mountFlags } from '../mnt/kernel.js';
-import { abortConnection, findMount, readReadahead, writeReadahead } from '../mnt/mountinfo.js';
+import { abortConnection, findMount, readReadahead } from '../mnt/mountinfo.js';
 import { logFdLimit, nodeFdBudget, raiseFdLimit, type FdLimits } from '../passthrough/fd-limit.js';
 import { Passthrough } from '../passthrough/fs.js';
 import { encodeDev } from '../passthrough/ino-map.js';
@@ -28,7 +28,7 @@ import { WorkerChannel } from '../transport/workers.js';
 import * as D from './options.js';
 import type { MountInfo, MountOptions, ReadMode } from './options.js';
 import { permissionFlags, permissions, reportPermissions, type Permissions } from './permissions.js';
-import { checkDir, chooseHeader, isInside, makeExecutor, Undo, wantedFlags, workerThreads } from './setup.js';
+import { checkDir, chooseHeader, setReadahead, isInside, makeExecutor, Undo, wantedFlags, workerThreads } from './setup.js';
 import { LiveSurfaces } from './live.js';
 import { collectStats, type Stats } from './stats.js';
 
@@ -287,7 +287,7 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, serving: Serving, liv
     pipeSlots: Math.floor(pipeBytes / PAGE_SIZE),
     readOnly: s.readOnly,
     readMode: s.readMode,
-    passthrough: passthroughState(s.readMode, srv.backing),
+    passthrough: srv.backing.state(s.readMode === 'auto' || s.readMode === 'passthrough'),
     writeMode: s.writeMode,
     writebackCache: s.writebackCache,
     headerMode: s.header,
@@ -297,13 +297,6 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, serving: Serving, liv
     flags: neg.flagNames,
     ...live.where,
   };
-}
-
-/** MountInfo.passthrough: 'on', 'unused' (the read mode never asks), or why it is off. */
-function passthroughState(mode: ReadMode, backing: BackingFiles): string {
-  const off = backing.offMountWide;
-  if (off !== null) return off;
-  return mode === 'auto' || mode === 'passthrough' ? 'on' : 'unused';
 }
 
 /**
@@ -415,24 +408,6 @@ async function waitInit(session: Session, closed: Promise<unknown>, mntShown: st
     throw new SplicefsError(`mount on ${mntShown} failed: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/**
- * Buffered reads reach the server in readahead-window-sized READs (128 KiB by default, whatever
- * max_pages says): a larger window means fewer, larger requests (measured with `npm run bench --
- * --workloads a --splicefs-args="--readahead-kb N"`, N = 128, 1024, 2048). An explicit value
- * must take (throws); the default is best effort.
- */
-function setReadahead(connection: number, kb: number | undefined, logger: Logger): void {
-  if (connection < 0) return;
-  // The bdi's sysfs file is root's: a user's mount keeps the kernel's window unless one is asked for.
-  if (kb === undefined && (process.geteuid?.() ?? 0) !== 0) return;
-  try {
-    writeReadahead(connection, kb ?? D.DEFAULT_READAHEAD_KB);
-  } catch (err) {
-    if (kb !== undefined) throw err;
-    logger.warn({ err: (err as Error).message }, 'readahead left at the kernel default');
   }
 }
 

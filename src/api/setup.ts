@@ -1,12 +1,14 @@
 // The steps of a mount that decide something on their own: the paths (checked, as bytes), the
 // header strategy (probed), the event loop's executor and the max_pages its pipe allows, and
-// the INIT flags wanted. (The device is src/mnt/connection.ts's.) api/mount.ts puts them together.
+// the INIT flags wanted, the mount's readahead window. (The device is src/mnt/connection.ts's.)
+// api/mount.ts puts them together.
 import { accessSync, constants as fsc, realpathSync, statSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
 import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
 import { errnoName, SplicefsError } from '../errors.js';
 import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
-import { readSysctl } from '../mnt/mountinfo.js';
+import { readSysctl, writeReadahead } from '../mnt/mountinfo.js';
 import { pathBytes, showPath, type PathArg } from '../paths.js';
 import * as D from './options.js';
 import type { MountOptions, ReadMode } from './options.js';
@@ -123,5 +125,23 @@ export class Undo {
   async run(): Promise<void> {
     for (const step of this.steps.reverse()) await step();
     this.steps.length = 0;
+  }
+}
+
+/**
+ * Buffered reads reach the server in readahead-window-sized READs (128 KiB by default, whatever
+ * max_pages says): a larger window means fewer, larger requests (measured with `npm run bench --
+ * --workloads a --splicefs-args="--readahead-kb N"`, N = 128, 1024, 2048). An explicit value
+ * must take (throws); the default is best effort.
+ */
+export function setReadahead(connection: number, kb: number | undefined, logger: Logger): void {
+  if (connection < 0) return;
+  // The bdi's sysfs file is root's: a user's mount keeps the kernel's window unless one is asked for.
+  if (kb === undefined && (process.geteuid?.() ?? 0) !== 0) return;
+  try {
+    writeReadahead(connection, kb ?? D.DEFAULT_READAHEAD_KB);
+  } catch (err) {
+    if (kb !== undefined) throw err;
+    logger.warn({ err: (err as Error).message }, 'readahead left at the kernel default');
   }
 }

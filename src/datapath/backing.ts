@@ -136,6 +136,11 @@ export class BackingFiles {
     if (this.unavailable) this.logOnce(this.unavailable, {}, 'kernel passthrough is off for this mount: reads go through the server');
   }
 
+  /** MountInfo.passthrough: 'on', 'unused' (the read mode does not ask for it), or why it is off. */
+  state(wanted: boolean): string {
+    return this.unavailable ?? (wanted ? 'on' : 'unused');
+  }
+
   /** null when opens can pass through on this mount, else the reason none can. */
   get offMountWide(): keyof PassthroughFallbacks | null {
     return this.unavailable;
