@@ -1,5 +1,5 @@
 // Module entry: registers the syscall groups (device, executor, fsops, workers, node fds, lifetime,
-// writeops, commfd) and the fault-injection test hook (faults.h).
+// writeops, backing, commfd) and the fault-injection test hook (faults.h).
 #include "common.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -11,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitNodeFds(env, exports);
   splicefs::InitLifetime(env, exports);
   splicefs::InitWriteops(env, exports);
+  splicefs::InitBacking(env, exports);
   splicefs::InitCommFd(env, exports);
   return exports;
 }

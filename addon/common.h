@@ -106,6 +106,7 @@ void InitFaults(Napi::Env env, Napi::Object exports);  // test hook (faults.h)
 void InitNodeFds(Napi::Env env, Napi::Object exports);  // file handles, RLIMIT_NOFILE
 void InitLifetime(Napi::Env env, Napi::Object exports);  // PR_SET_PDEATHSIG
 void InitWriteops(Napi::Env env, Napi::Object exports);  // changes to the source, caller credentials
+void InitBacking(Napi::Env env, Napi::Object exports);   // FUSE_PASSTHROUGH backing ids
 void InitCommFd(Napi::Env env, Napi::Object exports);  // a mount helper's socket (fusermount3)
 
 }  // namespace splicefs

@@ -31,6 +31,8 @@ enum FaultSite {
                  //           not sent would leave its reader waiting uninterruptibly.
   kFaultClone,   // "clone":  FUSE_DEV_IOC_CLONE of a worker's /dev/fuse fd
   kFaultInit,    // "init":   the INIT reply write (checked by TypeScript through takeFault)
+  kFaultBacking, // "backing": FUSE_DEV_IOC_BACKING_OPEN (EPERM stands in for a server without
+                 //           CAP_SYS_ADMIN, ELOOP for a source that cannot be stacked on)
   kFaultSites
 };
 

@@ -219,6 +219,14 @@ export interface Addon {
   /** Through /proc/self/fd/N; flags XATTR_CREATE / XATTR_REPLACE. */
   setxattr(fd: number, name: Uint8Array, value: Uint8Array, flags: number): number;
   removexattr(fd: number, name: Uint8Array): number;
+  /**
+   * FUSE_DEV_IOC_BACKING_OPEN (7.40, addon/backing.cc): register open file `fd` with the
+   * connection of `devfd`; the backing id (> 0) for FOPEN_PASSTHROUGH, or -errno (EPERM: no
+   * CAP_SYS_ADMIN; ELOOP: a stacked source; EOPNOTSUPP; EINVAL: not negotiated).
+   */
+  backingOpen(devfd: number, fd: number): number;
+  /** FUSE_DEV_IOC_BACKING_CLOSE: 0 or -errno. */
+  backingClose(devfd: number, id: number): number;
   /** This thread's fsuid, fsgid and supplementary groups (raw syscalls: this thread only). */
   setCreds(uid: number, gid: number, groups: Uint32Array): number;
   /** Back to this thread's ids from before its first setCreds. */
@@ -252,9 +260,10 @@ export interface Addon {
  * data = the splice from the backing file into the pipe (EAGAIN: pipe full); pread = the copy
  * path's read; drain = emptying a pipe after a failure; pipe = pipe2() of a new pipe;
  * device = a READ reply into /dev/fuse (made, then reported refused); clone =
- * FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT reply write.
+ * FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT reply write; backing =
+ * FUSE_DEV_IOC_BACKING_OPEN of a passthrough file.
  */
-export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init';
+export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init' | 'backing';
 
 const require = createRequire(import.meta.url);
 export const addon: Addon = require('../build/Release/splicefs.node') as Addon;

@@ -49,11 +49,17 @@ function sizeText(bytes: unknown): string {
   return `${bytes} bytes`;
 }
 
-/** "mounted /src -> /mnt: protocol 7.40, read mode auto, threads 2, max_read 1020 KiB". */
+/** " (kernel passthrough)" when it is on, " (kernel passthrough off: REASON)", or nothing when unused. */
+function passthroughText(p: unknown): string {
+  if (p === undefined || p === 'unused') return '';
+  return p === 'on' ? ' (kernel passthrough, else splice)' : ` (kernel passthrough off: ${String(p)})`;
+}
+
+/** "mounted /src -> /mnt: protocol 7.40, read mode auto (kernel passthrough, else splice), threads 2, max_read 1020 KiB". */
 function mountedText(r: Record<string, unknown>): string {
   return (
     `mounted ${String(r.source)} -> ${String(r.mountpoint)}: protocol ${String(r.protocol)}, ` +
-    `read mode ${String(r.readMode)}, threads ${String(r.threads)}, max_read ${sizeText(r.maxRead)}`
+    `read mode ${String(r.readMode)}${passthroughText(r.passthrough)}, threads ${String(r.threads)}, max_read ${sizeText(r.maxRead)}`
   );
 }
 

@@ -178,6 +178,17 @@ async function finishServer (srv, info, sys) {
     info.notes.push(n)
     log(`${srv.name}: ${n}`)
   }
+  // Kernel passthrough is only what its counters say: no passthrough open, or READs the
+  // server answered, means the figures are (partly) of the server's own path.
+  if (sys.mode === 'passthrough' && c) {
+    const opens = Number(c['passthrough.opens'] ?? 0)
+    const served = Number(c['read.spliceReplies'] ?? 0) + Number(c['read.copyReplies'] ?? 0)
+    if (!(opens > 0) || served > 0) {
+      const n = `NOT ALL IN KERNEL PASSTHROUGH: ${opens} passthrough opens, ${served} READs served by the server (fallbacks: ${Object.keys(c).filter((k) => k.startsWith('passthrough.fallbacks.') && Number(c[k]) > 0).map((k) => `${k.slice(22)} ${c[k]}`).join(', ') || 'none'})`
+      info.notes.push(n)
+      log(`${srv.name}: ${n}`)
+    }
+  }
   log(`${srv.name}: stopped (exit ${exit ? exit.code ?? exit.signal : '?'})${srv.stop.notes.length ? ': ' + srv.stop.notes.join('; ') : ''}`)
 }
 

@@ -28,6 +28,24 @@ const SPLICEFS_MODES = {
   splice16: ['--read-mode', 'splice', '--pipe-pages', '16']
 }
 
+/**
+ * splicefs's kernel passthrough mode (--read-mode passthrough): reads and writes go to the
+ * source inside the kernel, so it runs every workload, mounted -o rw, like
+ * passthrough_hp-passthrough beside it.
+ */
+function splicefsPassthroughSystem (checkout, baseline) {
+  const cli = path.join(checkout, 'dist', 'cli.js')
+  return {
+    kind: 'splicefs',
+    mode: 'passthrough',
+    cli,
+    baseline,
+    writable: true,
+    desc: 'kernel passthrough (--read-mode passthrough -o rw): reads and writes bypass the server',
+    command: () => [process.execPath, [cli, SRC, MNT, '--read-mode', 'passthrough', '-o', 'rw', ...splicefsExtra, '--stats']]
+  }
+}
+
 /** splicefs's write modes, each a system: splicefs-write-MODE, mounted -o rw. */
 const SPLICEFS_WRITE_MODES = {
   copy: ['-o', 'rw', '--write-mode', 'copy'],
@@ -159,6 +177,7 @@ export function defineSystems (baselineDir = null) {
     SYSTEMS[`splicefs-${mode}`] = splicefsSystem(ROOT, mode)
     if (baselineDir) SYSTEMS[baselineName(mode)] = splicefsSystem(baselineDir, mode, baselineDir)
   }
+  SYSTEMS['splicefs-passthrough'] = splicefsPassthroughSystem(ROOT)
   for (const mode of Object.keys(SPLICEFS_WRITE_MODES)) {
     SYSTEMS[`splicefs-write-${mode}`] = splicefsWriteSystem(ROOT, mode)
     if (baselineDir) SYSTEMS[baselineName(`write-${mode}`)] = splicefsWriteSystem(baselineDir, mode, baselineDir)

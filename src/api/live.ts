@@ -9,11 +9,10 @@ import { MetricsServer, showHostPort, type MetricsOptions } from '../control/met
 import type { ControlTarget, LiveStats, SetResult } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
 import { socketPath } from '../control/socket-path.js';
-import type { ReadMode } from './options.js';
+import { READ_MODES, type ReadMode } from './options.js';
 import { isInside } from './setup.js';
 import type { Stats } from './stats.js';
 
-const READ_MODES: readonly ReadMode[] = ['auto', 'splice', 'copy'];
 
 export interface LiveOptions {
   /** The resolved mountpoint's bytes (the socket's name derives from them). */

@@ -5,6 +5,7 @@
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
 import type { Logger } from 'pino';
 import { addon } from '../addon.js';
+import { BackingFiles } from '../datapath/backing.js';
 import { ReadPath } from '../datapath/read.js';
 import { resolveWriteMode, WritePath, type ResolvedWriteMode } from '../datapath/write.js';
 import { errnoName, SplicefsError } from '../errors.js';
@@ -144,6 +145,8 @@ function buildServer(s: Setup, undo: Undo) {
   const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
   let channel!: Channel;
   const writePath = new WritePath(s.writeMode);
+  const backing = new BackingFiles({ logger });
+  undo.push(() => backing.closeAll());
   let fs: Passthrough;
   try {
     fs = new Passthrough({
@@ -161,7 +164,11 @@ function buildServer(s: Setup, undo: Undo) {
         writePath.opened(h);
         channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h)));
       },
-      onFileReleased: (h) => channel.unregister(h.fh),
+      passthroughFor: (h, direct, setId) => readPath.passthroughFor(h, direct, setId),
+      onFileReleased: (h) => {
+        channel.unregister(h.fh);
+        readPath.released(h);
+      },
     });
   } catch (errno) {
     throw new SplicefsError(`cannot open source ${s.srcShown}: ${errnoName(Number(errno))}`);
@@ -170,6 +177,8 @@ function buildServer(s: Setup, undo: Undo) {
   let session!: Session;
   const readPath = new ReadPath({
     mode: readMode,
+    backing,
+    writebackCacheAsked: s.writebackCache,
     header: s.header,
     executor,
     maxRead,
@@ -194,10 +203,11 @@ function buildServer(s: Setup, undo: Undo) {
             spliceRequests: s.writeMode === 'splice' && !s.readOnly,
           })
         : new DevFuseChannel(devfd, reqBytes);
+    backing.useDevice(devfd);
     session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });
     return { channel, session };
   };
-  return { counters, executor, pending, maxRead, fs, readPath, writePath, serveOn };
+  return { counters, executor, pending, maxRead, fs, readPath, writePath, backing, serveOn };
 }
 type Server = ReturnType<typeof buildServer>;
 
@@ -277,6 +287,7 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, serving: Serving, liv
     pipeSlots: Math.floor(pipeBytes / PAGE_SIZE),
     readOnly: s.readOnly,
     readMode: s.readMode,
+    passthrough: passthroughState(s.readMode, srv.backing),
     writeMode: s.writeMode,
     writebackCache: s.writebackCache,
     headerMode: s.header,
@@ -286,6 +297,13 @@ function mountInfo(s: Setup, srv: Server, neg: Negotiated, serving: Serving, liv
     flags: neg.flagNames,
     ...live.where,
   };
+}
+
+/** MountInfo.passthrough: 'on', 'unused' (the read mode never asks), or why it is off. */
+function passthroughState(mode: ReadMode, backing: BackingFiles): string {
+  const off = backing.offMountWide;
+  if (off !== null) return off;
+  return mode === 'auto' || mode === 'passthrough' ? 'on' : 'unused';
 }
 
 /**
@@ -313,7 +331,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     await undo.run();
     throw err;
   }
-  const { fs, executor } = srv;
+  const { fs, executor, backing } = srv;
   const { session, connection, conn, channel } = serving;
 
   let finished = false;
@@ -323,6 +341,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     // detach it; the connection's release does it in the order its mechanism needs.
     const stillMounted = findMount(mnt)?.minor === connection;
     fs.closeAll();
+    backing.closeAll();
     executor.close();
     await conn.release(stillMounted);
     await live.close();
@@ -352,7 +371,7 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
   if (opts.pipePages === 1 && s.readMode !== 'copy')
     logger.warn({ pipePages: 1 }, 'a one-page pipe carries no spliced reply: every READ goes by copy (pipeTooSmall)');
 
-  const stats = () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, session, channel, fs });
+  const stats = () => collectStats({ readCounters: srv.counters, readPath: srv.readPath, writePath: srv.writePath, backing, session, channel, fs });
   const setReadMode = (mode: ReadMode): ReadMode => {
     D.validate({ readMode: mode });
     try {

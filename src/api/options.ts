@@ -9,8 +9,14 @@ export type { MountHelper, MountMechanism };
 
 /** A mount's access-time policy (see MountOptions.atime). */
 export type AtimeMode = 'relatime' | 'noatime' | 'strictatime';
-/** How READ replies travel. auto: splice, falling back to copy per file where it cannot. */
-export type ReadMode = 'auto' | 'splice' | 'copy';
+/**
+ * How file data travels (datapath/read.ts). passthrough: the kernel reads and writes the backing
+ * file itself (FUSE_PASSTHROUGH, Linux 6.9+, needs root), and falls back per file to splice where
+ * it cannot; splice: every READ reaches the server and is spliced; copy: every READ reaches the
+ * server and is copied. auto (default): passthrough where the kernel takes it, then splice, then
+ * copy per file.
+ */
+export type ReadMode = 'auto' | 'passthrough' | 'splice' | 'copy';
 /**
  * How the spliced reply's header gets its length. patch: vmsplice the header and write the real
  * length into its memory after the data splice (needs vmsplice to reference, not copy); write:
@@ -173,6 +179,12 @@ export interface MountInfo {
   pipeSlots: number;
   readOnly: boolean;
   readMode: ReadMode;
+  /**
+   * Kernel passthrough on this mount: 'on' (granted at INIT; files still fall back one by one
+   * where the kernel refuses), 'unused' (granted, but the read mode never asks for it), or why
+   * it is off: 'notOffered' (the kernel lacks it) | 'writebackCache' | 'noCapability'.
+   */
+  passthrough: string;
   /** the write mode in force (auto resolved) */
   writeMode: 'splice' | 'copy';
   writebackCache: boolean;
@@ -217,7 +229,7 @@ export const DEFAULT_TIMEOUT_S = 1;
 
 // ---- validation -----------------------------------------------------------------------
 
-const READ_MODES: readonly ReadMode[] = ['auto', 'splice', 'copy'];
+export const READ_MODES: readonly ReadMode[] = ['auto', 'passthrough', 'splice', 'copy'];
 const WRITE_MODES: readonly WriteMode[] = ['auto', 'splice', 'copy'];
 const HEADER_MODES: readonly HeaderMode[] = ['auto', 'patch', 'write'];
 export const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'noatime', 'strictatime'];

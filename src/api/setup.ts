@@ -74,7 +74,8 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
  * HANDLE_KILLPRIV_V2: the kernel tells us when a write or truncate must drop set-user-ID and
  * set-group-ID bits (its caller lacks CAP_FSETID) instead of asking for the file's mode and
  * security.capability around every write and chown: two round trips fewer per file written
- * (ops/files.ts killSuidgid does the kill).
+ * (ops/files.ts killSuidgid does the kill). PASSTHROUGH: wanted on every mount without the
+ * writeback cache, used only by the opens the read mode sends through the kernel.
  */
 export function wantedFlags(o: { writebackCache: boolean } = { writebackCache: false }): bigint {
   return (
@@ -84,7 +85,10 @@ export function wantedFlags(o: { writebackCache: boolean } = { writebackCache: f
     InitFlag.CACHE_SYMLINKS | InitFlag.INIT_EXT |
     // Always: some files get FOPEN_DIRECT_IO even without --direct-io (passthrough/direct-io.ts),
     // and a shared mmap of one fails with ENODEV unless the kernel was told it may (6.6+).
-    InitFlag.DIRECT_IO_ALLOW_MMAP
+    InitFlag.DIRECT_IO_ALLOW_MMAP |
+    // Kernel passthrough (--read-mode passthrough or auto; `splicefs set` may turn it on later),
+    // which the kernel does not grant together with its writeback cache.
+    (o.writebackCache ? 0n : InitFlag.PASSTHROUGH)
   );
 }
 

@@ -3,6 +3,7 @@
 // executor on whichever thread served them (addon.constants.readCounters); the fallbacks by
 // reason by datapath/read.ts, which decides them; the transport counts what it handed over.
 import { addon, countersByName, type ReadCounters } from '../addon.js';
+import type { BackingFiles, PassthroughCounts } from '../datapath/backing.js';
 import type { ReadPath } from '../datapath/read.js';
 import type { WriteCounts, WritePath } from '../datapath/write.js';
 import type { DirectIoCounts } from '../passthrough/direct-io.js';
@@ -38,6 +39,13 @@ export interface Stats {
   /** Requests by opcode name (READs served by worker threads included). */
   requests: Record<string, number>;
   read: ReadStats;
+  /**
+   * Kernel passthrough (datapath/backing.ts): opens answered with FOPEN_PASSTHROUGH (their
+   * reads and writes never reach the server, so they are in no READ or WRITE counter), backing
+   * ids registered, closed and open now, and opens that wanted it and went through the server,
+   * by reason.
+   */
+  passthrough: PassthroughCounts;
   /** WRITE replies and payload bytes per path, and WRITEs answered with an error. */
   write: WriteCounts;
   /** Operations that made a new object as their caller (creds.ts), and callers whose groups could not be read. */
@@ -74,6 +82,7 @@ export interface StatsSources {
   readCounters: ReadCounters;
   readPath: ReadPath;
   writePath: WritePath;
+  backing: BackingFiles;
   session: Session;
   channel: Channel;
   fs: Passthrough;
@@ -107,6 +116,7 @@ export function collectStats(s: StatsSources): Stats {
       smallCopies: n.smallCopies,
       fallbacks: { ...f, noSpliceRead: f.noSpliceRead + n.noSpliceCopies },
     },
+    passthrough: { ...s.backing.counts, fallbacks: { ...s.backing.counts.fallbacks } },
     // The event loop's WRITEs counted by write.ts, the workers' by the addon (addon/write.cc).
     write: {
       spliceReplies: s.writePath.counts.spliceReplies + n.writeSpliceReplies,

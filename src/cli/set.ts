@@ -1,13 +1,13 @@
-// `splicefs set MOUNTPOINT read-mode auto|splice|copy`: files opened from now on are read by
+// `splicefs set MOUNTPOINT read-mode auto|passthrough|splice|copy`: files opened from now on are read by
 // that path; files open now keep the one they were opened with. Sent to the server of
 // MOUNTPOINT over its control socket (src/control/client.ts); the server may refuse (a mount
-// started in copy mode has no pipes to splice with) and says why in one line.
+// started in copy mode has no pipes to splice with; passthrough where the mount cannot have
+// it) and says why in one line.
+import { READ_MODES } from '../api/options.js';
 import { SplicefsError } from '../errors.js';
 import { ControlClient } from '../control/client.js';
 import type { Reply, SetResult } from '../control/protocol.js';
 import { scanArgs, shown, usageError } from './args.js';
-
-const READ_MODES = ['auto', 'splice', 'copy'];
 
 /** A set reply's payload; the server's refusal as a SplicefsError (exit 1). */
 function setOf(r: Reply): SetResult {
@@ -23,10 +23,10 @@ function setOf(r: Reply): SetResult {
  */
 export async function setCommand(args: readonly Buffer[]): Promise<number> {
   const { positionals } = scanArgs(args, []);
-  if (positionals.length !== 3) usageError('set takes MOUNTPOINT, a setting and a value: set MOUNTPOINT read-mode auto|splice|copy');
+  if (positionals.length !== 3) usageError(`set takes MOUNTPOINT, a setting and a value: set MOUNTPOINT read-mode ${READ_MODES.join('|')}`);
   const [mnt, name, value] = positionals.map((i) => args[i]!) as [Buffer, Buffer, Buffer];
   if (name.toString() !== 'read-mode') usageError(`set: unknown setting '${shown(name)}' (read-mode)`);
-  if (!READ_MODES.includes(value.toString())) usageError(`set read-mode takes auto, splice or copy, not '${shown(value)}'`);
+  if (!(READ_MODES as readonly string[]).includes(value.toString())) usageError(`set read-mode takes ${READ_MODES.join(', ')}, not '${shown(value)}'`);
   const client = await ControlClient.connect(mnt);
   try {
     const set = setOf(await client.request({ op: 'set', name: 'read-mode', value: value.toString() }));

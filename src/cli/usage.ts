@@ -8,22 +8,28 @@ const COMMANDS = `usage: splicefs SOURCE MOUNTPOINT [options]    mount, serve in
        splicefs umount MOUNTPOINT               unmount (a stale mount of a killed server too)
        splicefs stats MOUNTPOINT [--json] [--watch]   a running server's counters (--watch:
                                                 MiB/s per read and write path every second)
-       splicefs set MOUNTPOINT read-mode auto|splice|copy   the read path of files opened
-                                                from now on (open files keep theirs)
+       splicefs set MOUNTPOINT read-mode MODE   the read path of files opened from now on
+                                                (auto|passthrough|splice|copy; open files
+                                                keep theirs)
        splicefs bench [options]                 the benchmark (splicefs bench --help)
        mount -t fuse.splicefs SOURCE MOUNTPOINT [-o ...]   through mount(8) / fstab: daemon`;
 
 const OPTIONS_HELP = `Mirror the directory SOURCE onto MOUNTPOINT through FUSE, read-write (-o ro: read-only).
-READ replies are spliced from the backing file into /dev/fuse. Runs in the foreground (Ctrl-C
-or SIGTERM unmounts, and so does the exit of the process that started it); started by
-mount(8), or with --daemon, it returns once the mount is ready and serves in the background,
-logging to a file.
+File data goes through the kernel (passthrough), or READ replies are spliced into /dev/fuse.
+Runs in the foreground (Ctrl-C or SIGTERM unmounts, and so does the exit of the process that
+started it); started by mount(8), or with --daemon, it returns once the mount is ready and
+serves in the background, logging to a file.
 Paths are taken as the bytes given (they need not be UTF-8); messages show other bytes as \\xNN.
 
 options:
-  --read-mode auto|splice|copy  how READ replies travel (default auto: splice, and copy for
-                                files that cannot be spliced; splice: never give up splicing
-                                a file; copy: pread + write only)
+  --read-mode auto|passthrough|splice|copy
+                                how file data travels (default auto: kernel passthrough
+                                where the kernel takes it, else splice, else copy per file;
+                                passthrough: the kernel reads and writes the source file
+                                itself, no READ or WRITE reaches the server (Linux 6.9+,
+                                root, not with writeback_cache), splice where it refuses;
+                                splice: every READ spliced, never give up splicing a file;
+                                copy: pread + write only)
   --write-mode auto|splice|copy how WRITE payloads reach the backing file (default auto:
                                 copy; splice: spliced from /dev/fuse through a pipe into the
                                 file; copy: the request read whole, one pwrite)

@@ -41,6 +41,13 @@ function pairs(rows: Array<[string, string]>): string[] {
   return rows.map(([k, v]) => `${k.padEnd(w)}   ${v}`);
 }
 
+/** Passthrough opens (their I/O is in no READ/WRITE row), backing ids, and the opens that fell back. */
+function passthroughLine(p: LiveStats['stats']['passthrough']): string {
+  const fell = Object.entries(p.fallbacks).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+  return `opens ${p.opens} (reads and writes not seen here), backing ids ${p.backingIds} open, ${p.backingOpens} registered` +
+    (fell.length ? `; through the server instead: ${fell.join(', ')}` : '');
+}
+
 /** The table `splicefs stats MOUNTPOINT` prints. */
 export function statsTable(l: LiveStats): string {
   const s = l.stats;
@@ -66,6 +73,7 @@ export function statsTable(l: LiveStats): string {
     ...pairs([
       ['read mode', `${l.readMode} for new opens${modeNote}`],
       ['fallbacks to copy', fb],
+      ['kernel passthrough', passthroughLine(s.passthrough)],
       ['write fallbacks', Object.entries(s.write.fallbacks).map(([k, v]) => `${k} ${v}`).join(', ')],
       ['open handles', `files ${s.openFiles}, directories ${s.openDirs}`],
       ['nodes', String(s.nodes)],

@@ -3,6 +3,7 @@
 // scrape are from the same instant. The metrics live in a registry of the mount's own (never
 // prom-client's global one), so two mounts in one process do not mix their numbers.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { READ_MODES } from '../api/options.js';
 import type { LiveStats } from './protocol.js';
 
 /** The mount's metrics, set from one snapshot per scrape. */
@@ -25,6 +26,9 @@ export function makeRegistry() {
     writeFallbacks: counter('splicefs_write_fallbacks_total', 'WRITEs of splice mode that went by copy, by reason', ['reason']),
     requests: counter('splicefs_requests_total', 'Requests by opcode', ['opcode']),
     interrupted: counter('splicefs_interrupted_total', 'Replies refused because their request was interrupted'),
+    passthroughOpens: counter('splicefs_passthrough_opens_total', 'Opens answered with FOPEN_PASSTHROUGH (the kernel reads and writes the backing file; no READ/WRITE reaches the server)'),
+    backingIds: gauge('splicefs_passthrough_backing_ids', 'Backing ids registered now (one per inode open in passthrough)'),
+    passthroughFallbacks: counter('splicefs_passthrough_fallbacks_total', 'Opens that wanted kernel passthrough and went through the server, by reason', ['reason']),
     directIo: counter('splicefs_direct_io_opens_total', 'Opens served with FOPEN_DIRECT_IO, by reason', ['reason']),
     openFiles: gauge('splicefs_open_files', 'Open file handles'),
     openDirs: gauge('splicefs_open_dirs', 'Open directory handles'),
@@ -45,7 +49,7 @@ export function update(m: Metrics, s: LiveStats): void {
   for (const metric of Object.values(m)) metric.reset();
   const r = s.stats.read;
   m.info.set({ mountpoint: s.mountpoint, source: s.source, start_read_mode: s.startReadMode }, 1);
-  for (const mode of ['auto', 'splice', 'copy']) m.readMode.set({ mode }, mode === s.readMode ? 1 : 0);
+  for (const mode of READ_MODES) m.readMode.set({ mode }, mode === s.readMode ? 1 : 0);
   m.replies.inc({ path: 'splice' }, r.spliceReplies);
   m.replies.inc({ path: 'copy' }, r.copyReplies);
   m.bytes.inc({ path: 'splice' }, r.spliceBytes);
@@ -62,6 +66,9 @@ export function update(m: Metrics, s: LiveStats): void {
   for (const [reason, n] of Object.entries(w.fallbacks)) m.writeFallbacks.inc({ reason }, n);
   for (const [opcode, n] of Object.entries(s.stats.requests)) m.requests.inc({ opcode }, n);
   m.interrupted.inc(s.stats.interrupted);
+  m.passthroughOpens.inc(s.stats.passthrough.opens);
+  m.backingIds.set(s.stats.passthrough.backingIds);
+  for (const [reason, n] of Object.entries(s.stats.passthrough.fallbacks)) m.passthroughFallbacks.inc({ reason }, n);
   for (const [reason, n] of Object.entries(s.stats.directIoOpens)) m.directIo.inc({ reason }, n);
   m.openFiles.set(s.stats.openFiles);
   m.openDirs.set(s.stats.openDirs);

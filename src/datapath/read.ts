@@ -1,8 +1,12 @@
-// THE READ path: the per-handle plan (splice | copy; later passthrough), the fallback after a
-// failure, and the counters of each. Decided here and only here; the addon's one executor
+// THE READ path: the per-handle choice (kernel passthrough | splice | copy), the fallback after
+// a failure, and the counters of each. Decided here and only here; the addon's one executor
 // (addon/reply.cc ExecuteRead) applies a plan's numbers on whichever thread got the request,
 // the event loop (serve) or a worker thread (the same plan, registered with the transport).
 //
+//   passthrough: the OPEN reply hands the kernel the backing file (FOPEN_PASSTHROUGH, chosen
+//           once per handle at open, datapath/backing.ts owns the ids): no READ ever comes.
+//           Modes passthrough and auto ask for it; where the kernel cannot (no capability, a
+//           stacked source, the writeback cache, ...) the handle goes by splice, and then copy.
 //   splice: header + file pages into a pipe, one splice of the whole reply into /dev/fuse.
 //   copy:   pread into a reused buffer behind the header, one write into /dev/fuse.
 //
@@ -25,7 +29,9 @@ import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { addon, decodeFailure, type PlanArray, type ReadExecutor } from '../addon.js';
 import type { ReadMode } from '../api/options.js';
+import { InitFlag } from '../kernel/abi.js';
 import type { FileHandle } from '../passthrough/handles.js';
+import type { BackingFiles } from './backing.js';
 
 const { EINVAL, ENOENT, ENOSYS, EOPNOTSUPP } = constants.errno;
 const C = addon.constants;
@@ -43,6 +49,13 @@ export interface ReadPlan {
   /** a copy plan standing in for splice (a file without splice_read): counted as noSpliceCopies */
   countAs: 'none' | 'noSplice';
 }
+
+/** Why passthrough is off mount-wide, for `splicefs set`'s refusal. */
+const OFF_WHY: Record<string, string> = {
+  notOffered: 'the kernel did not offer FUSE_PASSTHROUGH (it needs Linux 6.9 built with CONFIG_FUSE_PASSTHROUGH)',
+  writebackCache: 'the kernel does not pass through with -o writeback_cache',
+  noCapability: 'registering a backing file needs CAP_SYS_ADMIN, which this server lacks',
+};
 
 const FIELD: Record<string, number> = Object.fromEntries(C.planFields.map((name, i) => [name, i]));
 for (const name of ['fd', 'path', 'header', 'spliceMin', 'maxSize', 'countAs'])
@@ -84,6 +97,10 @@ export interface ReadPathConfig {
   /** The mode at start; setMode changes it for handles whose plan is made later. */
   mode: ReadMode;
   header: 'patch' | 'write';
+  /** The backing ids of passthrough opens. */
+  backing: BackingFiles;
+  /** `-o writeback_cache` was asked for (then FUSE_PASSTHROUGH was not: the reason it is off). */
+  writebackCacheAsked?: boolean;
   /** The event loop's executor (its pipe is null in copy mode). */
   executor: ReadExecutor;
   maxRead: number;
@@ -128,7 +145,10 @@ export class ReadPath {
    * event loop's executor has none (the mount started in copy mode makes no pipes).
    */
   setMode(mode: ReadMode): ReadMode {
-    if (mode !== 'copy' && this.cfg.executor.pipeBytes === 0)
+    const off = this.cfg.backing.offMountWide;
+    if (mode === 'passthrough' && off !== null)
+      throw new Error(`read mode passthrough is not available on this mount (${off}): ${OFF_WHY[off] ?? off}`);
+    if (mode !== 'copy' && mode !== 'passthrough' && this.cfg.executor.pipeBytes === 0)
       throw new Error(`read mode ${mode} needs pipes, and this mount started in copy mode, which makes none: mount with --read-mode auto or splice to switch between paths`);
     const previous = this.current;
     this.current = mode;
@@ -142,18 +162,44 @@ export class ReadPath {
     return m;
   }
 
+  /** What INIT granted: FUSE_PASSTHROUGH on or not (and why not). Before any OPEN. */
+  negotiated(flags: bigint): void {
+    const wb = (flags & InitFlag.WRITEBACK_CACHE) !== 0n;
+    this.cfg.backing.negotiated((flags & InitFlag.PASSTHROUGH) !== 0n, wb || this.cfg.writebackCacheAsked === true);
+  }
+
+  /**
+   * The backing id `h` (just opened) passes through the kernel with, or 0: its reads go by its
+   * plan. Asked in modes passthrough and auto; an inode passing through already shares its id
+   * in any mode (the kernel keeps one I/O mode per inode). `direct`: the open is direct I/O;
+   * `setId`: the file has set-user-ID or set-group-ID rights a write must clear.
+   */
+  passthroughFor(h: FileHandle, direct: boolean, setId: boolean): number {
+    const mode = this.modeOf(h);
+    return this.cfg.backing.open(h, mode === 'passthrough' || mode === 'auto', direct, setId);
+  }
+
+  /** `h` is being released (its backing id closes with its inode's last passthrough handle). */
+  released(h: FileHandle): void {
+    this.cfg.backing.release(h);
+  }
+
   /** The way the last reply went (asked by debug lines only: it is a call into the addon). */
   lastHow(): 'splice' | 'copy' {
     return this.cfg.executor.lastPath === C.readPath.SPLICE ? 'splice' : 'copy';
   }
 
-  /** The plan for an open file: copy in copy mode, copy for a file known not to splice (auto), else splice. */
+  /**
+   * The plan for an open file's READs: copy in copy mode, copy for a file known not to splice
+   * (auto, passthrough), else splice. A passthrough handle has one too: a READ that reaches us
+   * anyway (FOPEN_DIRECT_IO beside it) goes by it.
+   */
   planFor(h: FileHandle): ReadPlan {
     const { header, spliceMin, maxRead } = this.cfg;
     const mode = this.modeOf(h);
     const base = { fd: h.fd, header, spliceMin, maxSize: maxRead };
     if (mode === 'copy' || this.cfg.executor.pipeBytes === 0) return { ...base, path: 'copy', countAs: 'none' };
-    if (h.node.noSplice && mode === 'auto') return { ...base, path: 'copy', countAs: 'noSplice' };
+    if (h.node.noSplice && mode !== 'splice') return { ...base, path: 'copy', countAs: 'noSplice' };
     return { ...base, path: 'splice', countAs: 'none' };
   }
 

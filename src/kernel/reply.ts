@@ -249,6 +249,11 @@ export interface InitOut {
   /** nanoseconds; 1 = the server's timestamps are exact */
   timeGran: number;
   maxPages: number;
+  /**
+   * 7.40: how deep stacked the backing files of passthrough opens may be (1: plain filesystems
+   * only); must be >= 1 for the kernel to turn FUSE_PASSTHROUGH on, 0 without it.
+   */
+  maxStackDepth?: number;
 }
 export function encodeInit(rep: Reply, o: InitOut): number {
   const b = rep.buf;
@@ -264,6 +269,7 @@ export function encodeInit(rep: Reply, o: InitOut): number {
   b.writeUInt32LE(o.timeGran, BODY + f.time_gran);
   b.writeUInt16LE(o.maxPages, BODY + f.max_pages);
   b.writeUInt32LE(Number((o.flags >> 32n) & 0xffffffffn), BODY + f.flags2);
+  b.writeUInt32LE(o.maxStackDepth ?? 0, BODY + f.max_stack_depth);
   return BODY + fuse_init_out.size;
 }
 

@@ -49,6 +49,13 @@ export interface FsConfig {
   nodeFdBudget?: number;
   /** Where the fd budget logs (once) that it was reached, or that a limit was hit. */
   logger?: Logger;
+  /**
+   * The backing id a new handle passes through the kernel with (FOPEN_PASSTHROUGH), or 0
+   * (datapath/read.ts decides, datapath/backing.ts owns the ids); `direct`: the open gets
+   * FOPEN_DIRECT_IO; `setId`: the file is set-user-ID, or set-group-ID and group-executable.
+   * Absent: nothing passes through.
+   */
+  passthroughFor?(h: FileHandle, direct: boolean, setId: boolean): number;
   /** A file handle was opened / is about to be released (the data path's per-handle plan). */
   onFileOpened?(h: FileHandle): void;
   onFileReleased?(h: FileHandle): void;

@@ -48,6 +48,9 @@ export function negotiate(inn: InitIn, want: InitWants): { out: InitOut; negotia
       maxWrite,
       timeGran: 1,
       maxPages,
+      // Backing files on plain filesystems only: a source that is itself a FUSE passthrough
+      // or overlayfs mount is refused per file (ELOOP) and read through the server.
+      maxStackDepth: (flags & InitFlag.PASSTHROUGH) !== 0n ? 1 : 0,
     },
     negotiated: {
       protocol: `${FUSE_KERNEL_VERSION}.${minor}`,

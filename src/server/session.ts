@@ -98,6 +98,7 @@ export class Session {
     this.pending = r.negotiated;
     // Before the reply: the kernel sends nothing else until it has read it.
     this.cfg.fs.kernelAcls = (r.negotiated.flags & InitFlag.POSIX_ACL) !== 0n;
+    this.cfg.readPath.negotiated(r.negotiated.flags);
     return r.out;
   }
 

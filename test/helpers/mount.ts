@@ -190,10 +190,12 @@ export async function withMount(
 }
 
 /**
- * withMount for tests of the splice machinery at every READ size: spliceMin 0 (even a one-page
- * READ splices) unless the test sets it; the default copies one-page READs.
+ * withMount for tests of the splice machinery at every READ size: read mode splice unless the
+ * test names another (the default, auto, hands reads to the kernel where it takes them: FUSE
+ * passthrough, and no READ reaches the server), and spliceMin 0 (even a one-page READ splices)
+ * unless the test sets it; the default copies one-page READs.
  */
-export const withAllSplice: typeof withMount = (t, opts, fx, fn) => withMount(t, { spliceMin: 0, ...opts }, fx, fn);
+export const withAllSplice: typeof withMount = (t, opts, fx, fn) => withMount(t, { spliceMin: 0, readMode: 'splice', ...opts }, fx, fn);
 
 /** Counter deltas: `after - before` for the READ counters. */
 export function readDelta(before: Stats, after: Stats) {

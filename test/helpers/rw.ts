@@ -18,8 +18,9 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
-import type { MountOptions, Stats } from '../../src/index.js';
+import type { MountOptions, ReadMode, Stats } from '../../src/index.js';
 import { freshDir, leftoverCheck, withMount, type MountFixtureOptions } from './mount.js';
+import { ptDelta, settle } from './passthrough.js';
 import { scratch } from './mirror.js';
 import { OpServer, treeDifference, type OpServerOptions, type Result, type TreeEntry } from './opserver.js';
 
@@ -212,11 +213,75 @@ export async function withRw(t: Test, options: RwMountOptions, fx: RwFixtureOpti
 /** The write modes the data tests run in. */
 export const WRITE_MODES: WriteMode[] = ['splice', 'copy'];
 
-/** The long randomized runs' configurations: each write mode, then the writeback cache (auto mode). */
-export const RUN_CONFIGS: ReadonlyArray<{ mode: WriteMode; writebackCache: boolean }> = [
-  ...WRITE_MODES.map((mode) => ({ mode, writebackCache: false })),
-  { mode: 'auto', writebackCache: true },
+/** One configuration of the long randomized runs. */
+export interface RunConfig {
+  /** for test names */
+  name: string;
+  readMode: ReadMode;
+  writeMode: WriteMode;
+  writebackCache: boolean;
+  /**
+   * The data path whose counters must move: the server's WRITE path in a write mode (wrotePath),
+   * or 'kernel': FUSE passthrough, where the kernel writes the source itself (passedThrough).
+   */
+  path: WriteMode | 'kernel';
+}
+
+/**
+ * The long randomized runs' configurations: the server's WRITE path in each write mode, then
+ * with the writeback cache (auto write mode), all in read mode splice (the default, auto, would
+ * hand the files to the kernel: no WRITE would reach the server); then kernel passthrough (read
+ * mode passthrough: opens hand the kernel the source file, and it writes it itself).
+ */
+export const RUN_CONFIGS: ReadonlyArray<RunConfig> = [
+  ...WRITE_MODES.map((mode): RunConfig => ({ name: `write mode ${mode}`, readMode: 'splice', writeMode: mode, writebackCache: false, path: mode })),
+  { name: 'write mode auto, writeback cache', readMode: 'splice', writeMode: 'auto', writebackCache: true, path: 'auto' },
+  { name: 'kernel passthrough', readMode: 'passthrough', writeMode: 'auto', writebackCache: false, path: 'kernel' },
 ];
+
+/** The mount options of a run configuration. */
+export function runOptions(c: RunConfig): RwMountOptions {
+  return { readMode: c.readMode, writeMode: c.writeMode, writebackCache: c.writebackCache };
+}
+
+/** Assert the data path of `c` ran, from `before` (f.stats() when the run started) to now. */
+export async function ranPath(t: Test, f: RwFixture, c: RunConfig, before: Stats | undefined, what: string): Promise<void> {
+  if (c.path === 'kernel') return passedThrough(t, f, before, what);
+  wrotePath(t, f, c.path, writeDelta(before ? writeStats(before) : undefined, f.write()), what);
+}
+
+/**
+ * Assert kernel passthrough carried the writes (read mode passthrough): opens passed through, no
+ * refusal that would send every open through the server, and no WRITE reached the server, unless
+ * some opens had to go through it (a set-user-ID or set-group-ID file, fallbacks.setId; an inode
+ * already open through the server, openThroughServer: e.g. an empty file opened read-only, which
+ * gets direct I/O, and opened for writing while that is open), whose WRITEs then must not fail.
+ * Every backing id is closed once nothing is open. A comment in plain mode (no server).
+ */
+export async function passedThrough(t: Test, f: RwFixture, before: Stats | undefined, what: string): Promise<void> {
+  if (f.plain || before === undefined) {
+    t.comment(`${what}: plain mode, no server counters to check`);
+    return;
+  }
+  const after = await settle({ stats: () => f.stats()! });
+  const d = ptDelta(before, after);
+  const w = writeDelta(writeStats(before), writeStats(after));
+  t.ok(d.opens > 0, `${what}: opens passed through (${d.opens}, ${d.backingOpens} backing files registered)`, { d });
+  t.same(
+    [d.notOffered, d.writebackCache, d.noCapability, d.notStackable, d.backingError],
+    [0, 0, 0, 0, 0],
+    `${what}: no passthrough refused for the mount or by a backing file`,
+    { d },
+  );
+  const throughServer = d.setId + d.openThroughServer;
+  if (throughServer === 0) {
+    t.same([w.spliceReplies, w.copyReplies, d.writeRequests], [0, 0, 0], `${what}: no WRITE reached the server (the kernel wrote every byte)`, { w });
+  } else {
+    t.comment(`${what}: ${throughServer} opens went through the server (setId ${d.setId}, openThroughServer ${d.openThroughServer}): their WRITEs are the server's (${d.writeRequests})`);
+    t.equal(w.errorReplies, 0, `${what}: no WRITE of the opens through the server failed`);
+  }
+  t.equal(after.passthrough.backingIds, 0, `${what}: every backing id closed with its last handle`);
+}
 
 /**
  * Assert the WRITE path of the mode ran: in copy mode copyReplies moved (and no splice), in

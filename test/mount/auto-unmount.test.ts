@@ -97,7 +97,7 @@ t.test('uid 65534 with auto_unmount and --daemon: the watchdog watches the daemo
 
 t.test('root with auto_unmount: through fusermount3, worker threads serve, kill -9 leaves no mount', async (t) => {
   if (!(await requireFusermount(t))) return;
-  const srv = await startCliServer(t, ['-o', 'auto_unmount', '--log-format', 'json']);
+  const srv = await startCliServer(t, ['-o', 'auto_unmount', '--read-mode', 'splice', '--log-format', 'json']);
   t.equal(srv.mounted.mountedBy, 'fusermount3', 'as root too, auto_unmount mounts through fusermount3');
   t.equal(srv.mounted.autoUnmount, true, 'the mount line says auto_unmount');
   t.equal(srv.mounted.threads, 2, 'two worker threads on clones of the fd fusermount3 sent');

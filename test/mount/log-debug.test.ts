@@ -3,7 +3,8 @@
 // (a line per READ costs too much for debug: see src/server/debug-log.ts), and there a READ shows
 // up whoever answered it: a worker thread (threads 2: the event loop never sees it, the worker
 // reports it) or the event loop (threads 0). A failed READ shows at debug. The logger is the
-// API's `logger` option, collecting the JSON records.
+// API's `logger` option, collecting the JSON records. Every mount here that reads names read mode
+// splice: the default (auto) hands reads to the kernel (FUSE passthrough) and no READ would come.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -42,12 +43,14 @@ function populate(src: string): void {
 /** The first line matching `want` (waiting a little: worker READs are printed when reported). */
 async function line(lines: Line[], want: Line, what: string): Promise<Line> {
   const matches = (l: Line) => Object.entries(want).every(([k, v]) => l[k] === v);
+  const until = Date.now() + 6_000; // the poll ends too when `within` gives up, or it keeps the process alive
   return within(5_000, what, (async () => {
-    for (;;) {
+    while (Date.now() < until) {
       const found = lines.find(matches);
       if (found) return found;
       await new Promise((r) => setTimeout(r, 20));
     }
+    return {};
   })());
 }
 
@@ -58,7 +61,7 @@ async function readThroughMount(t: Test, mnt: string): Promise<void> {
 
 t.test('debug, threads 2: lines name the nodes and the errors; READs wait for trace', async (t) => {
   const { lines, logger } = collecting('debug');
-  await withMount(t, { threads: 2, timeout: 0, logger }, { populate }, async ({ mnt }) => {
+  await withMount(t, { threads: 2, timeout: 0, readMode: 'splice', logger }, { populate }, async ({ mnt }) => {
     await readThroughMount(t, mnt);
     await line(lines, { msg: 'request', op: 'LOOKUP', parent: '/', entry: 'dir' }, 'LOOKUP of dir in /');
     const look = await line(lines, { msg: 'request', op: 'LOOKUP', parent: '/dir', entry: 'f.txt' }, 'LOOKUP of f.txt in /dir');
@@ -76,7 +79,7 @@ t.test('debug, threads 2: lines name the nodes and the errors; READs wait for tr
 
 t.test('debug, threads 0: a READ that fails shows up, request and error', async (t) => {
   const { lines, logger } = collecting('debug');
-  await withMount(t, { threads: 0, directIo: true, logger }, { populate }, async ({ mnt }) => {
+  await withMount(t, { threads: 0, directIo: true, readMode: 'splice', logger }, { populate }, async ({ mnt }) => {
     addon.injectFault('data', E.EIO, 1); // the splice from the backing file fails: EIO to the reader
     try {
       const r = await run('python3', ['-c', 'import sys\ntry: open(sys.argv[1], "rb").read()\nexcept OSError as e: print(e.errno)', join(mnt, 'dir', 'f.txt')]);
@@ -92,7 +95,7 @@ t.test('debug, threads 0: a READ that fails shows up, request and error', async 
 
 t.test('trace, threads 2: a READ a worker thread served', async (t) => {
   const { lines, logger } = collecting('trace');
-  await withMount(t, { threads: 2, logger }, { populate }, async ({ mnt }) => {
+  await withMount(t, { threads: 2, readMode: 'splice', logger }, { populate }, async ({ mnt }) => {
     await readThroughMount(t, mnt);
     const read = await line(lines, { msg: 'request', op: 'READ', path: '/dir/f.txt', by: 'worker' }, 'a READ request a worker served');
     t.equal(read.offset, 0, 'its offset');
@@ -106,7 +109,7 @@ t.test('trace, threads 2: a READ a worker thread served', async (t) => {
 
 t.test('trace, threads 0: a READ the event loop served', async (t) => {
   const { lines, logger } = collecting('trace');
-  await withMount(t, { threads: 0, logger }, { populate }, async ({ mnt }) => {
+  await withMount(t, { threads: 0, readMode: 'splice', logger }, { populate }, async ({ mnt }) => {
     await readThroughMount(t, mnt);
     const read = await line(lines, { msg: 'request', op: 'READ', path: '/dir/f.txt' }, 'a READ request');
     t.equal(read.offset, 0, 'its offset');

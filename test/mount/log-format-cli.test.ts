@@ -57,7 +57,10 @@ function assertText(t: Test, log: string, what: string): void {
   const ls = lines(log);
   t.ok(ls.length >= 2, `${what}: the mount and stop lines`, { log });
   t.notOk(ls.some(isJson), `${what}: no JSON line`, { log });
-  t.ok(ls.some((l) => /INFO.*: mounted \S+ -> \S+: protocol 7\.\d+, read mode auto, threads \d+, max_read \d+ KiB$/.test(l)), `${what}: the short mount line`, { log });
+  // read mode auto says what it means on this mount: kernel passthrough (else splice), or why
+  // passthrough is off (src/log-pretty.ts).
+  const mounted = /INFO.*: mounted \S+ -> \S+: protocol 7\.\d+, read mode auto \((kernel passthrough, else splice|kernel passthrough off: \w+)\), threads \d+, max_read \d+ KiB$/;
+  t.ok(ls.some((l) => mounted.test(l)), `${what}: the short mount line`, { log });
   t.ok(ls.some((l) => /INFO.*: stopped .*reason=unmounted/.test(l)), `${what}: the stop line`, { log });
 }
 
@@ -65,7 +68,7 @@ function assertJson(t: Test, log: string, what: string): void {
   const ls = lines(log);
   t.ok(ls.length >= 2 && ls.every(isJson), `${what}: every line is JSON`, { log });
   const mounted = ls.map((l) => JSON.parse(l) as Record<string, unknown>).find((j) => j.msg === 'mounted');
-  t.match(mounted, { readMode: 'auto', protocol: String, maxRead: Number, pipeBytes: Number, flags: Array }, `${what}: the full mount record`);
+  t.match(mounted, { readMode: 'auto', passthrough: String, protocol: String, maxRead: Number, pipeBytes: Number, flags: Array }, `${what}: the full mount record`);
 }
 
 t.test('in a terminal: text', async (t) => assertText(t, await logOf(t, [], true), 'pty'));

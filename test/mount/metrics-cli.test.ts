@@ -3,7 +3,9 @@
 // the mount, the splice counters there moved and are the numbers `splicefs stats --json`
 // gives. prom-client is loaded only when the option is given: a module-resolution hook in the
 // server (NODE_OPTIONS=--import) writes down every resolution of 'prom-client', and the file
-// stays empty for a server without --metrics that was read from and asked for its stats.
+// stays empty for a server without --metrics that was read from and asked for its stats. Each
+// server reads by splice (--read-mode splice): the default, auto, hands reads to the kernel
+// (FUSE passthrough) and no READ would reach the server to be counted.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -65,17 +67,17 @@ async function scrapeAfterRead(t: Test, args: string[], port: number) {
 
 t.test('--metrics 127.0.0.1:PORT on the command line: scraped after a read', async (t) => {
   const port = await freePort();
-  await scrapeAfterRead(t, ['--metrics', `127.0.0.1:${port}`], port);
+  await scrapeAfterRead(t, ['--read-mode', 'splice', '--metrics', `127.0.0.1:${port}`], port);
 });
 
 t.test('-o metrics=127.0.0.1:PORT, as an fstab line gives it', async (t) => {
   const port = await freePort();
-  await scrapeAfterRead(t, ['-o', `ro,metrics=127.0.0.1:${port}`], port);
+  await scrapeAfterRead(t, ['-o', `ro,read_mode=splice,metrics=127.0.0.1:${port}`], port);
 });
 
 t.test('without --metrics: no endpoint, prom-client never loaded', async (t) => {
   const trace = traceImports(t);
-  const s = await startCliServer(t, [], undefined, trace.env);
+  const s = await startCliServer(t, ['--read-mode', 'splice'], undefined, trace.env);
   t.equal(s.mounted.metrics, null, 'the mounted line says metrics: null');
   await readThrough(t, join(s.mnt, 'f'));
   const live = await statsJson(t, s.mnt);

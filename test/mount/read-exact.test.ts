@@ -1,11 +1,15 @@
 // Byte-exact reads through a real mount, in every read mode, with the counters proving which
 // path served them. Through the mount only fs.promises (the server shares this event loop).
+// The default, auto, is kernel passthrough: its reads never reach the server (its READ counters
+// stay put, the passthrough opens move), except the empty file's, which is opened with direct
+// I/O (zeroSize) and so goes through the server. The rows that test the server's READ path name
+// read mode splice or copy (or direct I/O, which auto serves itself).
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import t from 'tap';
-import type { MountOptions } from '../../src/index.js';
+import t, { type Test } from 'tap';
+import type { MountOptions, Stats } from '../../src/index.js';
 import { leftoverCheck, readDelta, within, withMount } from '../helpers/mount.js';
 
 const P = 4096;
@@ -20,7 +24,7 @@ function populate(src: string): void {
   for (const [n, data] of content) writeFileSync(join(src, fileName(n)), data);
 }
 
-type Path = 'copy' | 'splice' | 'pipe16';
+type Path = 'copy' | 'splice' | 'pipe16' | 'passthrough';
 interface Mode {
   name: string;
   opts: MountOptions;
@@ -33,7 +37,7 @@ interface Mode {
 const MODES: Mode[] = [
   { name: 'copy', opts: { readMode: 'copy' }, path: 'copy' },
   { name: 'splice', opts: { spliceMin: 0, readMode: 'splice' }, path: 'splice' },
-  { name: 'auto (default options)', opts: {}, path: 'splice' },
+  { name: 'auto (default options)', opts: {}, path: 'passthrough' },
   { name: 'splice, 16-page pipe', opts: { spliceMin: 0, readMode: 'splice', pipePages: 16 }, path: 'pipe16' },
   { name: 'splice, header write', opts: { spliceMin: 0, readMode: 'splice', headerMode: 'write' }, path: 'splice' },
   { name: 'splice, header patch', opts: { spliceMin: 0, readMode: 'splice', headerMode: 'patch' }, path: 'splice' },
@@ -46,7 +50,7 @@ const MODES: Mode[] = [
   // threads 0: the event loop serves every READ itself (the other serving path).
   { name: 'threads 0, splice', opts: { spliceMin: 0, threads: 0, readMode: 'splice' }, path: 'splice' },
   { name: 'threads 0, copy', opts: { threads: 0, readMode: 'copy' }, path: 'copy' },
-  { name: 'threads 0, 16-page pipe', opts: { spliceMin: 0, threads: 0, pipePages: 16 }, path: 'pipe16' },
+  { name: 'threads 0, 16-page pipe', opts: { spliceMin: 0, threads: 0, readMode: 'splice', pipePages: 16 }, path: 'pipe16' },
   { name: 'threads 0, direct-io, header write', opts: { spliceMin: 0, threads: 0, directIo: true, headerMode: 'write' }, path: 'splice' },
   { name: 'threads 0, direct-io, header patch', opts: { spliceMin: 0, threads: 0, directIo: true, headerMode: 'patch' }, path: 'splice' },
   { name: 'threads 2, direct-io', opts: { threads: 2, directIo: true }, path: 'splice' },
@@ -84,6 +88,7 @@ for (const mode of MODES) {
       if (mode.opts.headerMode) t.equal(info.headerMode, mode.opts.headerMode, 'info.headerMode as asked');
       if (mode.path === 'pipe16') t.equal(info.pipeBytes, 16 * P, 'a 16-page pipe');
       if (mode.path === 'copy') t.equal(info.pipeBytes, 0, 'copy mode makes no pipe');
+      if (mode.path === 'passthrough') t.equal(info.passthrough, 'on', 'info.passthrough: on');
       if (mode.path === 'splice') {
         t.ok(info.pipeSlots > 16, `a pipe larger than the default (${info.pipeSlots} slots)`);
         t.ok(info.maxPages <= info.pipeSlots - 1, `max_pages ${info.maxPages} fits the pipe (header + data)`);
@@ -98,9 +103,12 @@ for (const mode of MODES) {
         const got = await within(60_000, `readFile ${size}`, readFile(path));
         t.equal(got.length, size, `size ${size}: whole-file length`);
         t.ok(got.equals(data), `size ${size}: whole-file bytes equal`);
-        let d = readDelta(before, stats());
+        let after = stats();
+        let d = readDelta(before, after);
         t.equal(d.errorReplies, 0, `size ${size}: no error replies`);
-        if (size > 0) {
+        if (mode.path === 'passthrough') {
+          passedThrough(t, size, before, after, 'whole file');
+        } else if (size > 0) {
           t.ok(d.spliceBytes + d.copyBytes >= size, `size ${size}: the server sent the data (${d.spliceBytes + d.copyBytes} bytes)`);
           if (direct) t.equal(d.spliceBytes + d.copyBytes, size, `size ${size}: direct-io: exactly the bytes read`);
         }
@@ -118,7 +126,7 @@ for (const mode of MODES) {
             [0, 0, 0, 0, 0],
             `size ${size}: no fallback of any kind`,
           );
-        } else if (size > 0) {
+        } else if (mode.path === 'pipe16' && size > 0) {
           // 16-page pipe: the header takes a slot, so 15 aligned data pages fit, 16 do not.
           if (size <= 15 * P) {
             t.ok(d.spliceReplies > 0, `size ${size}: fits a 16-slot pipe, spliced`);
@@ -150,8 +158,10 @@ for (const mode of MODES) {
         } finally {
           await fh.close();
         }
-        d = readDelta(before, stats());
+        after = stats();
+        d = readDelta(before, after);
         t.equal(d.errorReplies, 0, `size ${size}: offsets: no error replies`);
+        if (mode.path === 'passthrough') passedThrough(t, size, before, after, 'offsets');
         if (direct && size > 0) {
           // Every read reached the server at its own offset: exactly the bytes returned.
           t.equal(d.spliceBytes + d.copyBytes, expectBytes, `size ${size}: offsets: the server sent exactly the bytes read`);
@@ -179,7 +189,12 @@ for (const mode of MODES) {
         'no fallback but pipe-too-small ever ran',
       );
       if (mode.path === 'copy') t.equal(s.spliceReplies, 0, 'copy mode: no splice reply at all');
-      else t.ok(s.spliceReplies > 0, 'spliced replies sent');
+      else if (mode.path === 'passthrough') {
+        const pt = stats().passthrough;
+        t.equal(s.spliceBytes + s.copyBytes, 0, 'auto: the server sent no byte of file data in this mount');
+        t.equal(pt.opens, 2 * (SIZES.length - 1), 'auto: two passthrough opens of each non-empty file');
+        t.equal(pt.fallbacks.directIo, SIZES.includes(0) ? 2 : 0, 'auto: the empty file\'s two opens went through the server (direct I/O)');
+      } else t.ok(s.spliceReplies > 0, 'spliced replies sent');
       // The empty file is opened with direct I/O even here (zeroSize: a size of 0 promises
       // nothing), so its reads reach the server as asked, and an unaligned max_read one needs a
       // pipe slot more than there are (pipeTooSmall). The other files come through the page
@@ -191,6 +206,25 @@ for (const mode of MODES) {
       if (info.spliceMin === 0) t.equal(s.smallCopies, 0, 'spliceMin 0: no small copies');
     });
   });
+}
+
+/**
+ * Mode auto: a non-empty file's open passed through and none of its reads reached the server; the
+ * empty file (direct I/O, zeroSize) went through the server, and sent nothing.
+ */
+function passedThrough(t: Test, size: number, before: Stats, after: Stats, what: string): void {
+  const d = readDelta(before, after);
+  const r = (s: Stats) => s.requests.READ ?? 0;
+  const opens = after.passthrough.opens - before.passthrough.opens;
+  t.equal(d.spliceBytes + d.copyBytes, 0, `size ${size}: ${what}: the server sent no data`);
+  if (size > 0) {
+    t.equal(opens, 1, `size ${size}: ${what}: the open passed through`);
+    t.equal(d.spliceReplies + d.copyReplies, 0, `size ${size}: ${what}: no READ reply from the server`);
+    t.equal(r(after) - r(before), 0, `size ${size}: ${what}: no READ request reached the server`);
+  } else {
+    t.equal(opens, 0, `size ${size}: ${what}: the empty file did not pass through`);
+    t.equal(after.passthrough.fallbacks.directIo - before.passthrough.fallbacks.directIo, 1, `size ${size}: ${what}: it went through the server (direct I/O)`);
+  }
 }
 
 function firstDiff(a: Buffer, b: Buffer): number {

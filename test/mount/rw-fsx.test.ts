@@ -1,7 +1,8 @@
 // Read-write (issue 10): an fsx-style run through the mount (test/scripts/fsx.py: random reads,
 // writes, truncates, hole punches, mmap reads and writes on one file, every read and the size
 // after every op checked against an in-memory model), in each write mode and with the writeback
-// cache (-o writeback_cache); then the file in the
+// cache (-o writeback_cache), all in read mode splice (the server's path), and in kernel
+// passthrough (read mode passthrough: the kernel writes the source); then the file in the
 // source is the model's content, and the same seed on the plain reference directory ends with
 // the same content.
 //
@@ -16,18 +17,17 @@ import t from 'tap';
 import { leftoverCheck } from '../helpers/mount.js';
 import { python } from '../helpers/python.js';
 import { seedFromEnv } from '../helpers/random-ops.js';
-import { RUN_CONFIGS, withRw, wrotePath, writeDelta } from '../helpers/rw.js';
+import { RUN_CONFIGS, ranPath, runOptions, withRw } from '../helpers/rw.js';
 
 const FSX = fileURLToPath(new URL('../scripts/fsx.py', import.meta.url));
 const OPS = Number(process.env.SPLICEFS_FSX_OPS ?? 20_000);
 
-for (const { mode, writebackCache } of RUN_CONFIGS) {
+for (const c of RUN_CONFIGS) {
   const seed = seedFromEnv();
-  const wb = writebackCache ? ', writeback cache' : '';
-  t.test(`fsx: ${OPS} ops, write mode ${mode}${wb}, seed ${seed}`, async (t) => {
+  t.test(`fsx: ${OPS} ops, ${c.name}, seed ${seed}`, async (t) => {
     t.comment(`seed ${seed} (replay: SPLICEFS_SEED=${seed} npx tap test/mount/rw-fsx.test.ts)`);
-    await withRw(t, { writeMode: mode, writebackCache }, {}, async (f) => {
-      const before = f.write();
+    await withRw(t, runOptions(c), {}, async (f) => {
+      const before = f.stats();
       const timeout = Math.max(120_000, OPS * 10);
       const out = await python(t, FSX, [join(f.mnt, 'fsx-file'), String(OPS), String(seed)], timeout);
       const summary = out ? (JSON.parse(out) as { ops: number; sha: string; size: number; counts: Record<string, number> }) : undefined;
@@ -36,7 +36,7 @@ for (const { mode, writebackCache } of RUN_CONFIGS) {
       t.equal(inSource, summary?.sha, `seed ${seed}: the source holds the model's content (${summary?.size} bytes)`);
       const refOut = await python(t, FSX, [join(f.ref, 'fsx-file'), String(OPS), String(seed)], timeout);
       t.equal(refOut, out, `seed ${seed}: the same run on the reference ends the same`);
-      wrotePath(t, f, mode, writeDelta(before, f.write()), `fsx, write mode ${mode}${wb}`);
+      await ranPath(t, f, c, before, `fsx, ${c.name}`);
     });
   });
 }

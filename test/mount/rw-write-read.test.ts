@@ -3,20 +3,26 @@
 // bytes, 128 KiB + 3, 1 MiB + 17 and 8 MiB written in one call; pwrite into the middle and past
 // the end (a hole); many small sequential writes; reads back by pread at odd offsets and whole.
 // stats().write proves the mode's path ran: copyReplies moves in copy mode (and spliceReplies
-// does not), spliceReplies in splice mode; no WRITE fails.
+// does not), spliceReplies in splice mode; no WRITE fails. Those mounts read in mode splice (the
+// default, auto, hands the files to the kernel: FUSE passthrough, and no WRITE would reach the
+// server). The same writes in kernel passthrough (read mode passthrough) agree with the reference
+// too, and there the opens passed through and no WRITE reached the server.
 import t from 'tap';
 import { leftoverCheck } from '../helpers/mount.js';
-import { WRITE_MODES, withRw, wrotePath, writeDelta } from '../helpers/rw.js';
+import { passedThrough, WRITE_MODES, withRw, wrotePath, writeDelta, type WriteMode } from '../helpers/rw.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SIZES = [0, 1, 4095, 4096, 4097, 128 * KiB + 3, MiB + 17, 8 * MiB];
 
-for (const mode of WRITE_MODES) {
-  t.test(`write then read back, write mode ${mode}`, async (t) => {
-    await withRw(t, { writeMode: mode }, {}, async (f) => {
+for (const mode of [...WRITE_MODES, 'kernel'] as Array<WriteMode | 'kernel'>) {
+  const kernel = mode === 'kernel';
+  const name = kernel ? 'kernel passthrough' : `write mode ${mode}`;
+  t.test(`write then read back, ${name}`, async (t) => {
+    await withRw(t, kernel ? { readMode: 'passthrough' } : { readMode: 'splice', writeMode: mode }, {}, async (f) => {
       const p = f.pair;
       const before = f.write();
+      const beforeAll = f.stats();
       for (const [i, size] of SIZES.entries()) {
         await p.expect(t, `${size} bytes in one write`, { ok: size }, 'writefile', `f${size}`, { seed: i + 1, len: size });
         await p.expect(t, `${size} bytes: stat`, 'ok', 'stat', `f${size}`);
@@ -65,15 +71,16 @@ for (const mode of WRITE_MODES) {
       await p.expect(t, 'close', 'ok', 'close', c);
       await p.expect(t, 'read through a new open', 'ok', 'readfile', 'f4097');
       const d = writeDelta(before, f.write());
-      wrotePath(t, f, mode, d, `write mode ${mode}`);
-      if (!f.plain) {
+      if (mode === 'kernel') await passedThrough(t, f, beforeAll, name);
+      else wrotePath(t, f, mode, d, name);
+      if (!f.plain && !kernel) {
         // Without the writeback cache every byte written is one WRITE's payload, once.
         let small = 0;
         for (let i = 0; i < 500; i++) small += 1 + ((i * 37) % 300);
         const total = SIZES.reduce((a, b) => a + b, 0) + 100 * KiB + 1 + 3 + small + 2;
         t.equal(d.spliceBytes + d.copyBytes, total, `write mode ${mode}: WRITE payload bytes = bytes written (${total})`);
       }
-      await f.sameTrees(t, `write mode ${mode}`);
+      await f.sameTrees(t, name);
     });
   });
 }

@@ -1,7 +1,8 @@
 // `splicefs stats MOUNTPOINT` prints a running server's counters as a table: after a file was
 // read through the mount, the READ rows, open handles, nodes and node fds are the numbers the
 // API's handle.stats() gives (nothing else reads through the mount in between), and the read
-// mode, RSS and the metrics state are shown.
+// mode, RSS and the metrics state are shown. The mount is direct I/O: its opens go through the
+// server (auto mode counts them as passthrough fallbacks, directIo), so the read is spliced.
 import { join } from 'node:path';
 import t from 'tap';
 import { formatBytes } from '../../src/control/format.js';
@@ -23,8 +24,16 @@ t.test('the table after a read shows the counters handle.stats() gives', async (
     t.same(row('copy')?.slice(1), [String(s.read.copyReplies), formatBytes(s.read.copyBytes)], 'copy: replies and bytes');
     t.equal(row('errors')?.[1], String(s.read.errorReplies), 'error replies');
     const fb = s.read.fallbacks;
-    t.match(table, `fallbacks to copy   noSpliceRead ${fb.noSpliceRead}, pipeTooSmall ${fb.pipeTooSmall}, shortData ${fb.shortData}, pipeFull ${fb.pipeFull}, spliceError ${fb.spliceError}`, 'fallbacks by reason');
-    t.match(table, `open handles        files ${s.openFiles}, directories ${s.openDirs}`, 'open handles');
+    // The label column is as wide as its widest label ('kernel passthrough').
+    t.match(table, new RegExp(`^fallbacks to copy +noSpliceRead ${fb.noSpliceRead}, pipeTooSmall ${fb.pipeTooSmall}, shortData ${fb.shortData}, pipeFull ${fb.pipeFull}, spliceError ${fb.spliceError}$`, 'm'), 'fallbacks by reason');
+    const pt = s.passthrough;
+    t.equal(pt.fallbacks.directIo > 0 && pt.opens === 0, true, `direct I/O opens did not pass through (directIo ${pt.fallbacks.directIo}, opens ${pt.opens})`);
+    t.match(
+      table,
+      new RegExp(`^kernel passthrough +opens ${pt.opens} \\(reads and writes not seen here\\), backing ids ${pt.backingIds} open, ${pt.backingOpens} registered; through the server instead: directIo ${pt.fallbacks.directIo}$`, 'm'),
+      'kernel passthrough: opens, backing ids, fallbacks by reason',
+    );
+    t.match(table, new RegExp(`^open handles +files ${s.openFiles}, directories ${s.openDirs}$`, 'm'), 'open handles');
     t.match(table, new RegExp(`^nodes +${s.nodes}$`, 'm'), 'nodes');
     t.match(table, new RegExp(`^node fds +held ${s.fds.held} of ${s.fds.budget};`, 'm'), 'node fds');
     t.match(table, /^read mode +auto for new opens$/m, 'the read mode');

@@ -9,7 +9,7 @@ import { populateFile } from '../helpers/control.js';
 import { leftoverCheck, run, within, withMount } from '../helpers/mount.js';
 
 /** A refresh line: time, splice MiB/s, copy MiB/s, ..., read mode, write splice and copy MiB/s */
-const REFRESH = /^(\d\d:\d\d:\d\d) +(\d+\.\d) +(\d+\.\d) +\d+ +\d+ +\d+ +\d+ +\d+\.\d \w+ +(auto|splice|copy) +(\d+\.\d) +(\d+\.\d)$/;
+const REFRESH = /^(\d\d:\d\d:\d\d) +(\d+\.\d) +(\d+\.\d) +\d+ +\d+ +\d+ +\d+ +\d+\.\d \w+ +(auto|passthrough|splice|copy) +(\d+\.\d) +(\d+\.\d)$/;
 
 t.test('--watch: a line a second with MiB/s per path, until SIGINT', async (t) => {
   await withMount(t, { directIo: true }, { populate: (s) => populateFile(s) }, async ({ mnt }) => {

@@ -18,6 +18,10 @@ function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode
       nodes: 4, fds, openFiles: 1, openDirs: 0,
       write: { spliceReplies: 2, spliceBytes: writeSpliceBytes, copyReplies: 3, copyBytes: 3 * MIB, errorReplies: 0, fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 } },
       creds: { switched: 0, groupsUnknown: 0 },
+      passthrough: {
+        opens: 5, backingOpens: 2, backingCloses: 1, backingIds: 1,
+        fallbacks: { notOffered: 0, writebackCache: 0, noCapability: 0, notStackable: 3, directIo: 0, setId: 0, openThroughServer: 0, backingError: 0 },
+      },
     },
   };
 }

@@ -95,16 +95,22 @@ t.test('the rest of the reply', async (t) => {
   const r = ok(negotiate({ major: 7, minor: 45, maxReadahead: 0x12345, flags: MAX_PAGES }, { flags: MAX_PAGES, off: 0n, maxPages: 128, maxBackground: 100, congestionThreshold: 75 }));
   t.strictSame(
     r.out,
-    { minor: 40, maxReadahead: 0x12345, flags: MAX_PAGES, maxBackground: 100, congestionThreshold: 75, maxWrite: 128 * 4096, timeGran: 1, maxPages: 128 },
-    'max_readahead echoed, background limits from the server, time_gran 1 ns',
+    { minor: 40, maxReadahead: 0x12345, flags: MAX_PAGES, maxBackground: 100, congestionThreshold: 75, maxWrite: 128 * 4096, timeGran: 1, maxPages: 128, maxStackDepth: 0 },
+    'max_readahead echoed, background limits from the server, time_gran 1 ns, max_stack_depth 0 without PASSTHROUGH',
   );
+  // max_stack_depth must be >= 1 for the kernel to turn FUSE_PASSTHROUGH on: 1 (backing files on
+  // plain filesystems only) when it is on, 0 when offered but not wanted.
+  const pt = INIT_EXT | PASSTHROUGH;
+  t.equal(ok(negotiate(kernel(pt), wants(pt))).out.maxStackDepth, 1, 'PASSTHROUGH on: max_stack_depth 1');
+  t.equal(ok(negotiate(kernel(pt), wants(INIT_EXT))).out.maxStackDepth, 0, 'PASSTHROUGH offered, not wanted: max_stack_depth 0');
   t.equal(r.negotiated.maxReadahead, 0x12345, 'reported max_readahead');
   t.same(r.negotiated.flagNames, ['MAX_PAGES'], 'reported flag names');
 });
 
 // What the server asks for (src/api/setup.ts wantedFlags): DONT_MASK always (the source applies
-// the caller's umask, passthrough/creds.ts); WRITEBACK_CACHE only with -o writeback_cache; never
-// ATOMIC_O_TRUNC, POSIX_LOCKS, FLOCK_LOCKS (linux/fuse.h bits 3, 1, 10; DONT_MASK 6, WRITEBACK_CACHE 16).
+// the caller's umask, passthrough/creds.ts); WRITEBACK_CACHE only with -o writeback_cache, and
+// PASSTHROUGH only without it (the kernel does not combine them); never ATOMIC_O_TRUNC,
+// POSIX_LOCKS, FLOCK_LOCKS (linux/fuse.h bits 3, 1, 10; DONT_MASK 6, WRITEBACK_CACHE 16, PASSTHROUGH 37).
 t.test('wantedFlags: DONT_MASK always, WRITEBACK_CACHE only when asked', async (t) => {
   const { wantedFlags } = await import('../../src/api/setup.js');
   const DONT_MASK = bit(6);
@@ -117,7 +123,8 @@ t.test('wantedFlags: DONT_MASK always, WRITEBACK_CACHE only when asked', async (
   t.equal(plain & bit(19), 0n, 'not HANDLE_KILLPRIV (v1: the server would have to kill on every write, whoever the writer)');
   t.equal(wantedFlags({ writebackCache: false }), plain, 'writebackCache false: the default');
   const wb = wantedFlags({ writebackCache: true });
-  t.equal(wb, plain | WRITEBACK_CACHE, 'writebackCache: the default plus WRITEBACK_CACHE, nothing else');
+  t.equal(plain & PASSTHROUGH, PASSTHROUGH, 'default: PASSTHROUGH (kernel passthrough, read modes auto and passthrough)');
+  t.equal(wb, (plain & ~PASSTHROUGH) | WRITEBACK_CACHE, 'writebackCache: the default plus WRITEBACK_CACHE, less PASSTHROUGH, nothing else');
   for (const [name, b] of [['POSIX_LOCKS', bit(1)], ['ATOMIC_O_TRUNC', bit(3)], ['FLOCK_LOCKS', bit(10)]] as const)
     t.equal(wb & b, 0n, `${name} is not wanted`);
   // The kernel's offer decides: DONT_MASK is on only when offered.

@@ -8,6 +8,7 @@ import t from 'tap';
 import { addon, type ReadExecutor } from '../../src/addon.js';
 import type { ReadMode } from '../../src/api/options.js';
 import { ReadPath } from '../../src/datapath/read.js';
+import { BackingFiles } from '../../src/datapath/backing.js';
 import type { FileHandle } from '../../src/passthrough/handles.js';
 import type { Node } from '../../src/passthrough/inodes.js';
 
@@ -27,7 +28,7 @@ function handle(): FileHandle {
 
 function readPath(mode: ReadMode, pipeBytes = 1 << 20): ReadPath {
   const logger = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
-  return new ReadPath({ mode, header: 'patch', executor: executor(pipeBytes), maxRead: 1 << 20, spliceMin: 8192, logger, onDeviceError() {} });
+  return new ReadPath({ mode, backing: new BackingFiles({ devfd: -1, logger }), header: 'patch', executor: executor(pipeBytes), maxRead: 1 << 20, spliceMin: 8192, logger, onDeviceError() {} });
 }
 
 const pathOf = (rp: ReadPath, h: FileHandle) => rp.planFor(h).path;

@@ -9,6 +9,7 @@ import { addon, type PlanArray, type ReadExecutor } from '../../src/addon.js';
 import type { ReadMode } from '../../src/api/options.js';
 import { chooseMaxPages, pipeBytesWanted } from '../../src/datapath/pipe-sizing.js';
 import { ReadPath, encodePlan, type ReadPlan } from '../../src/datapath/read.js';
+import { BackingFiles } from '../../src/datapath/backing.js';
 import type { FileHandle } from '../../src/passthrough/handles.js';
 import type { Node } from '../../src/passthrough/inodes.js';
 
@@ -69,6 +70,7 @@ function readPath(mode: ReadMode, ex: ReadExecutor, header: 'patch' | 'write' = 
   const planChanges: FileHandle[] = [];
   const rp = new ReadPath({
     mode,
+    backing: new BackingFiles({ devfd: -1, logger }),
     header,
     executor: ex,
     maxRead: MAX_READ,

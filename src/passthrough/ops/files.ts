@@ -3,7 +3,7 @@
 // is datapath/read.ts's decision; WRITE's is datapath/write.ts's.
 import { constants } from 'node:os';
 import { addon } from '../../addon.js';
-import { FOPEN_DIRECT_IO } from '../../kernel/abi.js';
+import { FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH } from '../../kernel/abi.js';
 import { AT_EMPTY_PATH, S_IXGRP, S_ISGID, S_ISUID } from '../../kernel/linux.js';
 import { O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../kernel/linux.js';
 import { FUSE_WRITE_CACHE, FUSE_WRITE_KILL_SUIDGID, type CopyFileRangeIn, type FallocateIn, type FlushIn, type FsyncIn, type LseekIn, type OpenIn, type ReadIn, type ReleaseIn, type WriteIn } from '../../kernel/request.js';
@@ -52,12 +52,26 @@ export function backingFlags(fs: Passthrough, flags: number): number {
 export function addHandle(fs: Passthrough, node: Node, fd: number, flags: number): OpenOut {
   const writable = !fs.readOnly && (flags & O_ACCMODE) !== O_RDONLY;
   // A file whose size does not tell its content is read directly, or it reads as empty or cut.
+  // (Unless --direct-io decided without looking, decide() leaves the file's fstat in fs.st.)
   const direct = fs.directIo.decide(fd, fs.st, writable || fs.cfg.writebackCache === true) !== null;
   fs.inodes.pin(node); // an open file's node keeps its fd until RELEASE
   const h: FileHandle = { fh: 0, fd, node, plan: null, writable, append: (backingFlags(fs, flags) & O_APPEND) !== 0 };
   h.fh = fs.files.add(h);
+  // Kernel passthrough (datapath/backing.ts): its reads and writes never reach us. With
+  // FOPEN_DIRECT_IO beside it (an inode passing through already), this handle's reads and
+  // writes still come as requests and only its mmap goes to the backing file.
+  const backingId = fs.cfg.passthroughFor?.(h, direct, !direct && hasSetId(Number(fs.st[St.mode]))) ?? 0;
   fs.cfg.onFileOpened?.(h);
-  return { fh: h.fh, openFlags: direct ? FOPEN_DIRECT_IO : 0 };
+  const openFlags = (direct ? FOPEN_DIRECT_IO : 0) | (backingId !== 0 ? FOPEN_PASSTHROUGH : 0);
+  return { fh: h.fh, openFlags, backingId };
+}
+
+/**
+ * Whether a file of `mode` has rights a write by an unprivileged caller must clear: set-user-ID,
+ * or set-group-ID with group execute (without it, set-group-ID marks mandatory locking).
+ */
+function hasSetId(mode: number): boolean {
+  return (mode & S_ISUID) !== 0 || (mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP);
 }
 
 /** What a READ asks of which open file. */
