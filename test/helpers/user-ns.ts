@@ -12,7 +12,8 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Test } from 'tap';
+import { pathToFileURL } from 'node:url';
+import t, { type Test } from 'tap';
 import { CLI, NODE } from './cli.js';
 import { logLines, mountNamespace, type MountNamespace } from './mount-ns.js';
 import { run, within, type RunResult } from './mount.js';
@@ -130,4 +131,23 @@ export function watchdogPids(mnt: string): number[] {
     if (argv.includes('splicefs-watchdog') && argv.includes(mnt)) pids.push(Number(e));
   }
   return pids;
+}
+
+// ---- self-test, when tap runs this file directly (every test file tap finds must test) ------
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  t.test('until: true once the condition holds, false when the time runs out', async (t) => {
+    let n = 0;
+    t.equal(await until(() => ++n >= 3, 5_000), true, 'held after a few polls');
+    t.equal(await until(() => false, 250), false, 'never held: false');
+  });
+
+  t.test('watchdogPids finds a process by the watchdog argv, and only for its mountpoint', async (t) => {
+    const mnt = `/tmp/splicefs-selftest-${process.pid}`;
+    const child = spawn('sh', ['-c', 'sleep 30; true', 'splicefs-watchdog', mnt], { stdio: 'ignore' });
+    t.teardown(() => void child.kill('SIGKILL'));
+    t.ok(await until(() => watchdogPids(mnt).length === 1, 5_000), 'the stand-in watchdog is found');
+    t.same(watchdogPids(mnt), [child.pid], 'by its pid');
+    t.same(watchdogPids(`${mnt}-other`), [], 'not for another mountpoint');
+  });
 }
