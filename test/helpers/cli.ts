@@ -22,6 +22,8 @@ export interface CliOptions {
   asNobody?: boolean;
   /** Variables to set in the child's environment (VAR=value, by env(1)). */
   env?: Record<string, string>;
+  /** The child's working directory (relative paths in `args` resolve from it). */
+  cwd?: string;
 }
 
 /** `env -u NODE_OPTIONS [VAR=value...] node`: the command that runs a script as a user does. */
@@ -35,7 +37,7 @@ export function cli(args: string[], opts: CliOptions = {}): Promise<RunResult> {
   const argv = [CLI, ...args];
   const timeoutMs = opts.timeoutMs ?? 15_000;
   if (opts.asNobody) return run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...node, ...argv], { timeoutMs });
-  return run(node[0]!, [...node.slice(1), ...argv], { timeoutMs });
+  return run(node[0]!, [...node.slice(1), ...argv], { timeoutMs, cwd: opts.cwd });
 }
 
 /** Asserts the shape every bad input must have; returns the one line. */

@@ -105,6 +105,31 @@ t.test('bad input: one clear line, non-zero exit, no hang', async (t) => {
   t.notOk(isMounted(mnt), 'nothing got mounted');
 });
 
+t.test('splicefs umount leaves a mount that is not FUSE alone (as root, umount2 would take it)', async (t) => {
+  // A tmpfs of this test's own, never a system mount: were the refusal missing, the test would
+  // unmount only what it made.
+  const dir = freshDir('cli-umount-tmpfs');
+  t.equal((await run('mount', ['-t', 'tmpfs', 'tmpfs', dir])).code, 0, 'a tmpfs mounted');
+  t.teardown(async () => {
+    if (isMounted(dir)) await run('umount', ['-l', dir]);
+  });
+  const r = await cli(['umount', dir]);
+  oneLineError(t, 'umount of a tmpfs', r, /is a tmpfs mount, not a FUSE mount: splicefs umount leaves it alone/, 1);
+  t.ok(isMounted(dir), 'the tmpfs is still mounted');
+  const viaSlash = await cli(['umount', `${dir}/`]);
+  oneLineError(t, 'umount of it with a trailing slash', viaSlash, /not a FUSE mount/, 1);
+  t.ok(isMounted(dir), 'still mounted');
+});
+
+t.test('splicefs umount finds the mount through a relative path', async (t) => {
+  await withMount(t, {}, {}, async ({ mnt }) => {
+    const parent = mnt.slice(0, mnt.lastIndexOf('/'));
+    const r = await cli(['umount', mnt.slice(parent.length + 1)], { cwd: parent });
+    t.equal(r.code, 0, 'unmounted by a relative path', { stderr: r.stderr.toString() });
+    t.notOk(isMounted(mnt), 'gone');
+  });
+});
+
 t.test('bad input: mountpoint already a mount', async (t) => {
   await withMount(t, {}, {}, async ({ mnt }) => {
     const other = freshDir('cli-src2');
