@@ -5,7 +5,7 @@
 // sure whatever was made is released if a later step fails. The CLI is a thin layer over this.
 import type { Logger } from 'pino';
 import { addon } from '../addon.js';
-import { BackingFiles } from '../datapath/backing.js';
+import { BackingFiles, hasCapSysAdmin } from '../datapath/backing.js';
 import { ReadPath } from '../datapath/read.js';
 import { resolveWriteMode, WritePath, type ResolvedWriteMode } from '../datapath/write.js';
 import { errnoName, SplicefsError } from '../errors.js';
@@ -187,7 +187,7 @@ function buildServer(s: Setup, undo: Undo) {
     onDeviceError: (errno) => session.onDeviceError(errno),
     onPlanChange: (h) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h))),
   });
-  const flags = wantedFlags({ writebackCache: s.writebackCache }) | permissionFlags(s.perm);
+  const flags = wantedFlags({ writebackCache: s.writebackCache, passthrough: hasCapSysAdmin() }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
   const serveOn = (devfd: number) => {
     channel =

@@ -77,9 +77,10 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
  * set-group-ID bits (its caller lacks CAP_FSETID) instead of asking for the file's mode and
  * security.capability around every write and chown: two round trips fewer per file written
  * (ops/files.ts killSuidgid does the kill). PASSTHROUGH: wanted on every mount without the
- * writeback cache, used only by the opens the read mode sends through the kernel.
+ * writeback cache, used only by the opens the read mode sends through the kernel; not asked for
+ * by a server without CAP_SYS_ADMIN (`passthrough: false`), which could register no backing file.
  */
-export function wantedFlags(o: { writebackCache: boolean } = { writebackCache: false }): bigint {
+export function wantedFlags(o: { writebackCache: boolean; passthrough?: boolean } = { writebackCache: false }): bigint {
   return (
     InitFlag.DONT_MASK | InitFlag.HANDLE_KILLPRIV_V2 | (o.writebackCache ? InitFlag.WRITEBACK_CACHE : 0n) |
     InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.AUTO_INVAL_DATA |
@@ -90,7 +91,7 @@ export function wantedFlags(o: { writebackCache: boolean } = { writebackCache: f
     InitFlag.DIRECT_IO_ALLOW_MMAP |
     // Kernel passthrough (--read-mode passthrough or auto; `splicefs set` may turn it on later),
     // which the kernel does not grant together with its writeback cache.
-    (o.writebackCache ? 0n : InitFlag.PASSTHROUGH)
+    (o.writebackCache || o.passthrough === false ? 0n : InitFlag.PASSTHROUGH)
   );
 }
 

@@ -17,7 +17,8 @@
 // exits accordingly. The arguments' exact bytes travel in the environment (hex), since spawn()
 // would re-encode them as UTF-8 and a path need not be UTF-8.
 //
-// Where the log goes: a file, /var/log/splicefs/<mountpoint, escaped>.log (or --log-file). Not
+// Where the log goes: a file, /var/log/splicefs/<mountpoint, escaped>.log for root, the XDG
+// state home's splicefs/ for a user (logDir), or --log-file. Not
 // syslog: `logger`/`/dev/log` is missing where no syslog daemon runs (containers, minimal
 // hosts), and journald rate-limits a debug log of one line per request. Not the inherited
 // stderr: journald reads it only under systemd, and from an interactive `mount` it is the
@@ -25,7 +26,7 @@
 // before anything is mounted.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SplicefsError } from '../errors.js';
 import { showPath } from '../paths.js';
@@ -34,6 +35,17 @@ const ARGS_ENV = 'SPLICEFS_DAEMON_ARGS';
 /** The readiness pipe, as the child sees it. */
 const READY_FD = 3;
 export const LOG_DIR = '/var/log/splicefs';
+
+/**
+ * Where a daemon's default log goes: /var/log/splicefs for root; for anyone else, who may not
+ * write there, the XDG base directories' state home ($XDG_STATE_HOME, else ~/.local/state,
+ * which the spec names for logs), /splicefs.
+ */
+export function logDir(euid: number = process.geteuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): string {
+  if (euid === 0) return LOG_DIR;
+  const state = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : `${env.HOME ?? '/nonexistent'}/.local/state`;
+  return `${state}/splicefs`;
+}
 /** Process names (comm) of mount(8) and its FUSE helper (mount.fuse3 is only seen before it execs sh). */
 const MOUNT_PROGRAMS = new Set(['mount', 'mount.fuse', 'mount.fuse3', 'mount.fuseblk']);
 
@@ -80,17 +92,18 @@ export function escapePath(path: Buffer): string {
 /** The default log file of a daemon serving `mountpoint` (resolved against the working directory). */
 export function defaultLogFile(mountpoint: Buffer): string {
   const abs = mountpoint[0] === 0x2f ? mountpoint : Buffer.concat([Buffer.from(resolve('.') + '/'), mountpoint]);
-  return `${LOG_DIR}/${escapePath(abs)}.log`;
+  return `${logDir()}/${escapePath(abs)}.log`;
 }
 
 /** Open (append) the log file; the default directory is made (0750). One-line error if it cannot be. */
 /** Open (append, 0640) the log file; its directory is made for the default one. One-line SplicefsError. */
 export function openLog(path: string, isDefault: boolean): number {
   try {
-    if (isDefault) mkdirSync(LOG_DIR, { recursive: true, mode: 0o750 });
+    if (isDefault) mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
     return openSync(path, 'a', 0o640);
   } catch (err) {
-    throw new SplicefsError(`cannot open the log file ${showPath(Buffer.from(path))}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const hint = isDefault ? ' (--log-file PATH puts it elsewhere)' : '';
+    throw new SplicefsError(`cannot open the log file ${showPath(Buffer.from(path))}: ${(err as NodeJS.ErrnoException).code ?? String(err)}${hint}`);
   }
 }
 

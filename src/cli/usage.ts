@@ -64,8 +64,10 @@ options:
   -f                            stay in the foreground (even when started by mount(8))
   --daemon                      return once the mount is ready, serve in the background
   --log-file PATH               where the log goes (appended): a daemon's (default
-                                /var/log/splicefs/MOUNTPOINT.log, the mountpoint escaped as
-                                systemd-escape --path does), or a foreground server's
+                                /var/log/splicefs/MOUNTPOINT.log, for a user
+                                ~/.local/state/splicefs/ ($XDG_STATE_HOME), the mountpoint
+                                escaped as systemd-escape --path does), or a foreground
+                                server's
   --stats                       print the counters as one JSON object on stdout at exit
   --metrics [HOST:]PORT         serve the counters for Prometheus at http://HOST:PORT/metrics
                                 (HOST default 127.0.0.1; off by default)

@@ -132,7 +132,7 @@ export class BackingFiles {
    * (default: read from /proc/self/status).
    */
   negotiated(granted: boolean, writebackCache: boolean, capable: boolean = hasCapSysAdmin()): void {
-    this.unavailable = !granted ? (writebackCache ? 'writebackCache' : 'notOffered') : capable ? null : 'noCapability';
+    this.unavailable = !capable ? 'noCapability' : !granted ? (writebackCache ? 'writebackCache' : 'notOffered') : null;
     if (this.unavailable) this.logOnce(this.unavailable, {}, 'kernel passthrough is off for this mount: reads go through the server');
   }
 

@@ -5,7 +5,7 @@
 // did it. As uid 65534 (in a namespace with a 0666 /dev/fuse: helpers/user-ns.ts) and as root,
 // whose auto_unmount mount also goes through fusermount3 and is served by worker threads on
 // clones of the fd the helper sent.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { CLI, cleanNode } from '../helpers/cli.js';
@@ -80,8 +80,11 @@ t.test('uid 65534 with auto_unmount and --daemon: the watchdog watches the daemo
   if (!(await requireFusermount(t))) return;
   const u = await userMountSetup(t);
   populateFile(u.src);
-  const started = await u.cli([u.src, u.mnt, '--daemon', '-o', 'auto_unmount', '--log-file', join(u.dir, 'run', 'log')]);
+  // No --log-file: a user's daemon logs under the XDG state home (HOME is dir/home here).
+  const started = await u.cli([u.src, u.mnt, '--daemon', '-o', 'auto_unmount']);
   t.equal(started.code, 0, 'the command returns once mounted', { stderr: started.stderr.toString() });
+  const logs = join(u.dir, 'home', '.local', 'state', 'splicefs');
+  t.ok(existsSync(logs) && readdirSync(logs).some((f) => f.endsWith('.log')), `its log is in ${logs}`);
   t.ok(u.mountAt(), 'mounted');
   const dogs = watchdogPids(u.mnt);
   t.equal(dogs.length, 1, 'one watchdog for the mountpoint');

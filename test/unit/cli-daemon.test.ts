@@ -2,7 +2,7 @@
 // (started by mount(8): an ancestor named mount or mount.fuse*), and where its log goes by
 // default (the mountpoint escaped as systemd-escape --path does).
 import t from 'tap';
-import { defaultLogFile, escapePath, LOG_DIR, startedByMount } from '../../src/cli/daemon.js';
+import { defaultLogFile, escapePath, LOG_DIR, logDir, startedByMount } from '../../src/cli/daemon.js';
 
 /** A fake /proc: pid -> [comm, ppid]. */
 function procs(table: Record<number, [string, number]>) {
@@ -34,7 +34,11 @@ t.test('log file names', async (t) => {
   t.equal(e('/mnt/my-data'), 'mnt-my\\x2ddata', "a '-' is escaped, so paths do not collide");
   t.equal(e('/.hidden/x.y'), '\\x2ehidden-x.y', 'a leading dot is escaped, later ones kept');
   t.equal(escapePath(Buffer.from([0x2f, 0x61, 0xff])), 'a\\xff', 'non-UTF-8 bytes escaped');
-  t.equal(defaultLogFile(Buffer.from('/mnt/data')), `${LOG_DIR}/mnt-data.log`, 'default log file');
+  t.equal(defaultLogFile(Buffer.from('/mnt/data')), `${logDir()}/mnt-data.log`, 'default log file');
+  t.equal(logDir(0, {}), LOG_DIR, "root's logs: /var/log/splicefs");
+  t.equal(logDir(1000, { HOME: '/home/u' }), '/home/u/.local/state/splicefs', "a user's: the XDG state home's default");
+  t.equal(logDir(1000, { HOME: '/home/u', XDG_STATE_HOME: '/st' }), '/st/splicefs', '$XDG_STATE_HOME when set');
+  t.equal(logDir(1000, { HOME: '/home/u', XDG_STATE_HOME: 'rel' }), '/home/u/.local/state/splicefs', 'a relative XDG_STATE_HOME is ignored (the spec)');
   const rel = defaultLogFile(Buffer.from('mnt'));
   t.ok(rel.startsWith(`${LOG_DIR}/`) && rel.endsWith('-mnt.log'), `a relative mountpoint is resolved (${rel})`);
 });
