@@ -27,6 +27,30 @@ export function runtimeDir(uid: number = process.getuid?.() ?? 0, env: NodeJS.Pr
   return `/tmp/splicefs-${uid}`;
 }
 
+/**
+ * Where another process may look for the sockets of servers run by `owner`: root's
+ * /run/splicefs; a user's /run/user/UID/splicefs and /tmp/splicefs-UID (both, whichever
+ * exists: the one the server picked depended on /run/user/UID at its start). Never the user's
+ * $XDG_RUNTIME_DIR/splicefs: it comes from the server's environment, which nothing records, so
+ * only a process with the same environment (the user in the same session) can know it.
+ */
+export function ownerDirs(owner: number): string[] {
+  return owner === 0 ? [runtimeDir(0)] : [`/run/user/${owner}/splicefs`, `/tmp/splicefs-${owner}`];
+}
+
+/**
+ * The directories the client (`stats`, `set`), running as `me`, tries for a mount served by
+ * `owner` (the user_id= of a FUSE mount; undefined where there is none: our own then). Our own
+ * mount: our runtimeDir (same environment as our server, usually), then the dirs a server of
+ * ours with another environment used. Someone else's: that uid's ownerDirs, which only root (or
+ * nobody: a user connecting to another's socket is refused) can use.
+ */
+export function clientDirs(owner: number | undefined, me: number = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = existsSync): string[] {
+  const uid = owner ?? me;
+  const dirs = uid === me ? [runtimeDir(me, env, exists), ...ownerDirs(me)] : ownerDirs(uid);
+  return [...new Set(dirs)];
+}
+
 /** The socket's file name for a resolved mountpoint (bytes as mount(2) got them). */
 export function socketName(mountpoint: Buffer): string {
   return createHash('sha256').update(mountpoint).digest('hex').slice(0, 32) + '.sock';
