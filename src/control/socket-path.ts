@@ -8,7 +8,9 @@
 //           or /tmp/splicefs-UID where there is no /run/user/UID either: no login session,
 //           e.g. a service account or `setpriv`; the directory must be the user's and 0700)
 // The socket itself is made 0600. Only the owner, and root (CAP_DAC_OVERRIDE), can connect:
-// the directory's mode refuses everyone else before the socket's does.
+// the directory's mode refuses everyone else before the socket's does. The client looks in the
+// directories of the mount's owner (clientDirs): a user's XDG_RUNTIME_DIR is known to that user
+// only, so root finds a user's socket in /run/user/UID or /tmp/splicefs-UID alone.
 // Nothing here touches a path inside a mount: the server makes its socket before mount(2).
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
