@@ -8,6 +8,7 @@ import { SplicefsError } from '../errors.js';
 import { ControlClient } from '../control/client.js';
 import type { Reply, SetResult } from '../control/protocol.js';
 import { scanArgs, shown, usageError } from './args.js';
+import { writeOut } from './stats.js';
 
 /** A set reply's payload; the server's refusal as a SplicefsError (exit 1). */
 function setOf(r: Reply): SetResult {
@@ -19,7 +20,8 @@ function setOf(r: Reply): SetResult {
 /**
  * args: the bytes after `set`. Resolves with the exit code (0) after printing what changed.
  * Throws a SplicefsError: exit 2 for bad arguments, 1 when no server serves MOUNTPOINT, the
- * caller may not use its socket, or the server refuses the mode.
+ * caller may not use its socket, the server refuses the mode, or the line cannot be written
+ * (the mode is set then, and the line says so).
  */
 export async function setCommand(args: readonly Buffer[]): Promise<number> {
   const { positionals } = scanArgs(args, []);
@@ -33,7 +35,12 @@ export async function setCommand(args: readonly Buffer[]): Promise<number> {
     const n = set.openFiles;
     const open =
       n === 0 ? 'no file is open now' : n === 1 ? 'the 1 file open now keeps the read path it was opened with' : `the ${n} files open now keep the read paths they were opened with`;
-    process.stdout.write(`read-mode ${set.value} (was ${set.previous}) for files opened from now on; ${open}\n`);
+    try {
+      await writeOut(`read-mode ${set.value} (was ${set.previous}) for files opened from now on; ${open}\n`);
+    } catch (err) {
+      // The server did change the mode: say so, or the user would think it failed.
+      throw new SplicefsError(`read-mode ${set.value} is set, but ${(err as Error).message}`);
+    }
     return 0;
   } finally {
     client.close();

@@ -1,7 +1,8 @@
 // `splicefs stats MOUNTPOINT [--json] [--watch]`: the counters of the server of MOUNTPOINT,
 // asked over its control socket (src/control/client.ts), as a table (src/control/format.ts)
 // or one JSON object; --watch: once a second, a line with the MiB/s of each read path (or a
-// JSON object with `rates`), until SIGINT or SIGTERM.
+// JSON object with `rates`), until SIGINT or SIGTERM, or until the reader of its output is gone
+// (`| head`: exit 0, quietly). Output that cannot be written is one line, exit 1.
 import { SplicefsError } from '../errors.js';
 import { ControlClient } from '../control/client.js';
 import { rates, statsTable, watchHeader, watchLine } from '../control/format.js';
@@ -13,6 +14,35 @@ const WATCH_INTERVAL_MS = 1_000;
 
 const OPTIONS: readonly OptionDef[] = [{ long: 'json' }, { long: 'watch' }];
 
+let errorsHeard = false;
+
+/**
+ * Write `text` to stdout and wait until it is written: true, or false when the reader is gone
+ * (EPIPE: `| head` read what it wanted; the caller ends quietly, exit 0, as Node CLIs do).
+ * Any other failure (ENOSPC of `> /dev/full`, EIO) is a one-line SplicefsError, exit 1. Waiting
+ * matters: the CLI calls process.exit() right after the command, before a failed write's
+ * 'error' is emitted, so the failure would go unsaid (exit 0); and in --watch an 'error' with
+ * no listener is an uncaught exception (a stack trace). Used by `set` too.
+ */
+export function writeOut(text: string): Promise<boolean> {
+  if (!errorsHeard) {
+    // The write's callback gets each error; the 'error' event only must not go unheard.
+    process.stdout.on('error', () => {});
+    errorsHeard = true;
+  }
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => {
+      const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
+      if (!err) resolve(true);
+      else if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') resolve(false);
+      else {
+        const why = /^[A-Z0-9]+: ([^,]+)/.exec(err.message)?.[1] ?? err.message;
+        reject(new SplicefsError(`cannot write the output: ${why}${code ? ` (${code})` : ''}`));
+      }
+    });
+  });
+}
+
 /** A stats reply's payload; the server's error as a SplicefsError (exit 1). */
 function statsOf(r: Reply): LiveStats {
   if (!r.ok) throw new SplicefsError(r.error);
@@ -22,8 +52,9 @@ function statsOf(r: Reply): LiveStats {
 
 /**
  * args: the bytes after `stats`. Resolves with the exit code (0; --watch: 0 once stopped by a
- * signal). Throws a SplicefsError: exit 2 for bad arguments, 1 when no server serves
- * MOUNTPOINT, the caller may not use its socket, or the server does not answer within 5 s.
+ * signal or once its reader is gone). Throws a SplicefsError: exit 2 for bad arguments, 1 when
+ * no server serves MOUNTPOINT, the caller may not use its socket, the server does not answer
+ * within 5 s, or the output cannot be written.
  */
 export async function statsCommand(args: readonly Buffer[]): Promise<number> {
   const { options, positionals } = scanArgs(args, OPTIONS);
@@ -34,14 +65,14 @@ export async function statsCommand(args: readonly Buffer[]): Promise<number> {
   try {
     const first = statsOf(await client.request({ op: 'stats' }));
     if (watching) await watch(client, first, json);
-    else process.stdout.write(json ? JSON.stringify(first) + '\n' : statsTable(first));
+    else await writeOut(json ? JSON.stringify(first) + '\n' : statsTable(first));
     return 0;
   } finally {
     client.close();
   }
 }
 
-/** Print a refresh a second until a signal; rates are by the server's clock (uptimeMs). */
+/** Print a refresh a second until a signal or a closed pipe; rates are by the server's clock (uptimeMs). */
 async function watch(client: ControlClient, first: LiveStats, json: boolean): Promise<void> {
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -53,7 +84,7 @@ async function watch(client: ControlClient, first: LiveStats, json: boolean): Pr
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    if (!json) process.stdout.write(watchHeader(first));
+    if (!json && !(await writeOut(watchHeader(first)))) return;
     let prev = first;
     while (!stopping) {
       let timer: NodeJS.Timeout | undefined;
@@ -61,7 +92,7 @@ async function watch(client: ControlClient, first: LiveStats, json: boolean): Pr
       clearTimeout(timer);
       if (stopping) break;
       const cur = statsOf(await client.request({ op: 'stats' }));
-      process.stdout.write(json ? JSON.stringify({ ...cur, rates: rates(prev, cur) }) + '\n' : watchLine(prev, cur));
+      if (!(await writeOut(json ? JSON.stringify({ ...cur, rates: rates(prev, cur) }) + '\n' : watchLine(prev, cur)))) return;
       prev = cur;
     }
   } finally {

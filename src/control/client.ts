@@ -6,14 +6,14 @@
 // This runs in its own process, never in the server's, so looking at the mount cannot deadlock
 // anything; it still avoids doing so where it can (a hung server would hang the command, and
 // a user without allow_other cannot even stat the mount's root).
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { SplicefsError } from '../errors.js';
-import { findMount, type MountEntry } from '../mnt/mountinfo.js';
+import { findMount, fuseOwner, type MountEntry } from '../mnt/mountinfo.js';
 import { showPath } from '../paths.js';
 import type { Reply, Request } from './protocol.js';
-import { runtimeDir, socketName } from './socket-path.js';
+import { clientDirs, socketName } from './socket-path.js';
 
 /** How long a request may take before the server is declared unresponsive. */
 const REPLY_TIMEOUT_MS = 5_000;
@@ -74,11 +74,15 @@ export function resolveMountpoint(arg: Buffer): { bytes: Buffer; entry: MountEnt
   return { bytes: abs, entry: undefined };
 }
 
-/** Where the server of a mount at `mnt` may have its socket: root's directory, then ours. */
-function candidates(mnt: Buffer): string[] {
+/**
+ * Where the server of the mount at `mnt` may have its socket: in the directories of the
+ * mount's owner (a FUSE mount's user_id=), ours where it has none (not a mount, or one this
+ * mount namespace does not show). Root is the mount's owner's peer: it tries a user's
+ * directories too (socket-path.ts: clientDirs).
+ */
+function candidates(mnt: Buffer, owner: number | undefined): string[] {
   const name = socketName(mnt);
-  const dirs = [runtimeDir(0), runtimeDir()];
-  return [...new Set(dirs)].map((d) => `${d}/${name}`);
+  return clientDirs(owner).map((d) => `${d}/${name}`);
 }
 
 /** One connection to a server's control socket; requests are answered in order. */
@@ -105,15 +109,16 @@ export class ControlClient {
   static async connect(arg: Buffer): Promise<ControlClient> {
     const { bytes, entry } = resolveMountpoint(arg);
     const shown = showPath(arg);
+    const owner = entry?.fstype === 'fuse.splicefs' ? fuseOwner(entry) : undefined;
     const failures: Failure[] = [];
-    for (const path of candidates(bytes)) {
+    for (const path of candidates(bytes, owner)) {
       try {
         return new ControlClient(await connectUnix(path), shown);
       } catch (err) {
         failures.push({ path, code: (err as NodeJS.ErrnoException).code ?? String(err) });
       }
     }
-    throw noServer(shown, entry, failures, bytes);
+    throw noServer({ shown, arg, entry, owner, failures, mnt: bytes });
   }
 
   /** Send one request and wait for its reply (a SplicefsError if none comes in time). */
@@ -172,18 +177,59 @@ interface Failure {
   code: string;
 }
 
-/** The one line that says why no server could be reached, from the most telling failure. */
-function noServer(shown: string, entry: MountEntry | undefined, failures: Failure[], mnt: Buffer): SplicefsError {
-  const denied = failures.find((e) => e.code === 'EACCES' || e.code === 'EPERM');
-  if (denied) {
-    const owner = ownerOf(denied.path);
-    return new SplicefsError(`permission denied: the control socket of ${shown} is for ${owner} only (run as ${owner})`);
-  }
-  if (!entry) return new SplicefsError(`no splicefs server serves ${shown}: it is not a mount point`);
-  if (entry.fstype !== 'fuse.splicefs') return new SplicefsError(`no splicefs server serves ${shown}: it is a ${entry.fstype} mount`);
+interface NoServer {
+  shown: string;
+  /** The path as given (for "does not exist"). */
+  arg: Buffer;
+  entry: MountEntry | undefined;
+  /** The uid of the mount's server (user_id=), for a fuse.splicefs mount. */
+  owner: number | undefined;
+  /** One per socket path tried, in order. */
+  failures: Failure[];
+  /** The resolved mountpoint. */
+  mnt: Buffer;
+}
+
+/**
+ * The one line that says why no server could be reached. What the path is comes first (none,
+ * no mount, another file system's mount, a stale mount): a refused connect says nothing about
+ * those. A refusal (EACCES) is told only for the sockets of this mount's owner, when that is
+ * someone else: the mount is theirs, so its socket is behind their 0700 directory.
+ */
+function noServer({ shown, arg, entry, owner, failures, mnt }: NoServer): SplicefsError {
+  const none = `no splicefs server serves ${shown}`;
+  if (!entry) return new SplicefsError(`${none}: ${exists(arg) ? 'it is not a mount point' : 'it does not exist'}`);
+  if (entry.fstype !== 'fuse.splicefs') return new SplicefsError(`${none}: it is a ${entry.fstype} mount`);
   if (failures.some((e) => e.code === 'ECONNREFUSED') || isStale(mnt))
-    return new SplicefsError(`no splicefs server serves ${shown}: its server is gone (stale mount: run 'splicefs umount ${shown}')`);
-  return new SplicefsError(`no splicefs server answers for ${shown}: it has no control socket (its server runs with control off, or is not this version)`);
+    return new SplicefsError(`${none}: its server is gone (stale mount: run 'splicefs umount ${shown}')`);
+  const me = process.getuid?.() ?? 0;
+  const denied = failures.find((e) => e.code === 'EACCES' || e.code === 'EPERM');
+  if (denied && owner !== undefined && owner !== me) {
+    const who = owner === 0 ? 'root' : `uid ${owner}`;
+    const only = owner === 0 ? 'for root only (run as root)' : `for ${who} and root only (run as ${who} or root)`;
+    return new SplicefsError(`permission denied: the control socket of ${shown} is ${only}`);
+  }
+  if (denied) return new SplicefsError(`permission denied: cannot use ${denied.path} (${ownerOf(denied.path)})`);
+  const looked = failures.map((e) => e.path).join(', ');
+  if (owner !== undefined && owner !== me)
+    return new SplicefsError(
+      `no splicefs server answers for ${shown}: no control socket of its server (uid ${owner}) at ${looked}; ` +
+        `one in uid ${owner}'s $XDG_RUNTIME_DIR cannot be found from here (run as uid ${owner}), or it runs with control off`,
+    );
+  return new SplicefsError(
+    `no splicefs server answers for ${shown}: it has no control socket (none at ${looked}; its server runs with control off, or is not this version)`,
+  );
+}
+
+/** Whether the path exists (a dangling symlink counts: it is there, and it is no mount). */
+function exists(arg: Buffer): boolean {
+  try {
+    lstatSync(arg);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
+  }
 }
 
 /** A FUSE mount whose server is gone answers every call with ENOTCONN at once (no hang). */
@@ -196,12 +242,12 @@ function isStale(mnt: Buffer): boolean {
   }
 }
 
-/** Who may use the socket a connect was refused on: the owner of its directory. */
+/** Whose directory refused a connect: "it is uid N's" (someone else made it), or its error. */
 function ownerOf(path: string): string {
   try {
     const uid = statSync(dirname(path)).uid;
-    return uid === 0 ? 'root' : `uid ${uid}`;
-  } catch {
-    return 'its owner';
+    return `${dirname(path)} is ${uid === 0 ? "root's" : `uid ${uid}'s`}`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
   }
 }

@@ -17,6 +17,8 @@ export interface MountEntry {
   fstype: string;
   /** The mount's source (fsname) for messages, escaped as mountpoint is. */
   source: string;
+  /** The super block's options as mountinfo has them (a FUSE mount's carry user_id=UID). */
+  superOptions: string;
 }
 
 const SPACE = 0x20;
@@ -69,6 +71,7 @@ export function readMountinfo(): MountEntry[] {
       mountpointBytes,
       fstype: f[sep + 1].toString('utf8'),
       source: showPath(unescapeBytes(f[sep + 2])),
+      superOptions: f[sep + 3]?.toString('utf8') ?? '',
     });
   }
   return out;
@@ -79,6 +82,13 @@ export function findMount(mountpoint: PathArg): MountEntry | undefined {
   const want = pathBytes(mountpoint);
   const all = readMountinfo().filter((m) => m.mountpointBytes.equals(want));
   return all[all.length - 1];
+}
+
+/** The user_id= of a FUSE mount (the uid its server mounted it as), or undefined. */
+export function fuseOwner(entry: MountEntry): number | undefined {
+  if (!entry.fstype.startsWith('fuse')) return undefined;
+  const m = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(entry.superOptions);
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
