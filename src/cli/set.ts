@@ -8,7 +8,7 @@ import { SplicefsError } from '../errors.js';
 import { ControlClient } from '../control/client.js';
 import type { Reply, SetResult } from '../control/protocol.js';
 import { scanArgs, shown, usageError } from './args.js';
-import { writeOut } from './stats.js';
+import { writeOut } from './output.js';
 
 /** A set reply's payload; the server's refusal as a SplicefsError (exit 1). */
 function setOf(r: Reply): SetResult {

@@ -7,6 +7,7 @@ import { SplicefsError } from '../errors.js';
 import { ControlClient } from '../control/client.js';
 import { rates, statsTable, watchHeader, watchLine } from '../control/format.js';
 import type { LiveStats, Reply } from '../control/protocol.js';
+import { writeOut } from './output.js';
 import { scanArgs, usageError, type OptionDef } from './args.js';
 
 /** How often --watch asks, ms. */
@@ -14,34 +15,6 @@ const WATCH_INTERVAL_MS = 1_000;
 
 const OPTIONS: readonly OptionDef[] = [{ long: 'json' }, { long: 'watch' }];
 
-let errorsHeard = false;
-
-/**
- * Write `text` to stdout and wait until it is written: true, or false when the reader is gone
- * (EPIPE: `| head` read what it wanted; the caller ends quietly, exit 0, as Node CLIs do).
- * Any other failure (ENOSPC of `> /dev/full`, EIO) is a one-line SplicefsError, exit 1. Waiting
- * matters: the CLI calls process.exit() right after the command, before a failed write's
- * 'error' is emitted, so the failure would go unsaid (exit 0); and in --watch an 'error' with
- * no listener is an uncaught exception (a stack trace). Used by `set` too.
- */
-export function writeOut(text: string): Promise<boolean> {
-  if (!errorsHeard) {
-    // The write's callback gets each error; the 'error' event only must not go unheard.
-    process.stdout.on('error', () => {});
-    errorsHeard = true;
-  }
-  return new Promise((resolve, reject) => {
-    process.stdout.write(text, (err) => {
-      const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
-      if (!err) resolve(true);
-      else if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') resolve(false);
-      else {
-        const why = /^[A-Z0-9]+: ([^,]+)/.exec(err.message)?.[1] ?? err.message;
-        reject(new SplicefsError(`cannot write the output: ${why}${code ? ` (${code})` : ''}`));
-      }
-    });
-  });
-}
 
 /** A stats reply's payload; the server's error as a SplicefsError (exit 1). */
 function statsOf(r: Reply): LiveStats {
