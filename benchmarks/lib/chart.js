@@ -35,6 +35,19 @@ const SPARE = ['#af7aa1', '#9c755f', '#bab0ac', '#d37295', '#a0cbe8']
  * One chart row: {workload, panel, system, median, min, max, text, extent} for a measured cell,
  * or {workload, panel, system, note} for a cell that has none (read-only, failed).
  */
+/**
+ * Why a cell has no figure, as the chart says it: a read-only peer on a write workload
+ * ('read-only'), one of splicefs's read modes on a write workload ('reads only'), a write mode
+ * on a read workload ('writes only'); null for any other text (the run's skip reason or the
+ * report's table cell).
+ */
+function skipNote (text) {
+  if (text.includes('writes only')) return 'writes only'
+  if (text.includes('reads only')) return 'reads only'
+  if (text.includes('read-only')) return 'read-only'
+  return null
+}
+
 function row (wid, system, sum, note) {
   const base = { workload: wid, panel: panelTitle(wid), system }
   if (!sum) return { ...base, note }
@@ -51,7 +64,7 @@ export function valuesFromRun (cfg, ctx) {
       const cell = info.cells[wid]
       const sum = cellSummary(cell)
       if (sum) values.push(row(wid, s, sum))
-      else if (cell && cell.skipped) values.push(row(wid, s, null, cell.skipped.includes('read-only') ? 'read-only' : 'skipped'))
+      else if (cell && cell.skipped) values.push(row(wid, s, null, skipNote(cell.skipped) ?? 'skipped'))
       else if (cell && cell.error) values.push(row(wid, s, null, 'failed'))
     }
   }
@@ -87,7 +100,7 @@ export function chartDataFromReport (text) {
       const wid = workloads[i]
       const m = t.match(RANGE)
       if (m) values.push(row(wid, system, { median: Number(m[1]), min: Number(m[2]), max: Number(m[3]) }))
-      else if (t.includes('read-only')) values.push(row(wid, system, null, 'read-only'))
+      else if (skipNote(t)) values.push(row(wid, system, null, skipNote(t)))
       else if (t === 'failed') values.push(row(wid, system, null, 'failed'))
       // "n/a" (system not available), "—", "not run": nothing to draw
     })
