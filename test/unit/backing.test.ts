@@ -30,7 +30,7 @@ function handle(n: Node): FileHandle {
  * none is left), backingClose the next of `closes` (0 when none is left); every call and log line
  * is recorded.
  */
-function setup(opts: { granted?: boolean; writebackCache?: boolean; opens?: number[]; closes?: number[] } = {}) {
+function setup(opts: { granted?: boolean; writebackCache?: boolean; capable?: boolean; opens?: number[]; closes?: number[] } = {}) {
   const calls: string[] = [];
   const openCalls: Array<[number, number]> = [];
   const closeCalls: Array<[number, number]> = [];
@@ -53,7 +53,7 @@ function setup(opts: { granted?: boolean; writebackCache?: boolean; opens?: numb
   const log = (level: string) => (fields: Record<string, unknown>, msg: string) => void logs.push({ level, fields, msg });
   const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: () => {}, trace: () => {} } as unknown as Logger;
   const b = new BackingFiles({ devfd: DEVFD, logger, ioctls });
-  if (opts.granted !== undefined || opts.writebackCache !== undefined) b.negotiated(opts.granted ?? true, opts.writebackCache ?? false);
+  if (opts.granted !== undefined || opts.writebackCache !== undefined) b.negotiated(opts.granted ?? true, opts.writebackCache ?? false, opts.capable ?? true);
   const reasons = () => logs.map((l) => l.fields.reason);
   return { b, calls, openCalls, closeCalls, logs, reasons };
 }
@@ -269,15 +269,10 @@ t.test('CAP_SYS_ADMIN: read from CapEff; without it passthrough is off mount-wid
   t.equal(hasCapSysAdmin('CapEff:\t0000000000200000\n'), true, 'bit 21 alone: has it');
   t.equal(hasCapSysAdmin('CapEff:\t00000000001fffff\n'), false, 'bits 0-20: lacks it');
   t.equal(hasCapSysAdmin('no such line\n'), false, 'unreadable: lacks it');
-  const calls: string[] = [];
-  const logs: string[] = [];
-  const logger = { info: (_o: unknown, m: string) => logs.push(m), warn() {}, error() {}, debug() {} } as unknown as Logger;
-  const b = new BackingFiles({ devfd: 7, logger, ioctls: { backingOpen: () => (calls.push('open'), 1), backingClose: () => (calls.push('close'), 0) } });
-  b.negotiated(true, false, false);
-  t.equal(b.offMountWide, 'noCapability', 'granted at INIT, but no capability: noCapability');
-  t.equal(logs.length, 1, 'said once at INIT');
-  const n = { ino: 5n } as unknown as Node;
-  t.equal(b.open({ fh: 1, fd: 3, node: n, plan: null, writable: false, append: false } as FileHandle, true, false), 0, 'an open goes through the server');
-  t.equal(b.counts.fallbacks.noCapability, 1, 'counted as noCapability');
-  t.same(calls, [], 'the kernel is never asked');
+  const k = setup({ granted: true, capable: false });
+  t.equal(k.b.offMountWide, 'noCapability', 'granted at INIT, but no capability: noCapability');
+  t.equal(k.logs.length, 1, 'said once at INIT');
+  t.equal(k.b.open(handle(node()), true, false), 0, 'an open goes through the server');
+  t.equal(k.b.counts.fallbacks.noCapability, 1, 'counted as noCapability');
+  t.same(k.calls, [], 'the kernel is never asked');
 });
