@@ -145,7 +145,9 @@ function buildServer(s: Setup, undo: Undo) {
   const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
   let channel!: Channel;
   const writePath = new WritePath(s.writeMode);
-  const backing = new BackingFiles({ logger });
+  // Asked once: it decides both whether INIT wants FUSE_PASSTHROUGH and whether opens may use it.
+  const capable = hasCapSysAdmin();
+  const backing = new BackingFiles({ logger, capable });
   undo.push(() => backing.closeAll());
   let fs: Passthrough;
   try {
@@ -187,7 +189,7 @@ function buildServer(s: Setup, undo: Undo) {
     onDeviceError: (errno) => session.onDeviceError(errno),
     onPlanChange: (h) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h))),
   });
-  const flags = wantedFlags({ writebackCache: s.writebackCache, passthrough: hasCapSysAdmin() }) | permissionFlags(s.perm);
+  const flags = wantedFlags({ writebackCache: s.writebackCache, passthrough: capable }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };
   const serveOn = (devfd: number) => {
     channel =

@@ -111,9 +111,9 @@ export class BackingFiles {
   /**
    * `devfd`: the connection's /dev/fuse fd, or given later by useDevice (the fd may come from
    * fusermount3 after the server is built); `ioctls`: the two device calls (the addon's; a unit
-   * test may stand in for the kernel).
+   * test may stand in for the kernel); `capable`: CAP_SYS_ADMIN, when the caller knows already.
    */
-  constructor(private readonly cfg: { devfd?: number; logger: Logger; ioctls?: BackingIoctls }) {
+  constructor(private readonly cfg: { devfd?: number; logger: Logger; ioctls?: BackingIoctls; capable?: boolean }) {
     this.ioctls = cfg.ioctls ?? addon;
     this.devfd = cfg.devfd ?? -1;
   }
@@ -131,7 +131,7 @@ export class BackingFiles {
    * `capable` = this process has CAP_SYS_ADMIN, without which every backing open is EPERM
    * (default: read from /proc/self/status).
    */
-  negotiated(granted: boolean, writebackCache: boolean, capable: boolean = hasCapSysAdmin()): void {
+  negotiated(granted: boolean, writebackCache: boolean, capable: boolean = this.cfg.capable ?? hasCapSysAdmin()): void {
     this.unavailable = !capable ? 'noCapability' : !granted ? (writebackCache ? 'writebackCache' : 'notOffered') : null;
     if (this.unavailable) this.logOnce(this.unavailable, {}, 'kernel passthrough is off for this mount: reads go through the server');
   }
