@@ -61,6 +61,28 @@ class HandOver {
     return s;
   }
 
+  // A free slot without waiting, for a request the event loop read and passes to a worker
+  // (Submit in workers.cc); -1 when none is free or the hand-over is closed.
+  int TryAcquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_ || free_.empty()) return -1;
+    int s = free_.back();
+    free_.pop_back();
+    state_[s] = kWorker;
+    return s;
+  }
+
+  // A worker gives back a slot it holds (the request in it was answered there).
+  void Free(int slot) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (state_[slot] != kWorker) return;
+      state_[slot] = kFree;
+      free_.push_back(slot);
+    }
+    freed_.notify_one();
+  }
+
   void Hand(const Item& item) {
     std::lock_guard<std::mutex> lock(mu_);
     state_[item.slot] = kQueued;
@@ -122,6 +144,54 @@ class HandOver {
   std::vector<int> free_;
   std::deque<Item> queue_;
   bool closed_ = false;
+};
+
+// Requests the event loop read itself and passes to the worker threads to execute (a READ,
+// WRITE, FSYNC or FALLOCATE of a handle with a plan, while the workers are parked: see
+// transport/workers.ts). Each job is a slot a worker will execute and then free or hand back.
+class JobQueue {
+ public:
+  struct Job {
+    int slot;
+    uint32_t length;
+  };
+
+  void Push(const Job& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(job);
+    }
+    ready_.notify_one();
+  }
+
+  // The next job, waiting while `parked` holds and none is queued. False: none, and the
+  // workers are unparked or stopping (the caller goes back to reading the device).
+  template <typename Parked>
+  bool Next(Job* out, Parked parked) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [&] { return !jobs_.empty() || !parked(); });
+    if (jobs_.empty()) return false;
+    *out = jobs_.front();
+    jobs_.pop_front();
+    return true;
+  }
+
+  bool Empty() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return jobs_.empty();
+  }
+
+  // Wake every waiting worker to look at the parked and stop flags again. Taking the lock
+  // first means a worker about to wait cannot miss the change.
+  void WakeAll() {
+    { std::lock_guard<std::mutex> lock(mu_); }
+    ready_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<Job> jobs_;
 };
 
 }  // namespace splicefs

@@ -21,6 +21,14 @@
 // With the log at debug level, a worker also leaves a record of each READ it served (served.h)
 // and wakes the event loop to print it: those requests never reach JavaScript otherwise.
 //
+// Parked (park(true)): the workers stop reading the device, and the event loop reads it
+// instead (while nearly every request is one the event loop answers, that saves a wake-up of
+// the loop per request); it passes them the requests they execute (submit), copied into a slot,
+// and they answer those on the master fd, where the event loop read them. A worker notices the
+// park at the top of its loop: after the read it is in returns (no signal is sent, since one
+// could interrupt a backing read it is executing), so for a moment it may still take a
+// request, which it handles as before. What to park for is decided in TypeScript.
+//
 // Workers block in read(2) on their fd: the kernel wakes exactly one waiting reader per request
 // (poll would wake them all, and cost a syscall more per request). To stop a worker that no
 // request will wake, it is sent kWakeSignal, whose handler does nothing and is installed without
@@ -58,9 +66,11 @@ enum WorkerCounter {
   kForwarded,   // requests handed over to the event loop
   kSpinHits,    // waits ended by a request while spinning
   kSpinMisses,  // spins that ran out (then the worker slept)
+  kAnswered,    // requests a worker answered itself (read from its fd, or passed by submit)
+  kJobs,        // requests the event loop passed to a worker (submit), while parked
   kWorkerCounters
 };
-const char* const kWorkerCounterNames[] = {"forwarded", "spinHits", "spinMisses"};
+const char* const kWorkerCounterNames[] = {"forwarded", "spinHits", "spinMisses", "answered", "jobs"};
 const size_t kWorkerCounterCount = kWorkerCounters;
 static_assert(sizeof(kWorkerCounterNames) / sizeof(kWorkerCounterNames[0]) == kWorkerCounters,
               "a name per worker counter");
@@ -94,6 +104,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
                         InstanceMethod("counters", &Workers::Counters),
                         InstanceMethod("takeServed", &Workers::TakeServed),
                         InstanceMethod("stop", &Workers::Stop),
+                        InstanceMethod("park", &Workers::Park),
+                        InstanceMethod("submit", &Workers::Submit),
                         InstanceAccessor("slots", &Workers::Slots, nullptr),
                         InstanceAccessor("threads", &Workers::Threads, nullptr),
                         InstanceAccessor("pipeBytes", &Workers::PipeBytes, nullptr)});
@@ -145,6 +157,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     async_->data = this;
     uv_async_init(loop, async_, &Workers::OnAsync);
 
+    master_ = master;
     std::string err = CloneFds(master, n);
     if (!err.empty()) {
       Shutdown();
@@ -215,6 +228,12 @@ class Workers : public Napi::ObjectWrap<Workers> {
     };
     int slot = handover_->Acquire();
     while (slot >= 0 && !stopping_.load(std::memory_order_acquire)) {
+      JobQueue::Job job;
+      if (parked_.load(std::memory_order_acquire) || !jobs_.Empty()) {
+        if (jobs_.Next(&job, [this] { return parked_.load(std::memory_order_acquire) && !stopping_.load(std::memory_order_acquire); }))
+          RunJob(st, index, job);
+        continue;
+      }
       uint8_t* req = mem_->bufs[slot];
       ssize_t n;
       bool done = false;
@@ -232,10 +251,16 @@ class Workers : public Napi::ObjectWrap<Workers> {
         if (errno == ENODEV) handover_->Close();  // the connection is gone: all workers leave
         break;
       }
-      if (done) continue;  // a WRITE spliced into its file and answered; the slot is reused
+      if (done) {  // a WRITE spliced into its file and answered; the slot is reused
+        counters_[kAnswered].fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
       double failure = 0;
-      if (AnsweredHere(st, fd, index, req, static_cast<size_t>(n), &failure)) continue;  // slot reused
+      if (AnsweredHere(st, fd, index, req, static_cast<size_t>(n), &failure)) {  // slot reused
+        counters_[kAnswered].fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       handover_->Hand(HandOver::Item{slot, fd, static_cast<uint32_t>(n), failure});
       counters_[kForwarded].fetch_add(1, std::memory_order_relaxed);
       uv_async_send(async_);
@@ -247,6 +272,21 @@ class Workers : public Napi::ObjectWrap<Workers> {
       ended_.store(true);
       uv_async_send(async_);
     }
+  }
+
+  // A request the event loop read and submitted: executed as if this worker had read it, but
+  // answered on the master fd it came from; the job's slot is freed, or handed back to the
+  // event loop like any request a worker does not answer.
+  void RunJob(ExecutorState& st, int index, const JobQueue::Job& job) {
+    double failure = 0;
+    if (job.length >= sizeof(fuse_in_header) && AnsweredHere(st, master_, index, mem_->bufs[job.slot], job.length, &failure)) {
+      counters_[kAnswered].fetch_add(1, std::memory_order_relaxed);
+      handover_->Free(job.slot);
+      return;
+    }
+    handover_->Hand(HandOver::Item{job.slot, master_, job.length, failure});
+    counters_[kForwarded].fetch_add(1, std::memory_order_relaxed);
+    uv_async_send(async_);
   }
 
   // A request of a handle with a registered plan, executed here: a READ by the plan, and a
@@ -351,6 +391,29 @@ class Workers : public Napi::ObjectWrap<Workers> {
     return Result(info.Env(), static_cast<long long>(n));
   }
 
+  // park(on): stop reading the device (the event loop reads it and submits) or go back to it.
+  Napi::Value Park(const Napi::CallbackInfo& info) {
+    parked_.store(info[0].ToBoolean().Value(), std::memory_order_release);
+    jobs_.WakeAll();
+    return info.Env().Undefined();
+  }
+
+  // submit(buf, length) -> true when a worker will execute the request in buf[0, length) (a
+  // copy is taken), false when no slot is free or length does not fit one (the caller then
+  // dispatches it itself).
+  Napi::Value Submit(const Napi::CallbackInfo& info) {
+    Bytes b = ArgBytes(info, 0);
+    int64_t len = ArgI64(info, 1);
+    if (len < 0 || static_cast<size_t>(len) > b.length || static_cast<size_t>(len) > mem_->size || shut_)
+      return Napi::Boolean::New(info.Env(), false);
+    int slot = handover_->TryAcquire();
+    if (slot < 0) return Napi::Boolean::New(info.Env(), false);
+    memcpy(mem_->bufs[slot], b.data, static_cast<size_t>(len));
+    counters_[kJobs].fetch_add(1, std::memory_order_relaxed);
+    jobs_.Push(JobQueue::Job{slot, static_cast<uint32_t>(len)});
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     Shutdown();
     return info.Env().Undefined();
@@ -369,6 +432,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     shut_ = true;
     stopping_.store(true, std::memory_order_release);
     if (handover_) handover_->Stop();
+    jobs_.WakeAll();
     for (size_t i = 0; i < threads_.size(); i++) {
       while (!exited_[i].load(std::memory_order_acquire)) {
         pthread_kill(threads_[i].native_handle(), kWakeSignal);
@@ -387,6 +451,9 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   int pipeBytes_ = 0;
+  int master_ = -1;
+  std::atomic<bool> parked_{false};
+  JobQueue jobs_;
   int grantedPipeBytes_ = 0;
   size_t maxRead_ = 0;
   int spinUs_ = 0;

@@ -76,6 +76,17 @@ export interface Workers {
    * constants.servedFields, and returns how many; dropped[0] = records lost since the last call.
    */
   takeServed(out: BigInt64Array, dropped: Float64Array): number;
+  /**
+   * park(true): the threads stop reading the device (the event loop reads it and passes them
+   * requests by submit); park(false): they read it again.
+   */
+  park(on: boolean): void;
+  /**
+   * Pass a parked worker the request in buf[0, length) (copied): it executes it as if it had
+   * read it, answering on the master fd, or hands it back by take() with the failure code.
+   * False (nothing done) when no slot is free or it does not fit one.
+   */
+  submit(buf: Uint8Array, length: number): boolean;
   /** Copy the transport counters into out, in the order of constants.workerCounters. */
   counters(out: Float64Array): void;
   /** Stop and join every thread, close the cloned fds. Idempotent. */

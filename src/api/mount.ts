@@ -203,8 +203,9 @@ function buildServer(s: Setup, undo: Undo) {
             spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US,
             counters,
             spliceRequests: s.writeMode === 'splice' && !s.readOnly,
+            park: opts.parkWorkers ?? true,
           })
-        : new DevFuseChannel(devfd, reqBytes);
+        : new DevFuseChannel(devfd, reqBytes, opts.spinUs ?? D.DEFAULT_SPIN_US);
     backing.useDevice(devfd);
     session = new Session({ channel, fs, readPath, writePath, reply, wants, logger });
     return { channel, session };

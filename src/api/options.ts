@@ -98,8 +98,17 @@ export interface MountOptions {
    * end to end (0: the event loop serves everything itself). Default 2.
    */
   threads?: number;
-  /** Microseconds a worker keeps polling for the next request before sleeping (default 50; 0 = sleep at once). */
+  /**
+   * Microseconds a worker, or the event loop when it reads the device, keeps polling for the
+   * next request before sleeping (default 50; 0 = sleep at once).
+   */
   spinUs?: number;
+  /**
+   * Let the workers park while nearly every request is one the event loop answers: the loop
+   * then reads the device itself (transport/phases.ts). Default true; false keeps the workers
+   * reading always (never with --write-mode splice, whose WRITEs the reading worker splices).
+   */
+  parkWorkers?: boolean;
   /** Readahead window of the mount's bdi in KiB (default 1024; the kernel's own is 128). */
   readaheadKb?: number;
   /**

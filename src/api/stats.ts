@@ -63,6 +63,13 @@ export interface Stats {
    */
   spin: { hits: number; misses: number };
   /**
+   * The event loop reading the device itself (transport/loop-reader.ts, phases.ts): requests it
+   * read, its spins that caught one and that ran out, the times the workers parked and went back
+   * to reading, requests it passed to parked workers (jobs), and requests the workers answered
+   * themselves, read by them or passed (answered). With --threads 0 only reads and spins move.
+   */
+  loop: { reads: number; spinHits: number; spinMisses: number; parks: number; unparks: number; jobs: number; answered: number };
+  /**
    * Opens served with FOPEN_DIRECT_IO, by reason: option (--direct-io), pseudoFs (proc, sysfs,
    * ...: sizes say nothing of the content), zeroSize (a regular file of st_size 0 at open).
    */
@@ -130,6 +137,15 @@ export function collectStats(s: StatsSources): Stats {
     interrupted: s.session.interrupted + n.interrupted,
     forwarded: w.forwarded ?? 0,
     spin: { hits: w.spinHits ?? 0, misses: w.spinMisses ?? 0 },
+    loop: {
+      reads: w.loopReads ?? 0,
+      spinHits: w.loopSpinHits ?? 0,
+      spinMisses: w.loopSpinMisses ?? 0,
+      parks: w.parks ?? 0,
+      unparks: w.unparks ?? 0,
+      jobs: w.jobs ?? 0,
+      answered: w.answered ?? 0,
+    },
     directIoOpens: { ...s.fs.directIo.counts },
     nodes: s.fs.inodes.size,
     fds: s.fs.fdStats(),

@@ -53,6 +53,7 @@ export const OPTIONS: readonly ServeOption[] = [
   { long: 'node-fds', value: 'N', inMountOptions: true, apply: (c, v, s) => (c.mount.nodeFds = num(v, s)) },
   { long: 'timeout', value: 'SECONDS', inMountOptions: true, apply: (c, v, s) => (c.mount.timeout = seconds(v ?? '', s)) },
   { long: 'direct-io', inMountOptions: true, apply: (c) => (c.mount.directIo = true) },
+  { long: 'no-park', inMountOptions: true, apply: (c) => (c.mount.parkWorkers = false) },
   { long: 'mount-helper', value: 'HELPER', inMountOptions: true, apply: (c, v) => (c.mount.mountHelper = v as MountHelper) },
   { long: 'log-level', value: 'LEVEL', inMountOptions: true, apply: (c, v) => (c.logLevel = logLevel(v ?? '')) },
   { long: 'log-format', value: 'FORMAT', inMountOptions: true, apply: (c, v) => (c.logFormat = logFormat(v ?? '')) },

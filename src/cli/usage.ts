@@ -47,8 +47,11 @@ options:
   --threads N                   worker threads serving READs on cloned /dev/fuse fds
                                 (default 2; 0 = the event loop serves everything)
   -s                            single thread: --threads 0
-  --spin-us US                  a worker polls this long for the next request before it
-                                sleeps (default 50; 0: sleep at once)
+  --spin-us US                  a worker (or the event loop, when it reads the device)
+                                polls this long for the next request before it sleeps
+                                (default 50; 0: sleep at once)
+  --no-park                     workers always read the device (default: they park and
+                                the event loop reads it while it answers nearly every request)
   --direct-io                   FOPEN_DIRECT_IO on every open: every read reaches the server
   --mount-helper auto|none|fusermount3   who mounts (default auto: mount(2) as root,
                                 fusermount3 for anyone else and for auto_unmount)

@@ -68,6 +68,11 @@ export interface WriteCounts {
   };
 }
 
+/** Whether a worker plan (workerPlan) has the worker execute the handle's WRITE, FSYNC and FALLOCATE. */
+export function planExecutesWrites(plan: PlanArray): boolean {
+  return plan[WRITE_FIELD] !== WRITE_HAND_OVER;
+}
+
 export class WritePath {
   readonly counts: WriteCounts = {
     spliceReplies: 0,

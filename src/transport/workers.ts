@@ -5,8 +5,19 @@
 // the event loop by slot, with no copy: the slot's buffer is the request, until release().
 // With a ServedSink (the debug log), the threads also report each READ they answered, drained
 // here on the same wake-up: without it those READs would be invisible in a debug log.
+//
+// Parking (phases.ts decides when): while the workers hand over nearly everything they read,
+// they stop reading and the event loop reads the device itself (loop-reader.ts). It passes
+// them, by submit, the READ, WRITE, FSYNC and FALLOCATE requests of handles with a plan (the
+// ones they execute, so a slow backing file still blocks a worker and never the loop), and
+// dispatches the rest itself. Not with spliced requests (--write-mode splice): a WRITE's payload
+// can only be spliced by the thread that reads it from the device.
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
+import { Opcode } from '../kernel/abi.js';
+import { planExecutesWrites } from '../datapath/write.js';
 import type { Channel, RequestSink, ServedSink } from './channel.js';
+import { LoopReader } from './loop-reader.js';
+import { PhasePolicy } from './phases.js';
 
 export interface WorkerChannelConfig {
   masterFd: number;
@@ -24,7 +35,13 @@ export interface WorkerChannelConfig {
    * into its file by splice (--write-mode splice; datapath/write.ts decides).
    */
   spliceRequests?: boolean;
+  /** Let the workers park while the event loop answers nearly every request (default true). */
+  park?: boolean;
 }
+
+/** fuse_in_header's size and where its opcode is; a READ/WRITE/FSYNC/FALLOCATE body starts with fh. */
+const IN_HEADER_BYTES = 40;
+const OPCODE_AT = 4;
 
 /** Request buffers per worker: one being read into, one handed over, one spare. */
 const SLOTS_PER_THREAD = 3;
@@ -48,15 +65,29 @@ export class WorkerChannel implements Channel {
   private readonly last: Float64Array;
   private served: ServedSink | null = null;
   private servedBuf: BigInt64Array | null = null;
+  private readonly policy = new PhasePolicy();
+  private readonly loop: LoopReader | null;
+  /** The plans registered, by fh: which requests a parked worker can be given. */
+  private readonly plans = new Map<number, PlanArray>();
+  private sink: RequestSink | null = null;
+  private onEnd: ((why: string) => void) | null = null;
+  private readonly FORWARDED: number;
+  private readonly ANSWERED: number;
 
   constructor(private readonly cfg: WorkerChannelConfig) {
     this.last = new Float64Array(addon.constants.workerCounters.length);
+    this.FORWARDED = addon.constants.workerCounters.indexOf('forwarded');
+    this.ANSWERED = addon.constants.workerCounters.indexOf('answered');
+    const park = (cfg.park ?? true) && !cfg.spliceRequests;
+    this.loop = park ? new LoopReader(cfg.masterFd, cfg.requestBytes, cfg.spinUs) : null;
   }
 
   /** Throws (one line) if a worker's fd cannot be cloned. */
   start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink): void {
     const c = this.cfg;
     this.served = served ?? null;
+    this.sink = sink;
+    this.onEnd = onEnd;
     const drain = (ended: boolean): void => {
       const w = this.workers;
       if (!w) return;
@@ -72,11 +103,49 @@ export class WorkerChannel implements Channel {
         if (!this.workers) return; // the sink ended the session
       }
       if (ended) onEnd('unmounted');
+      else if (this.loop && !this.policy.parked) {
+        w.counters(this.last);
+        if (this.policy.afterHandOver(this.last[this.FORWARDED], this.last[this.ANSWERED])) this.park(w);
+      }
     };
     this.workers = new addon.Workers(
       c.masterFd, c.threads, c.pipeBytes, c.maxRead, c.requestBytes, c.threads * SLOTS_PER_THREAD, c.counters, drain, c.spinUs,
       served ? SERVED_CAPACITY : 0, c.spliceRequests ?? false,
     );
+  }
+
+  /** The workers stop reading the device; the event loop reads it (onLoopRequest). */
+  private park(w: Workers): void {
+    w.park(true);
+    this.loop?.start(this.onLoopRequest, (why) => this.onEnd?.(why));
+  }
+
+  private unpark(): void {
+    this.loop?.stop();
+    this.workers?.park(false);
+  }
+
+  /** A request the event loop read while the workers are parked. */
+  private readonly onLoopRequest = (buf: Buffer, length: number): void => {
+    const w = this.workers;
+    if (!w) return;
+    const toWorker = this.forWorker(buf, length) && w.submit(buf, length);
+    if (!toWorker) this.sink?.(buf, length, this.cfg.masterFd, 0);
+    if (this.workers && this.policy.afterLoopRead(toWorker, () => this.totals())) this.unpark();
+  };
+
+  /** Whether a worker executes this request (addon/workers.cc AnsweredHere, write.cc ExecuteHandleOp). */
+  private forWorker(buf: Buffer, length: number): boolean {
+    if (length < IN_HEADER_BYTES + 8) return false;
+    const op = buf.readUInt32LE(OPCODE_AT);
+    if (op !== Opcode.READ && op !== Opcode.WRITE && op !== Opcode.FSYNC && op !== Opcode.FALLOCATE) return false;
+    const plan = this.plans.get(Number(buf.readBigUInt64LE(IN_HEADER_BYTES)));
+    return plan !== undefined && (op === Opcode.READ || planExecutesWrites(plan));
+  }
+
+  private totals(): { forwarded: number; answered: number } {
+    this.workers?.counters(this.last);
+    return { forwarded: this.last[this.FORWARDED], answered: this.last[this.ANSWERED] };
   }
 
   /** Report the READs the threads served since the last call (debug log only). */
@@ -108,18 +177,29 @@ export class WorkerChannel implements Channel {
 
   register(fh: number, plan: PlanArray): void {
     this.workers?.register(fh, plan);
+    if (this.loop) this.plans.set(fh, plan);
   }
 
   unregister(fh: number): void {
     this.workers?.unregister(fh);
+    this.plans.delete(fh);
   }
 
   counters(): Record<string, number> {
     this.workers?.counters(this.last); // after stop, the last values stay
-    return countersByName(addon.constants.workerCounters, this.last);
+    const l = this.loop?.counts;
+    return {
+      ...countersByName(addon.constants.workerCounters, this.last),
+      loopReads: l?.reads ?? 0,
+      loopSpinHits: l?.spinHits ?? 0,
+      loopSpinMisses: l?.spinMisses ?? 0,
+      parks: this.policy.counts.parks,
+      unparks: this.policy.counts.unparks,
+    };
   }
 
   stop(): void {
+    this.loop?.stop();
     if (!this.workers) return;
     this.workers.counters(this.last);
     this.workers.stop();

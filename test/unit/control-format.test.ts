@@ -14,7 +14,7 @@ function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode
     stats: {
       requests: { READ: 10 },
       read: { spliceReplies: spliceBytes / MIB, spliceBytes, copyReplies: copyBytes / MIB, copyBytes, errorReplies: 0, smallCopies: 0, fallbacks },
-      interrupted: 0, forwarded: 0, spin: { hits: 0, misses: 0 }, directIoOpens: { option: 0, pseudoFs: 0, zeroSize: 0 },
+      interrupted: 0, forwarded: 0, spin: { hits: 0, misses: 0 }, loop: { reads: 0, spinHits: 0, spinMisses: 0, parks: 0, unparks: 0, jobs: 0, answered: 0 }, directIoOpens: { option: 0, pseudoFs: 0, zeroSize: 0 },
       nodes: 4, fds, openFiles: 1, openDirs: 0,
       write: { spliceReplies: 2, spliceBytes: writeSpliceBytes, copyReplies: 3, copyBytes: 3 * MIB, errorReplies: 0, fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 } },
       creds: { switched: 0, groupsUnknown: 0 },
