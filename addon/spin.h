@@ -1,14 +1,57 @@
-// How a worker waits for its next request when it may spin (workers.cc): the adaptive spin.
-// Plain C++, one Waiter per worker thread.
+// How a worker gets and waits for its requests (workers.cc): its cloned fd, the wake signal, and
+// the adaptive spin. Plain C++, one Waiter per worker thread.
 #pragma once
 
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
 #include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 
+#include "faults.h"
+
 namespace splicefs {
+
+// The signal that wakes a worker blocked in read(2) or poll(2) when it is to stop: its handler
+// does nothing and is installed without SA_RESTART, so the call returns EINTR.
+const int kWakeSignal = SIGRTMIN + 4;
+
+inline void NoopHandler(int) {}
+
+inline void InstallWakeHandler() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = NoopHandler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns EINTR
+  sigaction(kWakeSignal, &sa, nullptr);
+}
+
+// A worker's own /dev/fuse fd on the connection of `master` (FUSE_DEV_IOC_CLONE), O_NONBLOCK when
+// the worker spins; -1 with errno set (fault site clone).
+inline int CloneDevice(int master, bool nonblock) {
+  uint32_t m = static_cast<uint32_t>(master);
+  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+  int injected = fd >= 0 ? TakeFault(kFaultClone) : 0;
+  if (injected) errno = injected;
+  if (fd >= 0 && (injected || ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0)) {
+    int e = errno;
+    close(fd);
+    fd = -1;
+    errno = e;
+  }
+  return fd;
+}
 
 // Spin before sleeping (spinUs > 0 only, on a non-blocking fd): keep trying for spinUs so that
 // a request that follows closely finds the worker awake (a wake-up costs tens of µs on a VM).

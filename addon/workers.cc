@@ -10,24 +10,18 @@
 // and TypeScript decides what happens. So a slow backing read blocks one worker, never the
 // event loop.
 //
-// Zero-copy hand-over: the requests live in a fixed set of native buffers ("slots"), exposed to
-// JavaScript once as external Buffers. A worker reads each request straight into a slot it
-// holds; a request it hands over is passed by slot index, and the worker takes another free
-// slot (waiting for one if JavaScript holds them all). JavaScript take()s a slot, dispatches
-// the request in it and release()s it. A uv_async wakes the event loop. A request's reply must
-// be written to the fd it was read from (each cloned fd has its own processing list), so take()
-// reports that fd.
+// Zero-copy hand-over (handover.h): a worker reads each request into a native buffer ("slot",
+// exposed to JavaScript once as an external Buffer) and hands it over by index; JavaScript
+// take()s, dispatches and release()s it; a uv_async wakes the event loop. take() also reports
+// the fd to reply on (each cloned fd has its own processing list).
 //
 // With the log at debug level, a worker also leaves a record of each READ it served (served.h)
 // and wakes the event loop to print it: those requests never reach JavaScript otherwise.
 //
-// Parked (park(true)): the workers stop reading the device, and the event loop reads it
-// instead (while nearly every request is one the event loop answers, that saves a wake-up of
-// the loop per request); it passes them the requests they execute (submit), copied into a slot,
-// and they answer those on the master fd, where the event loop read them. A worker notices the
-// park at the top of its loop: after the read it is in returns (no signal is sent, since one
-// could interrupt a backing read it is executing), so for a moment it may still take a
-// request, which it handles as before. What to park for is decided in TypeScript.
+// Parked (park(true), decided in transport/phases.ts): the workers stop reading the device and
+// execute what the event loop passes them (submit), answering on the master fd it read from. A
+// worker notices the park after the read it is in returns (no signal: one could interrupt a
+// backing read it is executing), so for a moment it may still take a request as before.
 //
 // Workers block in read(2) on their fd: the kernel wakes exactly one waiting reader per request
 // (poll would wake them all, and cost a syscall more per request). To stop a worker that no
@@ -43,12 +37,10 @@
 #include "write.h"
 
 #include <string.h>
-#include <fcntl.h>
 #include <linux/fuse.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -66,7 +58,8 @@ enum WorkerCounter {
   kForwarded,   // requests handed over to the event loop
   kSpinHits,    // waits ended by a request while spinning
   kSpinMisses,  // spins that ran out (then the worker slept)
-  kAnswered,    // requests a worker answered itself (read from its fd, or passed by submit)
+  kAnswered,    // requests a worker answered itself (read from its fd, or passed by submit);
+                // counted after the reply (only parking reads it), so it may lag one a moment
   kJobs,        // requests the event loop passed to a worker (submit), while parked
   kWorkerCounters
 };
@@ -76,22 +69,6 @@ static_assert(sizeof(kWorkerCounterNames) / sizeof(kWorkerCounterNames[0]) == kW
               "a name per worker counter");
 
 namespace {
-
-const int kWakeSignal = SIGRTMIN + 4;
-
-void NoopHandler(int) {}
-
-void InstallWakeHandler() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = NoopHandler;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns EINTR
-  sigaction(kWakeSignal, &sa, nullptr);
-}
 
 class Workers : public Napi::ObjectWrap<Workers> {
  public:
@@ -172,20 +149,11 @@ class Workers : public Napi::ObjectWrap<Workers> {
   ~Workers() override { Shutdown(); }
 
  private:
-  // One /dev/fuse fd per thread, cloned from the master. "" or what went wrong.
+  // One /dev/fuse fd per thread, cloned from the master: blocking (see the top of this file),
+  // unless workers spin before sleeping. "" or what went wrong.
   std::string CloneFds(int master, int n) {
     for (int i = 0; i < n; i++) {
-      uint32_t m = static_cast<uint32_t>(master);
-      // Blocking (see the top of this file), unless workers spin before sleeping.
-      int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | (spinUs_ > 0 ? O_NONBLOCK : 0));
-      int injected = fd >= 0 ? TakeFault(kFaultClone) : 0;
-      if (injected) errno = injected;
-      if (fd >= 0 && (injected || ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0)) {
-        int e = errno;
-        close(fd);
-        fd = -1;
-        errno = e;
-      }
+      int fd = CloneDevice(master, spinUs_ > 0);
       if (fd < 0) return std::string("cannot clone /dev/fuse: ") + strerror(errno);
       fds_.push_back(fd);
     }

@@ -66,7 +66,8 @@ export interface Stats {
    * The event loop reading the device itself (transport/loop-reader.ts, phases.ts): requests it
    * read, its spins that caught one and that ran out, the times the workers parked and went back
    * to reading, requests it passed to parked workers (jobs), and requests the workers answered
-   * themselves, read by them or passed (answered). With --threads 0 only reads and spins move.
+   * themselves, read by them or passed (answered: counted just after the reply, so it may lag a
+   * reply by a moment). With --threads 0 only reads and spins move.
    */
   loop: { reads: number; spinHits: number; spinMisses: number; parks: number; unparks: number; jobs: number; answered: number };
   /**
