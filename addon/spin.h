@@ -61,11 +61,15 @@ inline int CloneDevice(int master, bool nonblock) {
 // every kProbeEvery-th wait, which spins to find out whether requests come close together again.
 class Waiter {
  public:
-  Waiter(int fd, int spinUs, std::atomic<uint64_t>* hits, std::atomic<uint64_t>* misses)
-      : fd_(fd), spinUs_(spinUs), hits_(hits), misses_(misses) {}
+  // wakeFd: an eventfd that ends a sleep as the device does (readable while the workers are
+  // parked: a worker asleep must come back to look at the park, or the requests the event loop
+  // passes it would wait for the next request on the device, which may never come).
+  Waiter(int fd, int wakeFd, int spinUs, std::atomic<uint64_t>* hits, std::atomic<uint64_t>* misses)
+      : fd_(fd), wakeFd_(wakeFd), spinUs_(spinUs), hits_(hits), misses_(misses) {}
 
   // read(2) found no request (EAGAIN): go on spinning (return at once) or sleep in poll(2)
-  // until the fd is readable (EINTR from the wake signal: the caller checks the stop flag).
+  // until the fd or the wake eventfd is readable (EINTR from the wake signal: the caller checks
+  // the stop flag).
   void NothingYet() {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -82,8 +86,8 @@ class Waiter {
       if (credit_ > 0) credit_--;
       misses_->fetch_add(1, std::memory_order_relaxed);
     }
-    struct pollfd pfd = {fd_, POLLIN, 0};
-    poll(&pfd, 1, -1);
+    struct pollfd pfd[2] = {{fd_, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
+    poll(pfd, wakeFd_ >= 0 ? 2 : 1, -1);
   }
 
   // read(2) returned a request or an error: the wait, if there was one, is over.
@@ -100,6 +104,7 @@ class Waiter {
   static constexpr int kCreditMax = 4;
   static constexpr unsigned kProbeEvery = 8;
   const int fd_;
+  const int wakeFd_;
   const int spinUs_;
   std::atomic<uint64_t>* hits_;
   std::atomic<uint64_t>* misses_;

@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -135,7 +136,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     uv_async_init(loop, async_, &Workers::OnAsync);
 
     master_ = master;
-    std::string err = CloneFds(master, n);
+    if (spinUs_ > 0) wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    std::string err = spinUs_ > 0 && wakeFd_ < 0 ? std::string("eventfd: ") + strerror(errno) : CloneFds(master, n);
     if (!err.empty()) {
       Shutdown();
       throw Napi::Error::New(env, err);
@@ -186,7 +188,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     pthread_sigmask(SIG_SETMASK, &set, nullptr);
     ExecutorState st;
     OpenExecutor(st, pipeBytes_, maxRead_);  // a pipe that failed here is made at its first use
-    Waiter waiter(fd, spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
+    Waiter waiter(fd, wakeFd_, spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
     const PlanLookup lookup = [this](uint64_t fh, ReadPlan* out) {
       std::shared_lock<std::shared_mutex> lock(plansMu_);
       auto it = plans_.find(fh);
@@ -360,8 +362,19 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // park(on): stop reading the device (the event loop reads it and submits) or go back to it.
+  // Parked, the wake eventfd stays readable, so a worker asleep in poll(2) comes back to the
+  // top of its loop and waits for jobs instead. Only where workers poll (spinUs > 0): one
+  // blocked in read(2) could only be woken by a signal, which could interrupt a backing read.
   Napi::Value Park(const Napi::CallbackInfo& info) {
-    parked_.store(info[0].ToBoolean().Value(), std::memory_order_release);
+    bool on = info[0].ToBoolean().Value();
+    if (on && wakeFd_ < 0) throw Napi::Error::New(info.Env(), "park: the workers block in read(2) (spinUs 0)");
+    parked_.store(on, std::memory_order_release);
+    uint64_t v = 1;
+    if (on) {
+      if (write(wakeFd_, &v, sizeof v) < 0) {}  // EAGAIN at the counter's limit: readable anyway
+    } else if (wakeFd_ >= 0) {
+      if (read(wakeFd_, &v, sizeof v) < 0) {}  // EAGAIN: it was not set
+    }
     jobs_.WakeAll();
     return info.Env().Undefined();
   }
@@ -410,6 +423,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     }
     for (int fd : fds_) close(fd);
     fds_.clear();
+    if (wakeFd_ >= 0) close(wakeFd_);
+    wakeFd_ = -1;
     if (async_) {
       async_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
@@ -420,6 +435,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
 
   int pipeBytes_ = 0;
   int master_ = -1;
+  int wakeFd_ = -1;  // eventfd, readable while parked (spinUs > 0 only)
   std::atomic<bool> parked_{false};
   JobQueue jobs_;
   int grantedPipeBytes_ = 0;

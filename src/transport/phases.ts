@@ -46,7 +46,8 @@ export class PhasePolicy {
 
   /**
    * Workers phase, after the event loop took what the workers handed over: `forwarded` and
-   * `answered` are the workers' running totals (requests handed over, answered by a worker).
+   * `answered` are the workers' running totals (requests handed over, and requests of their
+   * kind: answered by a worker, or a READ whose plan failed there).
    * True: park the workers now.
    */
   afterHandOver(forwarded: number, answered: number): boolean {

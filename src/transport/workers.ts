@@ -70,6 +70,8 @@ export class WorkerChannel implements Channel {
   /** The plans registered, by fh: which requests a parked worker can be given. */
   private readonly plans = new Map<number, PlanArray>();
   private sink: RequestSink | null = null;
+  /** Requests handed over with a failed plan (READs the workers tried): see drain. */
+  private failedPlans = 0;
   private onEnd: ((why: string) => void) | null = null;
   private readonly FORWARDED: number;
   private readonly ANSWERED: number;
@@ -78,7 +80,9 @@ export class WorkerChannel implements Channel {
     this.last = new Float64Array(addon.constants.workerCounters.length);
     this.FORWARDED = addon.constants.workerCounters.indexOf('forwarded');
     this.ANSWERED = addon.constants.workerCounters.indexOf('answered');
-    const park = (cfg.park ?? true) && !cfg.spliceRequests;
+    // Not with spinUs 0 either: the workers then block in read(2), where only a signal would
+    // reach them, and one could interrupt a backing read they are executing (addon park()).
+    const park = (cfg.park ?? true) && !cfg.spliceRequests && cfg.spinUs > 0;
     this.loop = park ? new LoopReader(cfg.masterFd, cfg.requestBytes, cfg.spinUs) : null;
   }
 
@@ -95,6 +99,10 @@ export class WorkerChannel implements Channel {
       for (;;) {
         const slot = w.take(this.meta);
         if (slot < 0) break;
+        // A READ handed over because its plan failed is still the workers' kind of request:
+        // it counts against parking as if they had answered it (pipes too small for every
+        // READ must not park the workers only to have each READ passed back and forth).
+        if (this.meta[2] !== 0) this.failedPlans++;
         try {
           sink(w.slots[slot], this.meta[0], this.meta[1], this.meta[2]);
         } finally {
@@ -104,8 +112,8 @@ export class WorkerChannel implements Channel {
       }
       if (ended) onEnd('unmounted');
       else if (this.loop && !this.policy.parked) {
-        w.counters(this.last);
-        if (this.policy.afterHandOver(this.last[this.FORWARDED], this.last[this.ANSWERED])) this.park(w);
+        const t = this.totals();
+        if (this.policy.afterHandOver(t.forwarded, t.answered)) this.park(w);
       }
     };
     this.workers = new addon.Workers(
@@ -143,9 +151,11 @@ export class WorkerChannel implements Channel {
     return plan !== undefined && (op === Opcode.READ || planExecutesWrites(plan));
   }
 
+  /** The totals the policy weighs: requests handed over, and the workers' own (answered, or a failed READ plan). */
   private totals(): { forwarded: number; answered: number } {
     this.workers?.counters(this.last);
-    return { forwarded: this.last[this.FORWARDED], answered: this.last[this.ANSWERED] };
+    const failed = this.failedPlans;
+    return { forwarded: this.last[this.FORWARDED] - failed, answered: this.last[this.ANSWERED] + failed };
   }
 
   /** Report the READs the threads served since the last call (debug log only). */

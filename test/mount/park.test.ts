@@ -222,6 +222,66 @@ t.test('parked: READ, WRITE, FSYNC, FALLOCATE of handles opened before go to the
   });
 });
 
+// A parked worker asleep in poll(2) must come back for the jobs the loop passes it: it only did
+// once the device woke it, so a synchronous caller whose READ or WRITE was the last request
+// waited forever (the benchmark's byte check hung). With a 1 µs spin the workers sleep at once;
+// the pauses let every spin run out before the next request.
+t.test('parked workers asleep take the jobs passed to them', async (t) => {
+  const data = randomBytes(4 * MiB);
+  await withMount(t, { readMode: 'splice', spinUs: 1 }, { populate: (s) => writeFileSync(join(s, 'r.bin'), data) }, async ({ src, mnt, stats }) => {
+    const op = new OpServer(mnt);
+    try {
+      const h = await op.value<number>('open', 'r.bin', 'rdwr');
+      await within(60_000, 'the burst', burst(t, mnt, 's', 100));
+      const s1 = stats();
+      t.ok(parked(s1), `parked after the burst (${loopLine(s1)})`);
+      for (let i = 0; i < 10; i++) {
+        await sleep(20);
+        const off = i * 300_000;
+        t.same(await within(5000, `pread ${i}`, op.value('pread', h, off, 5000)), digest(data.subarray(off, off + 5000)), `pread ${i} answered`);
+        await sleep(20);
+        t.equal(await within(5000, `pwrite ${i}`, op.value('pwrite', h, off, 'x')), 1, `pwrite ${i} answered`);
+      }
+      const s2 = stats();
+      t.ok(s2.loop.jobs - s1.loop.jobs >= 20, `the READs and WRITEs were jobs (+${s2.loop.jobs - s1.loop.jobs})`);
+      await op.value('close', h);
+    } finally {
+      await op.close();
+    }
+    checkBurst(t, src, 's', 100);
+  });
+});
+
+// Park and unpark back to back, each time with a synchronous caller whose first request after
+// the switch is one the workers execute: parking comes while the workers sleep in poll(2),
+// where a request the loop read first never woke them (the old hang).
+const CYCLES = `
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+fd = os.open(os.path.join(root, 'big.bin'), os.O_RDONLY | os.O_DIRECT)
+import mmap
+buf = mmap.mmap(-1, 1 << 20)
+for c in range(n):
+    d = os.path.join(root, 'c%d' % c)
+    os.mkdir(d)
+    for i in range(80):
+        os.mkdir(os.path.join(d, str(i)))
+    for i in range(40):
+        os.preadv(fd, [buf], ((c * 40 + i) % 32) << 20)
+print('done')
+`;
+
+t.test('park and unpark back to back, with synchronous callers', async (t) => {
+  const populate = (s: string) => writeFileSync(join(s, 'big.bin'), randomBytes(32 * MiB));
+  // A 1 µs spin: the workers sleep in poll(2) at once.
+  await withMount(t, { readMode: 'splice', spinUs: 1 }, { populate }, async ({ mnt, stats }) => {
+    const r = await run('python3', ['-c', CYCLES, mnt, '20'], { timeoutMs: 60_000 });
+    t.equal(r.code, 0, 'every cycle answered', { stderr: r.stderr.toString() });
+    const s = stats();
+    t.ok(s.loop.parks >= 10 && s.loop.unparks >= 10, `parked and unparked again and again (${loopLine(s)})`);
+  });
+});
+
 t.test('unmount while parked is clean', async (t) => {
   await withMount(t, { readMode: 'splice' }, {}, async ({ src, mnt, handle, stats }) => {
     await burst(t, mnt, 'u', 200);
