@@ -2,13 +2,12 @@
 // hand-over of the requests they do not answer themselves to the event loop. Threads and the
 // hand-over queue only: a READ is answered by reply.cc ExecuteRead, the one executor.
 //
-// What the threads decide: nothing. TypeScript registers, per open file handle, a plan
-// (reply.h). A worker that reads a READ for a registered handle executes that plan, and a
-// WRITE, FSYNC or FALLOCATE when the plan says the handle's writes are served here (write.h). Everything
-// else (every other opcode, READs of unknown handles, and a READ whose plan failed before
-// anything reached the device) is handed to the event loop, with the failure code attached,
-// and TypeScript decides what happens. So a slow backing read blocks one worker, never the
-// event loop.
+// What the threads decide: nothing. TypeScript registers a plan per open file handle
+// (reply.h); a worker executes a READ of a registered handle by it, and a WRITE, FSYNC or
+// FALLOCATE when the plan says the handle's writes are served here (write.h). Everything else
+// (and a READ whose plan failed before anything reached the device, with the failure code) goes
+// to the event loop, and TypeScript decides. So a slow backing read blocks one worker, never
+// the event loop.
 //
 // Zero-copy hand-over (handover.h): a worker reads each request into a native buffer ("slot",
 // exposed to JavaScript once as an external Buffer) and hands it over by index; JavaScript
@@ -18,19 +17,16 @@
 // With the log at debug level, a worker also leaves a record of each READ it served (served.h)
 // and wakes the event loop to print it: those requests never reach JavaScript otherwise.
 //
-// Parked (park(true), decided in transport/phases.ts): the workers stop reading the device and
-// execute what the event loop passes them (submit), answering on the master fd it read from. A
-// worker notices the park after the read it is in returns (no signal: one could interrupt a
-// backing read it is executing), so for a moment it may still take a request as before.
+// Parked (park.h): a worker notices the park after the read it is in returns (no signal: one
+// could interrupt a backing read it is executing), so for a moment it may take a request as before.
 //
-// Workers block in read(2) on their fd: the kernel wakes exactly one waiting reader per request
-// (poll would wake them all, and cost a syscall more per request). To stop a worker that no
-// request will wake, it is sent kWakeSignal, whose handler does nothing and is installed without
-// SA_RESTART, so the read returns EINTR and the worker sees the stop flag.
+// With spinUs 0 workers block in read(2) (the kernel wakes one reader per request; poll would
+// wake them all); stopping one no request will wake takes kWakeSignal (spin.h).
 #include "common.h"
 #include "executor.h"
 #include "faults.h"
 #include "handover.h"
+#include "park.h"
 #include "reply.h"
 #include "served.h"
 #include "spin.h"
@@ -41,7 +37,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -59,15 +54,13 @@ enum WorkerCounter {
   kForwarded,   // requests handed over to the event loop
   kSpinHits,    // waits ended by a request while spinning
   kSpinMisses,  // spins that ran out (then the worker slept)
-  kAnswered,    // requests a worker answered itself (read from its fd, or passed by submit);
-                // counted after the reply (only parking reads it), so it may lag one a moment
+  kAnswered,    // requests a worker answered itself (read, or submitted); counted after the reply
   kJobs,        // requests the event loop passed to a worker (submit), while parked
   kWorkerCounters
 };
 const char* const kWorkerCounterNames[] = {"forwarded", "spinHits", "spinMisses", "answered", "jobs"};
 const size_t kWorkerCounterCount = kWorkerCounters;
-static_assert(sizeof(kWorkerCounterNames) / sizeof(kWorkerCounterNames[0]) == kWorkerCounters,
-              "a name per worker counter");
+static_assert(sizeof(kWorkerCounterNames) / sizeof(kWorkerCounterNames[0]) == kWorkerCounters, "a name per counter");
 
 namespace {
 
@@ -136,8 +129,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     uv_async_init(loop, async_, &Workers::OnAsync);
 
     master_ = master;
-    if (spinUs_ > 0) wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    std::string err = spinUs_ > 0 && wakeFd_ < 0 ? std::string("eventfd: ") + strerror(errno) : CloneFds(master, n);
+    std::string err = spinUs_ > 0 && !bell_.Open() ? std::string("eventfd: ") + strerror(errno) : CloneFds(master, n);
     if (!err.empty()) {
       Shutdown();
       throw Napi::Error::New(env, err);
@@ -188,7 +180,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     pthread_sigmask(SIG_SETMASK, &set, nullptr);
     ExecutorState st;
     OpenExecutor(st, pipeBytes_, maxRead_);  // a pipe that failed here is made at its first use
-    Waiter waiter(fd, wakeFd_, spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
+    Waiter waiter(fd, bell_.fd(), spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
     const PlanLookup lookup = [this](uint64_t fh, ReadPlan* out) {
       std::shared_lock<std::shared_mutex> lock(plansMu_);
       auto it = plans_.find(fh);
@@ -244,9 +236,8 @@ class Workers : public Napi::ObjectWrap<Workers> {
     }
   }
 
-  // A request the event loop read and submitted: executed as if this worker had read it, but
-  // answered on the master fd it came from; the job's slot is freed, or handed back to the
-  // event loop like any request a worker does not answer.
+  // A submitted request, executed as if read here but answered on the master fd; its slot is
+  // then freed, or handed back like any request a worker does not answer.
   void RunJob(ExecutorState& st, int index, const JobQueue::Job& job) {
     double failure = 0;
     if (job.length >= sizeof(fuse_in_header) && AnsweredHere(st, master_, index, mem_->bufs[job.slot], job.length, &failure)) {
@@ -362,26 +353,18 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // park(on): stop reading the device (the event loop reads it and submits) or go back to it.
-  // Parked, the wake eventfd stays readable, so a worker asleep in poll(2) comes back to the
-  // top of its loop and waits for jobs instead. Only where workers poll (spinUs > 0): one
-  // blocked in read(2) could only be woken by a signal, which could interrupt a backing read.
+  // Only where workers poll (spinUs > 0): one blocked in read(2) would need a signal (park.h).
   Napi::Value Park(const Napi::CallbackInfo& info) {
     bool on = info[0].ToBoolean().Value();
-    if (on && wakeFd_ < 0) throw Napi::Error::New(info.Env(), "park: the workers block in read(2) (spinUs 0)");
+    if (on && bell_.fd() < 0) throw Napi::Error::New(info.Env(), "park: the workers block in read(2) (spinUs 0)");
     parked_.store(on, std::memory_order_release);
-    uint64_t v = 1;
-    if (on) {
-      if (write(wakeFd_, &v, sizeof v) < 0) {}  // EAGAIN at the counter's limit: readable anyway
-    } else if (wakeFd_ >= 0) {
-      if (read(wakeFd_, &v, sizeof v) < 0) {}  // EAGAIN: it was not set
-    }
+    bell_.Set(on);
     jobs_.WakeAll();
     return info.Env().Undefined();
   }
 
-  // submit(buf, length) -> true when a worker will execute the request in buf[0, length) (a
-  // copy is taken), false when no slot is free or length does not fit one (the caller then
-  // dispatches it itself).
+  // submit(buf, length) -> true when a worker will execute (a copy of) the request in
+  // buf[0, length); false when no slot is free or it does not fit one.
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Bytes b = ArgBytes(info, 0);
     int64_t len = ArgI64(info, 1);
@@ -404,10 +387,10 @@ class Workers : public Napi::ObjectWrap<Workers> {
   Napi::Value Threads(const Napi::CallbackInfo& info) { return Result(info.Env(), threads_.size()); }
   Napi::Value PipeBytes(const Napi::CallbackInfo& info) { return Result(info.Env(), grantedPipeBytes_); }
 
-  // Stop the threads, join them, close what they used. Idempotent. Requests still queued are
-  // dropped: the connection is ending. A thread waiting for a free slot is woken by the
-  // hand-over's stop; one blocked in read(2) by kWakeSignal, repeated until it has left, since
-  // one sent just before it entered read would be lost.
+  // Stop the threads, join them, close what they used. Idempotent. Queued requests are dropped
+  // (the connection is ending). A thread waiting for a slot or a job is woken by their stop; one
+  // in read(2) or poll(2) by kWakeSignal, repeated until it has left (one sent just before it
+  // entered the call is lost).
   void Shutdown() {
     if (shut_) return;
     shut_ = true;
@@ -423,8 +406,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     }
     for (int fd : fds_) close(fd);
     fds_.clear();
-    if (wakeFd_ >= 0) close(wakeFd_);
-    wakeFd_ = -1;
+    bell_.Close();
     if (async_) {
       async_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
@@ -435,7 +417,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
 
   int pipeBytes_ = 0;
   int master_ = -1;
-  int wakeFd_ = -1;  // eventfd, readable while parked (spinUs > 0 only)
+  ParkBell bell_;  // readable while parked (spinUs > 0 only)
   std::atomic<bool> parked_{false};
   JobQueue jobs_;
   int grantedPipeBytes_ = 0;

@@ -13,7 +13,7 @@
 // dispatches the rest itself. Not with spliced requests (--write-mode splice): a WRITE's payload
 // can only be spliced by the thread that reads it from the device.
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
-import { Opcode } from '../kernel/abi.js';
+import { fuse_in_header, Opcode } from '../kernel/abi.js';
 import { planExecutesWrites } from '../datapath/write.js';
 import type { Channel, RequestSink, ServedSink } from './channel.js';
 import { LoopReader } from './loop-reader.js';
@@ -39,9 +39,9 @@ export interface WorkerChannelConfig {
   park?: boolean;
 }
 
-/** fuse_in_header's size and where its opcode is; a READ/WRITE/FSYNC/FALLOCATE body starts with fh. */
-const IN_HEADER_BYTES = 40;
-const OPCODE_AT = 4;
+/** A READ/WRITE/FSYNC/FALLOCATE body starts with fh, right after the header. */
+const IN_HEADER_BYTES = fuse_in_header.size;
+const OPCODE_AT = fuse_in_header.off.opcode;
 
 /** Request buffers per worker: one being read into, one handed over, one spare. */
 const SLOTS_PER_THREAD = 3;
