@@ -13,7 +13,7 @@ FaultSlot gFaults[kFaultSites];
 
 namespace {
 
-const char* const kSiteNames[kFaultSites] = {"header", "data", "pread", "drain", "pipe", "device", "clone", "init", "backing"};
+const char* const kSiteNames[kFaultSites] = {"header", "data", "pread", "drain", "pipe", "device", "clone", "init", "backing", "request"};
 
 int SiteByName(const std::string& name) {
   for (int i = 0; i < kFaultSites; i++)

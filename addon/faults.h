@@ -33,6 +33,8 @@ enum FaultSite {
   kFaultInit,    // "init":   the INIT reply write (checked by TypeScript through takeFault)
   kFaultBacking, // "backing": FUSE_DEV_IOC_BACKING_OPEN (EPERM stands in for a server without
                  //           CAP_SYS_ADMIN, ELOOP for a source that cannot be stacked on)
+  kFaultRequest, // "request": a worker's read of the next request (read or splice of /dev/fuse);
+                 //           an errno other than EAGAIN/EINTR/ENOENT/ENODEV makes it leave
   kFaultSites
 };
 

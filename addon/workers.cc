@@ -19,7 +19,6 @@
 //
 // Parked (park.h): a worker notices the park after the read it is in returns (no signal: one
 // could interrupt a backing read it is executing), so for a moment it may take a request as before.
-//
 // With spinUs 0 workers block in read(2) (the kernel wakes one reader per request; poll would
 // wake them all); stopping one no request will wake takes kWakeSignal (spin.h).
 #include "common.h"
@@ -83,7 +82,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, slots, counters,
-  //             onWake(ended), spinUs, servedCapacity, spliceRequests). pipeBytes 0: no pipes
+  //             onWake(ended, endErrno), spinUs, servedCapacity, spliceRequests). pipeBytes 0: no pipes
   // (copy plans only). servedCapacity > 0: keep a record of each READ served here, for the
   // debug log (served.h). spliceRequests: read every request by splice through the worker's
   // pipe, so a WRITE's payload can go on into its file by splice (write.h).
@@ -199,10 +198,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
       uint8_t* req = mem_->bufs[slot];
       ssize_t n;
       bool done = false;
-      if (spliceRequests_ && EnsurePipe(st.pipe, st.pipeBytes) == 0)
-        n = ReadRequestBySplice(st, fd, req, mem_->size, lookup, *readCounters_, &done);
-      else
-        n = read(fd, req, mem_->size);
+      n = ReadRequest(st, fd, req, mem_->size, maxRead_, spliceRequests_ ? &lookup : nullptr, *readCounters_, &done);
       if (n < 0 && errno == EAGAIN) {
         waiter.NothingYet();
         continue;
@@ -211,6 +207,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
       if (n < 0) {
         if (errno == EINTR || errno == ENOENT) continue;  // ENOENT: aborted request
         if (errno == ENODEV) handover_->Close();  // the connection is gone: all workers leave
+        else endErrno_.store(errno);  // a device error: the session's end says which
         break;
       }
       if (done) {  // a WRITE spliced into its file and answered; the slot is reused
@@ -295,8 +292,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     if (!self || self->onWake_.IsEmpty()) return;
     Napi::Env env = self->onWake_.Env();
     Napi::HandleScope scope(env);
-    bool ended = self->ended_.load();
-    self->onWake_.MakeCallback(env.Global(), {Napi::Boolean::New(env, ended)});
+    self->onWake_.MakeCallback(env.Global(), {Napi::Boolean::New(env, self->ended_.load()), Napi::Number::New(env, self->endErrno_.load())});
   }
 
   // register(fh, plan: Int32Array): a copy of the plan is kept.
@@ -437,6 +433,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   std::vector<std::atomic<bool>> exited_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ended_{false};
+  std::atomic<int> endErrno_{0};  // errno of a device read that made a worker leave (not ENODEV)
   std::atomic<int> live_{0};
   std::shared_mutex plansMu_;
   std::unordered_map<uint64_t, ReadPlan> plans_;

@@ -31,4 +31,12 @@ using PlanLookup = std::function<bool(uint64_t fh, ReadPlan* out)>;
 ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t cap, const PlanLookup& lookup,
                             ReadCounters& counters, bool* done);
 
+// A worker's read of the next request into req[0, cap): by splice (ReadRequestBySplice) when
+// `lookup` is given (the mount splices requests) and st's pipe holds the largest request, else
+// by read(2). maxWrite: the negotiated max_write. A pipe too small for it (F_SETPIPE_SZ refused
+// this thread what the mount was sized for) must not be used: the kernel refuses a read shorter
+// than the largest request (EINVAL), and splice cuts the length to the pipe's room.
+ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, size_t maxWrite, const PlanLookup* lookup,
+                    ReadCounters& counters, bool* done);
+
 }  // namespace splicefs

@@ -147,7 +147,8 @@ export interface Addon {
     requestBufferSize: number,
     slots: number,
     counters: ReadCounters,
-    onWake: (ended: boolean) => void,
+    /** ended: every worker left; endErrno: the device read error that made one leave (0: ENODEV, the unmount) */
+    onWake: (ended: boolean, endErrno: number) => void,
     spinUs: number,
     /** > 0: keep up to this many records of READs served by the threads (takeServed) */
     servedCapacity?: number,
@@ -274,7 +275,7 @@ export interface Addon {
  * FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT reply write; backing =
  * FUSE_DEV_IOC_BACKING_OPEN of a passthrough file.
  */
-export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init' | 'backing';
+export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init' | 'backing' | 'request';
 
 const require = createRequire(import.meta.url);
 export const addon: Addon = require('../build/Release/splicefs.node') as Addon;

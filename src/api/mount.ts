@@ -136,7 +136,9 @@ function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions):
 function buildServer(s: Setup, undo: Undo) {
   const { opts, logger, readMode, threads, directIo } = s;
   const counters = new addon.ReadCounters();
-  const { executor, wanted, maxPages } = makeExecutor(opts, readMode, counters);
+  // The workers read every request by splice (FUSE_SPLICE_READ semantics, datapath/write.ts).
+  const spliceRequests = s.writeMode === 'splice' && !s.readOnly && threads > 0;
+  const { executor, wanted, maxPages } = makeExecutor(opts, readMode, counters, spliceRequests);
   undo.push(() => executor.close());
   const pending = prepare(s.via);
   undo.push(() => pending.abandon());
@@ -202,7 +204,7 @@ function buildServer(s: Setup, undo: Undo) {
             requestBytes: reqBytes,
             spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US,
             counters,
-            spliceRequests: s.writeMode === 'splice' && !s.readOnly,
+            spliceRequests,
             park: opts.parkWorkers ?? true,
           })
         : new DevFuseChannel(devfd, reqBytes, opts.spinUs ?? D.DEFAULT_SPIN_US);
@@ -342,7 +344,9 @@ export async function mount(source: PathArg, mountpoint: PathArg, opts: MountOpt
     await conn.release(stillMounted);
     await live.close();
     finished = true;
-    logger.info({ mountpoint: mntShown, reason }, 'stopped');
+    // Anything but an unmount (or an abort through fusectl) is the server failing: an error line.
+    if (reason === 'unmounted' || reason === 'aborted') logger.info({ mountpoint: mntShown, reason }, 'stopped');
+    else logger.error({ mountpoint: mntShown, reason }, 'stopped: the connection failed and the mount was detached');
     return { reason };
   });
 

@@ -52,7 +52,8 @@ export interface MountOptions {
   /**
    * Pipe size in pages for splice. Unset: as large as the system allows (pipe-max-size) and
    * max_pages chosen so that every aligned READ reply fits the pipe. Set: the pipe has exactly
-   * this size and replies that do not fit go by copy (16 reproduces the original 15-page limit).
+   * this size and replies that do not fit go by copy (16 reproduces the original 15-page limit);
+   * with writeMode splice max_pages is still fitted to it, since every request is spliced into it.
    */
   pipePages?: number;
   /** Every open gets FOPEN_DIRECT_IO: every user read becomes a READ request. */

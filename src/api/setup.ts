@@ -45,9 +45,13 @@ export function chooseHeader(opts: MountOptions): { header: 'patch' | 'write'; v
   return { header: wanted === 'auto' ? (vmspliceAliases ? 'patch' : 'write') : wanted, vmspliceAliases };
 }
 
-/** The event loop's executor and the max_pages its pipe allows. */
-export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters) {
+/**
+ * The event loop's executor and the max_pages its pipe allows. spliceRequests: the workers read
+ * requests by splice (pipe-sizing.ts: then every request must fit the pipe).
+ */
+export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters, spliceRequests: boolean) {
   const sizing: PipeSizingInput = {
+    spliceRequests,
     pipePages: opts.pipePages,
     maxRead: opts.maxRead ?? D.DEFAULT_MAX_READ,
     pipeMaxSize: readSysctl('/proc/sys/fs/pipe-max-size', 1024 * 1024),

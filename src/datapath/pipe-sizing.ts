@@ -15,6 +15,11 @@ export interface PipeSizingInput {
   pipeMaxSize: number;
   /** /proc/sys/fs/fuse/max_pages_limit */
   maxPagesLimit: number;
+  /**
+   * --write-mode splice on a read-write mount: the workers read every request by splice into a
+   * pipe of this size, so the largest request must fit it whatever --pipe-pages says.
+   */
+  spliceRequests: boolean;
 }
 
 /** The pipe size to ask for, in bytes. */
@@ -25,12 +30,18 @@ export function pipeBytesWanted(i: PipeSizingInput): number {
 /**
  * max_pages to negotiate given the pipe really granted (`pipeBytes`; in copy mode, which makes
  * no pipe, the size one would have, so both modes negotiate alike and compare fairly): what was
- * asked, within the kernel's limit and, unless the pipe size was fixed by hand, within what one
- * pipe carries (slots - 1).
+ * asked, within the kernel's limit and within what one pipe carries (slots - 1), except when the
+ * pipe size was fixed by hand and only replies use it (a READ reply that does not fit goes by
+ * copy; a request that does not fit has no such way out).
+ *
+ * Why requests must fit: the kernel refuses (EINVAL) a read of /dev/fuse shorter than
+ * fuse_in_header + fuse_write_in + max_write (fuse_dev_do_read), and splice(2) first cuts the
+ * length to the pipe's free room (do_splice_read), so with a pipe smaller than max_write every
+ * spliced request read fails. slots - 1 pages of payload leave a page for the two headers.
  */
 export function chooseMaxPages(i: PipeSizingInput, pipeBytes: number): number {
   const wantPages = Math.ceil(i.maxRead / PAGE_SIZE);
   const slots = Math.floor(pipeBytes / PAGE_SIZE);
-  const fitPipe = i.pipePages === undefined ? slots - 1 : Infinity;
+  const fitPipe = i.pipePages === undefined || i.spliceRequests ? slots - 1 : Infinity;
   return Math.max(1, Math.min(wantPages, i.maxPagesLimit, fitPipe));
 }

@@ -13,6 +13,7 @@
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { addon, type Watcher } from '../addon.js';
+import { errnoName } from '../errors.js';
 
 const E = constants.errno;
 /** Requests drained per wake-up before yielding to the event loop. */
@@ -72,7 +73,7 @@ export class LoopReader {
           return;
         }
         if (e === E.EINTR || e === E.ENOENT) continue; // ENOENT: request aborted before we read it
-        return onEnd(e === E.ENODEV ? 'unmounted' : 'device read error');
+        return onEnd(e === E.ENODEV ? 'unmounted' : `device read error: ${errnoName(e)}`);
       }
     });
   }

@@ -15,6 +15,7 @@
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
 import { fuse_in_header, Opcode } from '../kernel/abi.js';
 import { planExecutesWrites } from '../datapath/write.js';
+import { errnoName } from '../errors.js';
 import type { Channel, RequestSink, ServedSink } from './channel.js';
 import { LoopReader } from './loop-reader.js';
 import { PhasePolicy } from './phases.js';
@@ -92,7 +93,7 @@ export class WorkerChannel implements Channel {
     this.served = served ?? null;
     this.sink = sink;
     this.onEnd = onEnd;
-    const drain = (ended: boolean): void => {
+    const drain = (ended: boolean, endErrno = 0): void => {
       const w = this.workers;
       if (!w) return;
       if (this.served) this.drainServed(w, this.served);
@@ -110,7 +111,8 @@ export class WorkerChannel implements Channel {
         }
         if (!this.workers) return; // the sink ended the session
       }
-      if (ended) onEnd('unmounted');
+      // An error other than ENODEV is no unmount: the session's end must say so (exit status 1).
+      if (ended) onEnd(endErrno ? `device read error: ${errnoName(endErrno)}` : 'unmounted');
       else if (this.loop && !this.policy.parked) {
         const t = this.totals();
         if (this.policy.afterHandOver(t.forwarded, t.answered)) this.park(w);

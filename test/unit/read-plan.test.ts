@@ -269,7 +269,7 @@ t.test('serve: the plan, then the copy fallback', async (t) => {
 
 t.test('pipe sizing', async (t) => {
   const MiB = 1 << 20;
-  const dflt = { maxRead: MiB, pipeMaxSize: MiB, maxPagesLimit: 256 };
+  const dflt = { maxRead: MiB, pipeMaxSize: MiB, maxPagesLimit: 256, spliceRequests: false };
   t.equal(pipeBytesWanted(dflt), MiB, 'the largest pipe allowed (pipe-max-size)');
   t.equal(pipeBytesWanted({ ...dflt, pipePages: 16 }), 65536, '--pipe-pages 16: 64 KiB');
   t.equal(pipeBytesWanted({ ...dflt, pipeMaxSize: 4 * MiB }), 4 * MiB, 'a raised pipe-max-size');
@@ -281,8 +281,11 @@ t.test('pipe sizing', async (t) => {
   t.equal(chooseMaxPages(dflt, 64 * 1024), 15, 'a 16-slot pipe granted: 15 pages');
   t.equal(chooseMaxPages({ ...dflt, pipePages: 16 }, 65536), 256, '--pipe-pages fixed: not fitted to the pipe (bigger READs go by copy)');
   t.equal(chooseMaxPages({ ...dflt, pipePages: 16, maxPagesLimit: 100 }, 65536), 100, '--pipe-pages: still within max_pages_limit');
-  t.equal(chooseMaxPages({ maxRead: 4 * MiB, pipeMaxSize: 4 * MiB, maxPagesLimit: 1024 }, 4 * MiB), 1023, 'raised limits: 4 MiB pipe, 1023 pages');
-  t.equal(chooseMaxPages({ maxRead: 4 * MiB, pipeMaxSize: MiB, maxPagesLimit: 1024 }, MiB), 255, 'max_pages_limit raised, pipe-max-size not: 255');
+  t.equal(chooseMaxPages({ ...dflt, pipePages: 16, spliceRequests: true }, 65536), 15, '--pipe-pages with spliced requests: every WRITE must fit the pipe');
+  t.equal(chooseMaxPages({ ...dflt, pipePages: 17, spliceRequests: true }, 32 * 4096), 31, 'spliced requests: fitted to the pipe granted (rounded up), not the one asked');
+  t.equal(chooseMaxPages({ ...dflt, spliceRequests: true }, MiB), 255, 'spliced requests, default pipe: 255 as before');
+  t.equal(chooseMaxPages({ maxRead: 4 * MiB, pipeMaxSize: 4 * MiB, maxPagesLimit: 1024, spliceRequests: false }, 4 * MiB), 1023, 'raised limits: 4 MiB pipe, 1023 pages');
+  t.equal(chooseMaxPages({ maxRead: 4 * MiB, pipeMaxSize: MiB, maxPagesLimit: 1024, spliceRequests: false }, MiB), 255, 'max_pages_limit raised, pipe-max-size not: 255');
   t.equal(chooseMaxPages(dflt, 4096), 1, 'a one-slot pipe: still 1 page');
   t.equal(chooseMaxPages({ ...dflt, maxRead: 1 }, MiB), 1, 'max-read of 1 byte: 1 page');
 });
