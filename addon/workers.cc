@@ -82,9 +82,9 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, slots, counters,
-  //             onWake(ended, endErrno), spinUs, servedCapacity, spliceRequests). pipeBytes 0: no pipes
+  //             onWake(ended, endErrno), spinUs, servedCapacity, spliceRequestBytes). pipeBytes 0: no pipes
   // (copy plans only). servedCapacity > 0: keep a record of each READ served here, for the
-  // debug log (served.h). spliceRequests: read every request by splice through the worker's
+  // debug log (served.h). spliceRequestBytes > 0: read every request by splice through the worker's
   // pipe, so a WRITE's payload can go on into its file by splice (write.h).
   explicit Workers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Workers>(info) {
     Napi::Env env = info.Env();
@@ -96,13 +96,14 @@ class Workers : public Napi::ObjectWrap<Workers> {
     if (!info[7].IsFunction()) throw Napi::TypeError::New(env, "Workers: onWake must be a function");
     spinUs_ = info.Length() > 8 && !info[8].IsUndefined() ? ArgInt(info, 8) : 0;
     int64_t servedCap = info.Length() > 9 && !info[9].IsUndefined() ? ArgI64(info, 9) : 0;
-    spliceRequests_ = info.Length() > 10 && info[10].ToBoolean().Value() && pipeBytes_ > 0;
+    int64_t spliceMin = info.Length() > 10 && !info[10].IsUndefined() ? ArgI64(info, 10) : 0;
     const int64_t kGiB = 1 << 30;
     if (n < 1 || n > 1024 || pipeBytes_ < 0 || maxRead < 0 || maxRead > kGiB || spinUs_ < 0 ||
         reqSize < static_cast<int64_t>(sizeof(fuse_in_header) + sizeof(fuse_read_in)) || reqSize > kGiB ||
-        slots < 1 || slots > 65536 || servedCap < 0 || servedCap > 65536)
+        slots < 1 || slots > 65536 || servedCap < 0 || servedCap > 65536 || spliceMin < 0 || spliceMin > kGiB)
       throw Napi::RangeError::New(env, "Workers: an argument is out of range");
     maxRead_ = static_cast<size_t>(maxRead);
+    spliceRequestBytes_ = pipeBytes_ > 0 ? static_cast<size_t>(spliceMin) : 0;
     for (auto& c : counters_) c.store(0);
 
     mem_ = std::make_shared<SlotMemory>(static_cast<size_t>(slots), static_cast<size_t>(reqSize));
@@ -198,7 +199,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
       uint8_t* req = mem_->bufs[slot];
       ssize_t n;
       bool done = false;
-      n = ReadRequest(st, fd, req, mem_->size, maxRead_, spliceRequests_ ? &lookup : nullptr, *readCounters_, &done);
+      n = ReadRequest(st, fd, req, mem_->size, spliceRequestBytes_, lookup, *readCounters_, &done);
       if (n < 0 && errno == EAGAIN) {
         waiter.NothingYet();
         continue;
@@ -424,7 +425,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   Napi::FunctionReference onWake_;
   Napi::Reference<Napi::Array> slots_;
   std::shared_ptr<SlotMemory> mem_;
-  bool spliceRequests_ = false;
+  size_t spliceRequestBytes_ = 0;  // > 0: requests by splice while the pipe holds this many bytes
   std::unique_ptr<HandOver> handover_;
   std::unique_ptr<ServedLog> served_;  // null unless the debug log wants the READs served here
   std::shared_ptr<ReadCounters> readCounters_;

@@ -139,16 +139,15 @@ void SpliceWrite(ExecutorState& st, const ReadPlan& plan, int devfd, const fuse_
 
 }  // namespace
 
-ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, size_t maxWrite, const PlanLookup* lookup,
+ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, size_t spliceMin, const PlanLookup& lookup,
                     ReadCounters& counters, bool* done) {
   *done = false;
   if (int e = TakeFault(kFaultRequest)) {
     errno = e;
     return -1;
   }
-  const size_t largest = sizeof(fuse_in_header) + sizeof(fuse_write_in) + maxWrite;
-  if (lookup && EnsurePipe(st.pipe, st.pipeBytes) == 0 && st.pipe.bytes > 0 && static_cast<size_t>(st.pipe.bytes) >= largest)
-    return ReadRequestBySplice(st, devfd, req, cap, *lookup, counters, done);
+  if (spliceMin > 0 && EnsurePipe(st.pipe, st.pipeBytes) == 0 && st.pipe.bytes > 0 && static_cast<size_t>(st.pipe.bytes) >= spliceMin)
+    return ReadRequestBySplice(st, devfd, req, cap, lookup, counters, done);
   return read(devfd, req, cap);
 }
 

@@ -32,11 +32,11 @@ ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t c
                             ReadCounters& counters, bool* done);
 
 // A worker's read of the next request into req[0, cap): by splice (ReadRequestBySplice) when
-// `lookup` is given (the mount splices requests) and st's pipe holds the largest request, else
-// by read(2). maxWrite: the negotiated max_write. A pipe too small for it (F_SETPIPE_SZ refused
-// this thread what the mount was sized for) must not be used: the kernel refuses a read shorter
-// than the largest request (EINVAL), and splice cuts the length to the pipe's room.
-ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, size_t maxWrite, const PlanLookup* lookup,
+// spliceMin > 0 (the mount splices requests; the bytes of its largest request, which TypeScript
+// computed) and st's pipe holds that many bytes, else by read(2). A smaller pipe (F_SETPIPE_SZ
+// refused this thread what the mount was sized for) must not be used: the kernel refuses or
+// fails a read shorter than the request, and splice cuts the length to the pipe's room.
+ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, size_t spliceMin, const PlanLookup& lookup,
                     ReadCounters& counters, bool* done);
 
 }  // namespace splicefs

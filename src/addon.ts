@@ -152,8 +152,11 @@ export interface Addon {
     spinUs: number,
     /** > 0: keep up to this many records of READs served by the threads (takeServed) */
     servedCapacity?: number,
-    /** read every request by splice through the worker's pipe (a WRITE's payload then goes on by splice) */
-    spliceRequests?: boolean,
+    /**
+     * > 0: read every request by splice through the worker's pipe (a WRITE's payload then goes on
+     * by splice) while that pipe holds this many bytes (the largest request: pipe-sizing.ts)
+     */
+    spliceRequestBytes?: number,
   ) => Workers;
 
   openat(dirfd: number, name: string | Uint8Array, flags: number, mode: number): number;

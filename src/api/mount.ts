@@ -137,9 +137,10 @@ function buildServer(s: Setup, undo: Undo) {
   const { opts, logger, readMode, threads, directIo } = s;
   const counters = new addon.ReadCounters();
   // The workers read every request by splice (FUSE_SPLICE_READ semantics, datapath/write.ts).
-  const spliceRequests = s.writeMode === 'splice' && !s.readOnly && threads > 0;
-  const { executor, wanted, maxPages } = makeExecutor(opts, readMode, counters, spliceRequests);
+  const sized = makeExecutor(opts, readMode, counters, s.writeMode === 'splice' && !s.readOnly && threads > 0);
+  const { executor, wanted, maxPages, spliceRequests } = sized;
   undo.push(() => executor.close());
+  if (sized.noSpliceRequests) logger.warn({ why: sized.noSpliceRequests }, 'write mode splice: requests are read by read(2), WRITE payloads copied');
   const pending = prepare(s.via);
   undo.push(() => pending.abandon());
   const maxRead = maxPages * PAGE_SIZE;

@@ -5,7 +5,7 @@
 import { accessSync, constants as fsc, realpathSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
-import { chooseMaxPages, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
+import { chooseMaxPages, largestRequest, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
 import { errnoName, SplicefsError } from '../errors.js';
 import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
 import { readSysctl, writeReadahead } from '../mnt/mountinfo.js';
@@ -67,7 +67,24 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
     );
   }
   const pipeBytes = executor.pipeBytes || wanted;
-  return { executor, pipeBytes, wanted, maxPages: chooseMaxPages(sizing, pipeBytes) };
+  const maxPages = chooseMaxPages(sizing, pipeBytes);
+  // Requests spliced into a pipe must all fit it, the largest SETXATTR (17 pages) included:
+  // chooseMaxPages fitted the WRITEs. A smaller pipe asked for by hand is a usage error; one the
+  // system granted means reading requests by read(2) (the caller logs why).
+  const need = largestRequest(maxPages * PAGE_SIZE);
+  let noSpliceRequests: string | undefined;
+  if (spliceRequests && pipeBytes < need) {
+    if (opts.pipePages !== undefined) {
+      executor.close();
+      const pages = Math.ceil(need / PAGE_SIZE);
+      throw new SplicefsError(
+        `pipe-pages ${opts.pipePages} is too small for write mode splice: every request is spliced through the pipe, and the largest (a 64 KiB extended attribute) takes ${pages} pages; use --pipe-pages ${pages} or more, or --write-mode copy`,
+        2,
+      );
+    }
+    noSpliceRequests = `the pipe granted (${pipeBytes} bytes) cannot hold the largest request (${need} bytes)`;
+  }
+  return { executor, pipeBytes, wanted, maxPages, spliceRequests: spliceRequests && !noSpliceRequests, noSpliceRequests };
 }
 
 /**

@@ -39,7 +39,7 @@ options:
                                 grants and to what the pipe holds)
   --pipe-pages N                pipe size in pages (default: the largest allowed); replies
                                 that do not fit go by copy (16 = the original 15-page limit);
-                                with --write-mode splice, WRITEs are cut to fit it
+                                with --write-mode splice, WRITEs are cut to fit it (17+)
   --readahead-kb KB             the mount's readahead window (default 1024; kernel's: 128)
   --max-background N            readahead/async requests in flight before readers wait
                                 (default 64; kernel's: 12)

@@ -4,7 +4,23 @@
 // system, even as root; splicefs never raises that sysctl), and max_pages is capped by
 // /proc/sys/fs/fuse/max_pages_limit (256 by default). So by default the pipe is the largest
 // allowed and max_pages = slots - 1, so every page-aligned READ fits whole.
-import { PAGE_SIZE } from '../kernel/abi.js';
+import { fuse_in_header, fuse_setxattr_in, fuse_write_in, PAGE_SIZE } from '../kernel/abi.js';
+
+/**
+ * Bytes of the largest SETXATTR the kernel sends: a name of XATTR_NAME_MAX (255) bytes and its
+ * NUL, and a value of XATTR_SIZE_MAX (65536) bytes (linux/limits.h). The largest request that is
+ * not a WRITE; 17 pages.
+ */
+export const LARGEST_SETXATTR_REQUEST = fuse_in_header.size + fuse_setxattr_in.size + 256 + 65536;
+
+/**
+ * Bytes the largest request takes with this max_write (bytes): what a pipe must hold for every
+ * request to be read into it by splice. A shorter read gets EINVAL (fuse_dev_do_read checks
+ * for header + fuse_write_in + max_write) or fails the request (E2BIG for SETXATTR, EIO else).
+ */
+export function largestRequest(maxWrite: number): number {
+  return Math.max(fuse_in_header.size + fuse_write_in.size + maxWrite, LARGEST_SETXATTR_REQUEST);
+}
 
 export interface PipeSizingInput {
   /** --pipe-pages: a fixed pipe size; replies that do not fit go by copy (counted). */

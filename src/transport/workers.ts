@@ -14,6 +14,7 @@
 // can only be spliced by the thread that reads it from the device.
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
 import { fuse_in_header, Opcode } from '../kernel/abi.js';
+import { largestRequest } from '../datapath/pipe-sizing.js';
 import { planExecutesWrites } from '../datapath/write.js';
 import { errnoName } from '../errors.js';
 import type { Channel, RequestSink, ServedSink } from './channel.js';
@@ -120,7 +121,7 @@ export class WorkerChannel implements Channel {
     };
     this.workers = new addon.Workers(
       c.masterFd, c.threads, c.pipeBytes, c.maxRead, c.requestBytes, c.threads * SLOTS_PER_THREAD, c.counters, drain, c.spinUs,
-      served ? SERVED_CAPACITY : 0, c.spliceRequests ?? false,
+      served ? SERVED_CAPACITY : 0, c.spliceRequests ? largestRequest(c.maxRead) : 0,
     );
   }
 

@@ -6,16 +6,20 @@
 // are spliced (datapath/pipe-sizing.ts), and a worker that does leave on a device error ends the
 // session with that error, not as an unmount.
 //
-// Each configuration: the negotiated max_pages, writes of sizes around the pipe and far past it
-// read back byte for byte from the source, the mode's WRITE counter moved, and the mount alive.
+// The largest request of all is a SETXATTR of 64 KiB (17 pages), so a pipe asked for by hand
+// that cannot hold it is refused with spliced requests, and each configuration that mounts sets
+// one. Each: the negotiated max_pages, writes of sizes around the pipe and far past it read back
+// byte for byte from the source, the mode's WRITE counter moved, and the mount alive.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { addon } from '../../src/addon.js';
-import { isMounted, leftoverCheck, withMount } from '../helpers/mount.js';
+import { mount } from '../../src/index.js';
+import { cli, oneLineError } from '../helpers/cli.js';
+import { freshDir, isMounted, leftoverCheck, quietLogger, run, withMount } from '../helpers/mount.js';
 import { writeDelta, writeStats } from '../helpers/rw.js';
 
 const E = constants.errno;
@@ -33,11 +37,8 @@ interface Config {
 }
 
 const CONFIGS: Config[] = [
-  // 16 slots: one for the headers, 15 pages of payload.
-  { name: 'splice writes, --pipe-pages 16', writeMode: 'splice', pipePages: 16, maxPages: 15, path: 'splice' },
-  // F_SETPIPE_SZ rounds 17 pages up to 32: max_pages follows the pipe granted.
+  // F_SETPIPE_SZ rounds 17 pages up to 32: max_pages follows the pipe granted (31 + the headers).
   { name: 'splice writes, --pipe-pages 17', writeMode: 'splice', pipePages: 17, maxPages: 31, path: 'splice' },
-  { name: 'splice writes, --pipe-pages 1', writeMode: 'splice', pipePages: 1, maxPages: 1, path: 'any' },
   // Replies only use the fixed pipe: a READ that does not fit goes by copy, so no limit.
   { name: 'copy writes, --pipe-pages 16', writeMode: 'copy', pipePages: 16, maxPages: 256, path: 'copy' },
   // No worker threads: requests are read by read(2) on the event loop, so no limit either.
@@ -47,6 +48,14 @@ const CONFIGS: Config[] = [
 
 const SIZES = [1, 4097, 15 * 4096, 15 * 4096 + 1, 64 * KiB, MiB + 17, 8 * MiB];
 const maxPagesLimit = Number(readFileSync('/proc/sys/fs/fuse/max_pages_limit', 'utf8'));
+
+/** The largest request there is: SETXATTR of a 255-byte name and a 64 KiB value (tmpfs takes it). */
+async function largestXattr(file: string): Promise<string> {
+  const py = `import os,sys\nn='user.'+'n'*250\nv=os.urandom(65536)\nos.setxattr(sys.argv[1],n,v)\nprint(os.getxattr(sys.argv[1],n)==v)`;
+  // A child process: the mount is served by this process's event loop.
+  const r = await run('python3', ['-c', py, file], { timeoutMs: 20_000 });
+  return (r.stdout.toString().trim() || r.stderr.toString().trim().split('\n').pop()) ?? 'failed';
+}
 
 for (const c of CONFIGS) {
   t.test(c.name, async (t) => {
@@ -67,9 +76,32 @@ for (const c of CONFIGS) {
       if (c.path === 'copy') t.ok(d.copyReplies > 0 && d.spliceReplies === 0, `WRITEs went by copy (${d.copyReplies})`);
       t.ok(d.spliceReplies + d.copyReplies > 0, 'WRITE counters moved');
       t.equal(d.errorReplies, 0, 'no WRITE failed');
+      t.equal(await largestXattr(join(m.mnt, 'f0')), 'True', 'a 64 KiB xattr with a 255-byte name is set and read back');
       t.ok((await stat(m.mnt)).isDirectory(), 'the mount still answers');
       t.notOk(closed, 'the session did not end');
     });
+  });
+}
+
+// A pipe smaller than the largest request, asked for by hand with spliced requests: refused
+// before anything is mounted, in one line naming the smallest size that works.
+for (const pages of [1, 16]) {
+  t.test(`splice writes, --pipe-pages ${pages}: refused`, async (t) => {
+    const src = freshDir('src');
+    const mnt = freshDir('mnt');
+    t.teardown(() => {
+      rmSync(src, { recursive: true, force: true });
+      if (!isMounted(mnt)) rmSync(mnt, { recursive: true, force: true });
+    });
+    await t.rejects(
+      mount(src, mnt, { logger: quietLogger(), readOnly: false, writeMode: 'splice', pipePages: pages }),
+      { message: /too small for write mode splice.*--pipe-pages 17 or more/ },
+      'mount() refuses it',
+    );
+    t.notOk(isMounted(mnt), 'nothing mounted');
+    const r = await cli([src, mnt, '--write-mode', 'splice', '--pipe-pages', String(pages)]);
+    oneLineError(t, 'the CLI', r, /too small for write mode splice/, 2);
+    t.notOk(isMounted(mnt), 'nothing mounted by the CLI');
   });
 }
 
