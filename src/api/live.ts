@@ -105,7 +105,7 @@ export class LiveSurfaces {
 /** `set NAME VALUE`: the one run-time setting there is. Throws an Error with the reply's line. */
 function setting(src: LiveSource, name: string, value: string): SetResult {
   if (name !== 'read-mode') throw new Error(`unknown setting '${name}' (read-mode)`);
-  if (!(READ_MODES as readonly string[]).includes(value)) throw new Error(`read-mode must be one of ${READ_MODES.join(', ')}, not '${value}'`);
+  if (!(READ_MODES as readonly string[]).includes(value)) throw new Error(`read-mode takes one of ${READ_MODES.join(', ')}, not '${value}'`);
   const mode = value as ReadMode;
   const previous = src.setReadMode(mode);
   return { name: 'read-mode', value: mode, previous, openFiles: src.stats().openFiles };

@@ -2,7 +2,7 @@
 // and their validation (one-line SplicefsError, exit code 2). Also the public MountInfo type.
 import type { Logger } from 'pino';
 import { validateMetrics, type MetricsOptions } from '../control/metrics.js';
-import { SplicefsError } from '../errors.js';
+import { OptionError, SplicefsError } from '../errors.js';
 import { MOUNT_HELPERS, type MountHelper, type MountMechanism } from '../mnt/connection.js';
 
 export type { MountHelper, MountMechanism };
@@ -245,43 +245,76 @@ const HEADER_MODES: readonly HeaderMode[] = ['auto', 'patch', 'write'];
 export const ATIME_MODES: readonly AtimeMode[] = ['relatime', 'noatime', 'strictatime'];
 
 /**
- * Throws a SplicefsError naming the first option out of range (exit code 2), or an option this
- * user may not have (suid, dev for anyone but root, exit code 1; `euid`: the effective uid).
+ * What an option takes, in the words every message about it uses ("a whole number from 0 to
+ * 64"), and the test a value must pass. The CLI checks its values with the same rules, so the
+ * two front ends cannot disagree on a range.
+ */
+export interface Rule {
+  takes: string;
+  ok(v: unknown): boolean;
+}
+
+const wholeFrom = (min: number, max: number): Rule => ({
+  takes: `a whole number from ${min} to ${max}`,
+  ok: (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+});
+/** The rule of an option that takes one word of `set`. */
+export const oneOf = (set: readonly string[]): Rule => ({ takes: `one of ${set.join(', ')}`, ok: (v) => set.includes(v as string) });
+const BOOLEAN: Rule = { takes: 'true or false', ok: (v) => typeof v === 'boolean' };
+
+/** Every option with a value to check, in the order validate() checks them. */
+export const RULES = {
+  readMode: oneOf(READ_MODES),
+  writeMode: oneOf(WRITE_MODES),
+  headerMode: oneOf(HEADER_MODES),
+  maxRead: wholeFrom(1, 2 ** 30),
+  // Static: what the kernel grants depends on pipe-max-size and capabilities, checked at mount
+  // (setup.ts pipeRefused).
+  pipePages: wholeFrom(1, 2 ** 18),
+  readaheadKb: wholeFrom(1, 2 ** 20),
+  maxBackground: wholeFrom(1, 65535),
+  spliceMin: wholeFrom(0, 2 ** 30),
+  initTimeoutMs: wholeFrom(1, 2 ** 31 - 1),
+  spinUs: wholeFrom(0, 1_000_000),
+  threads: wholeFrom(0, 64),
+  nodeFds: wholeFrom(1, 2 ** 30),
+  timeout: { takes: 'seconds from 0 to 2147483647', ok: (v) => typeof v === 'number' && v >= 0 && v <= 2 ** 31 - 1 },
+  // Commas would split the mount's option string, white space its line in mountinfo.
+  fsname: { takes: 'a name without commas or white space', ok: (v) => typeof v === 'string' && /^[^,\s]+$/.test(v) },
+  subtype: { takes: 'a name of letters, digits and ._+-', ok: (v) => typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(v) },
+  mountHelper: oneOf(MOUNT_HELPERS),
+  atime: oneOf(ATIME_MODES),
+  suid: BOOLEAN,
+  dev: BOOLEAN,
+  exec: BOOLEAN,
+  diratime: BOOLEAN,
+  readOnly: BOOLEAN,
+  writebackCache: BOOLEAN,
+  autoUnmount: BOOLEAN,
+  directIo: BOOLEAN,
+  allowOther: BOOLEAN,
+  defaultPermissions: BOOLEAN,
+  parkWorkers: BOOLEAN,
+  control: BOOLEAN,
+} as const satisfies Partial<Record<keyof MountOptions, Rule>>;
+
+/** An option RULES checks. */
+export type RuledKey = keyof typeof RULES;
+
+/** Throws an OptionError (exit code 2) if `value` is not what option `key` takes. */
+export function checkOption(key: RuledKey, value: unknown): void {
+  const rule: Rule = RULES[key];
+  if (value !== undefined && !rule.ok(value)) throw new OptionError(key, value, (name, v) => `${name} takes ${rule.takes}, not ${v}`);
+}
+
+/**
+ * Throws an OptionError naming the first option out of range (exit code 2), or a SplicefsError
+ * for an option this user may not have (suid, dev for anyone but root, exit code 1; `euid`: the
+ * effective uid).
  */
 export function validate(opts: MountOptions, euid: number = process.geteuid?.() ?? 0): void {
-  if (opts.readMode !== undefined && !READ_MODES.includes(opts.readMode))
-    throw new SplicefsError(`read mode must be one of ${READ_MODES.join(', ')}`, 2);
-  if (opts.writeMode !== undefined && !WRITE_MODES.includes(opts.writeMode))
-    throw new SplicefsError(`write mode must be one of ${WRITE_MODES.join(', ')}`, 2);
-  if (opts.headerMode !== undefined && !HEADER_MODES.includes(opts.headerMode))
-    throw new SplicefsError(`header mode must be one of ${HEADER_MODES.join(', ')}`, 2);
-  // Whole numbers in [min, max]; the message names the CLI option.
-  const whole = (v: number | undefined, what: string, min: number, max: number) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max))
-      throw new SplicefsError(`${what} must be an integer from ${min} to ${max}`, 2);
-  };
-  whole(opts.maxRead, 'max-read', 1, 2 ** 30);
-  whole(opts.pipePages, 'pipe-pages', 1, 2 ** 18);
-  whole(opts.readaheadKb, 'readahead-kb', 1, 2 ** 20);
-  whole(opts.maxBackground, 'max-background', 1, 65535);
-  whole(opts.spliceMin, 'splice-min', 0, 2 ** 30);
-  whole(opts.initTimeoutMs, 'initTimeoutMs', 1, 2 ** 31 - 1);
-  whole(opts.spinUs, 'spin-us', 0, 1_000_000);
-  whole(opts.threads, 'threads', 0, 64);
-  whole(opts.nodeFds, 'node-fds', 1, 2 ** 30);
-  if (opts.fsname !== undefined && (opts.fsname === '' || /[,\s]/.test(opts.fsname)))
-    throw new SplicefsError('fsname must not contain commas or white space', 2);
+  for (const key of Object.keys(RULES) as RuledKey[]) checkOption(key, opts[key]);
   if (opts.metrics !== undefined) validateMetrics(opts.metrics);
-  if (opts.timeout !== undefined && !(opts.timeout >= 0 && opts.timeout < 2 ** 31))
-    throw new SplicefsError('timeout must be a number of seconds >= 0', 2);
-  if (opts.subtype !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(opts.subtype))
-    throw new SplicefsError('subtype must be letters, digits and ._+- (it becomes the type fuse.SUBTYPE)', 2);
-  if (opts.mountHelper !== undefined && !MOUNT_HELPERS.includes(opts.mountHelper))
-    throw new SplicefsError(`mount helper must be one of ${MOUNT_HELPERS.join(', ')}`, 2);
-  if (opts.atime !== undefined && !ATIME_MODES.includes(opts.atime))
-    throw new SplicefsError(`atime must be one of ${ATIME_MODES.join(', ')}`, 2);
-  for (const key of ['suid', 'dev', 'exec', 'diratime', 'readOnly', 'writebackCache', 'autoUnmount'] as const)
-    if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw new SplicefsError(`${key} must be true or false`, 2);
   // What fusermount3 refuses to non-root users, and why: a user who may mount a tree they
   // control with these would become root (a set-user-ID shell, a raw disk's device node).
   if (euid !== 0 && opts.suid) throw new SplicefsError(`suid needs root: set-user-ID files would run as their owner (running as uid ${euid})`);

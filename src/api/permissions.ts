@@ -6,9 +6,8 @@
 // the source's own filesystem would. So the checks are on by default, with or without
 // allow_other; turning them off is an explicit option, and with allow_other it is logged.
 import type { Logger } from 'pino';
-import { SplicefsError } from '../errors.js';
 import { InitFlag } from '../kernel/abi.js';
-import type { MountOptions } from './options.js';
+import { checkOption, type MountOptions } from './options.js';
 
 export interface Permissions {
   /** Users other than the mounting one (root) may use the mount (`allow_other`). */
@@ -19,8 +18,7 @@ export interface Permissions {
 
 /** The permission settings `opts` ask for (checks on unless `defaultPermissions: false`). */
 export function permissions(opts: MountOptions): Permissions {
-  if (opts.defaultPermissions !== undefined && typeof opts.defaultPermissions !== 'boolean')
-    throw new SplicefsError('defaultPermissions must be true or false', 2);
+  checkOption('defaultPermissions', opts.defaultPermissions);
   return { allowOther: opts.allowOther ?? false, checks: opts.defaultPermissions ?? true };
 }
 

@@ -3,10 +3,11 @@
 // the INIT flags wanted, the mount's readahead window. (The device is src/mnt/connection.ts's.)
 // api/mount.ts puts them together.
 import { accessSync, constants as fsc, realpathSync, statSync } from 'node:fs';
+import { constants as osc } from 'node:os';
 import type { Logger } from 'pino';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
 import { chooseMaxPages, largestRequest, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
-import { errnoName, SplicefsError } from '../errors.js';
+import { errnoName, OptionError, SplicefsError } from '../errors.js';
 import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
 import { readSysctl, writeReadahead } from '../mnt/mountinfo.js';
 import { pathBytes, showPath, type PathArg } from '../paths.js';
@@ -41,7 +42,7 @@ export function chooseHeader(opts: MountOptions): { header: 'patch' | 'write'; v
   const vmspliceAliases = addon.probeVmspliceAlias() === 1;
   const wanted = opts.headerMode ?? 'auto';
   if (wanted === 'patch' && !vmspliceAliases)
-    throw new SplicefsError('header mode patch needs vmsplice to reference memory, and it copies on this kernel', 1);
+    throw new OptionError('headerMode', wanted, (name, v) => `${name} takes auto or write on this kernel, not ${v}: patch needs vmsplice to reference memory, and it copies here`, 1);
   return { header: wanted === 'auto' ? (vmspliceAliases ? 'patch' : 'write') : wanted, vmspliceAliases };
 }
 
@@ -62,9 +63,7 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
   const executor: ReadExecutor = new addon.ReadExecutor(counters, readMode === 'copy' ? 0 : wanted, sizing.maxPagesLimit * PAGE_SIZE);
   if (executor.sizeError !== 0 && opts.pipePages !== undefined) {
     executor.close();
-    throw new SplicefsError(
-      `a pipe of ${opts.pipePages} pages was refused (${errnoName(executor.sizeError)}): /proc/sys/fs/pipe-max-size is ${sizing.pipeMaxSize} bytes`,
-    );
+    throw pipeRefused(opts.pipePages, executor.sizeError, sizing.pipeMaxSize);
   }
   const pipeBytes = executor.pipeBytes || wanted;
   const maxPages = chooseMaxPages(sizing, pipeBytes);
@@ -77,14 +76,38 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
     if (opts.pipePages !== undefined) {
       executor.close();
       const pages = Math.ceil(need / PAGE_SIZE);
-      throw new SplicefsError(
-        `pipe-pages ${opts.pipePages} is too small for write mode splice: every request is spliced through the pipe, and the largest (a 64 KiB extended attribute) takes ${pages} pages; use --pipe-pages ${pages} or more, or --write-mode copy`,
-        2,
+      throw new OptionError(
+        'pipePages',
+        opts.pipePages,
+        (name, v) =>
+          `${name} takes at least ${pages} with write mode splice, not ${v}: every request is spliced through the pipe, ` +
+          `and the largest (a 64 KiB extended attribute) takes ${pages} pages; or use write mode copy`,
       );
     }
     noSpliceRequests = `the pipe granted (${pipeBytes} bytes) cannot hold the largest request (${need} bytes)`;
   }
   return { executor, pipeBytes, wanted, maxPages, spliceRequests: spliceRequests && !noSpliceRequests, noSpliceRequests };
+}
+
+/**
+ * The error of a pipe of `pages` pages that F_SETPIPE_SZ refused with `errno` (exit code 1: the
+ * value is in range, the system says no). Above /proc/sys/fs/pipe-max-size only a process with
+ * CAP_SYS_RESOURCE may go, others get EPERM: then it says the most pages this system allows and
+ * the sysctl that raises the limit. The static range (options.ts RULES) cannot know either.
+ */
+export function pipeRefused(pages: number, errno: number, pipeMaxSize: number): OptionError {
+  const most = Math.floor(pipeMaxSize / PAGE_SIZE);
+  const why = errnoName(errno);
+  if (errno === osc.errno.EPERM && pages > most)
+    return new OptionError(
+      'pipePages',
+      pages,
+      (name, v) =>
+        `${name} takes at most ${most} on this system, not ${v}: pipes stop at /proc/sys/fs/pipe-max-size (${pipeMaxSize} bytes) ` +
+        `without CAP_SYS_RESOURCE (${why}); raise it with sysctl fs.pipe-max-size=${pages * PAGE_SIZE}`,
+      1,
+    );
+  return new OptionError('pipePages', pages, (name, v) => `${name} takes a pipe size the kernel grants, not ${v}: it refused ${pages} pages (${why})`, 1);
 }
 
 /**

@@ -24,6 +24,8 @@ export interface OptionDef {
   short?: string;
   /** Name of the value in messages ('MODE'); absent for a flag. */
   value?: string;
+  /** What the value may be, for messages ('one of auto, splice, copy'; see api/options.ts Rule). */
+  takes?: string;
 }
 
 /** One option as given, in command-line order. */
@@ -44,6 +46,20 @@ export interface Scanned<D extends OptionDef = OptionDef> {
 /** A usage error: one line, exit code 2, pointing at --help. */
 export function usageError(msg: string): never {
   throw new SplicefsError(`${msg} (see splicefs --help)`, 2);
+}
+
+/**
+ * The usage error of a value an option does not take, in the one style of every such message:
+ * the option as typed, what it takes, the value given ("--threads takes a whole number from 0
+ * to 64, not '-1' (see splicefs --help)").
+ */
+export function badValue(spelled: string, takes: string, value: string): never {
+  usageError(`${spelled} takes ${takes}, not '${shown(value)}'`);
+}
+
+/** "--threads needs a value: N, a whole number from 0 to 64": `value` names the value, `def` says what it takes. */
+export function needsValue(spelled: string, value: string, def: OptionDef): never {
+  usageError(`${spelled} needs a value: ${value}${def.takes ? `, ${def.takes}` : ''}`);
 }
 
 /** An argument as it may be shown in a message: control and non-UTF-8 bytes escaped, cut short. */
@@ -82,7 +98,7 @@ function scanLong<D extends OptionDef>(strs: string[], i: number, defs: readonly
   if (!def) usageError(`unknown option '${shown(eq < 0 ? a : a.slice(0, eq))}'`);
   const spelled = `--${name}`;
   if (!def.value) {
-    if (eq >= 0) usageError(`${spelled} takes no value`);
+    if (eq >= 0) usageError(`${spelled} takes no value, not '${shown(a.slice(eq + 1))}'`);
     out.options.push({ def, spelled });
     return i;
   }
@@ -90,7 +106,7 @@ function scanLong<D extends OptionDef>(strs: string[], i: number, defs: readonly
     out.options.push({ def, spelled, value: a.slice(eq + 1) });
     return i;
   }
-  if (i + 1 >= strs.length) usageError(`${spelled} needs a value (${def.value})`);
+  if (i + 1 >= strs.length) needsValue(spelled, def.value, def);
   out.options.push({ def, spelled, value: strs[i + 1] });
   return i + 1;
 }
@@ -111,15 +127,17 @@ function scanShort<D extends OptionDef>(strs: string[], i: number, defs: readonl
       out.options.push({ def, spelled, value: a.slice(k + 1) });
       return i;
     }
-    if (i + 1 >= strs.length) usageError(`${spelled} needs a value (${def.value})`);
+    if (i + 1 >= strs.length) needsValue(spelled, def.value, def);
     out.options.push({ def, spelled, value: strs[i + 1] });
     return i + 1;
   }
   return i;
 }
 
-/** A whole number (digits only) for option `name`, or a usage error naming it. */
-export function wholeNumber(v: string, name: string): number {
-  if (!/^\d+$/.test(v)) usageError(`${name} takes a whole number, not '${shown(v)}'`);
-  return Number(v);
+/**
+ * `v` as a whole number if it is digits alone, else NaN (which no range takes): no sign, point,
+ * exponent, hex prefix or blanks, all of which Number() would accept.
+ */
+export function wholeNumber(v: string): number {
+  return /^\d+$/.test(v) ? Number(v) : NaN;
 }

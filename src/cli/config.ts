@@ -2,11 +2,11 @@
 // CLI runs: one table of options, each with what it sets. Pure: no I/O, so every option is
 // unit-tested (test/unit/cli-config.test.ts). To add an option, add one entry to OPTIONS (and
 // its line to usage.ts); it is then also accepted as `-o NAME=VALUE` for fstab lines.
-import type { HeaderMode, MountHelper, MountOptions, ReadMode, WriteMode } from '../api/options.js';
-import { parseMetricsArg } from '../control/metrics.js';
+import { oneOf, RULES, type MountOptions, type Rule, type RuledKey } from '../api/options.js';
+import { METRICS_TAKES, parseMetricsArg } from '../control/metrics.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log.js';
-import { scanArgs, shown, usageError, wholeNumber, type OptionDef } from './args.js';
-import { applyMountOptions, checkMountOptions, type MountOptionTarget } from './mount-options.js';
+import { badValue, needsValue, scanArgs, shown, usageError, wholeNumber, type OptionDef } from './args.js';
+import { applyMountOptions, checkMountOptions, setChecked, typed, type MountOptionTarget } from './mount-options.js';
 
 export interface ServeConfig extends MountOptionTarget {
   action: 'serve' | 'help' | 'version';
@@ -37,29 +37,49 @@ export interface ServeOption extends OptionDef {
   apply(c: ServeConfig, value: string | undefined, spelled: string): void;
 }
 
-const num = (v: string | undefined, name: string) => wholeNumber(v ?? '', name);
+/**
+ * A long option (also `-o name=VALUE`) that sets the MountOptions `key`: the text given is made
+ * a value by `parse` (a number that is not one becomes NaN) and checked by the API's own rule.
+ */
+function mountOption(long: string, value: string, key: RuledKey, parse: (raw: string) => unknown = (raw) => raw): ServeOption {
+  return { long, value, takes: RULES[key].takes, inMountOptions: true, apply: (c, v = '', s) => setChecked(c, key, parse(v) as never, s, v) };
+}
+
+/** Seconds as digits with an optional fraction ('2', '0.5', '.5'), else NaN: no sign, exponent or hex. */
+const seconds = (v: string) => (/^(\d+\.?\d*|\.\d+)$/.test(v) ? Number(v) : NaN);
+
+// The CLI's own settings, checked as the API's are (what they take, in the same words).
+const LOG_LEVEL = oneOf(LOG_LEVELS);
+const LOG_FORMAT = oneOf(LOG_FORMATS);
+const LOG_FILE: Rule = { takes: 'a path', ok: (v) => v !== '' };
+
+/** `v` if `rule` takes it, else the usage error naming the option as typed (`spelled`). */
+function checked(rule: Rule, v: string, spelled: string): string {
+  if (!rule.ok(v)) badValue(spelled, rule.takes, v);
+  return v;
+}
 
 export const OPTIONS: readonly ServeOption[] = [
-  { long: 'read-mode', value: 'MODE', inMountOptions: true, apply: (c, v) => (c.mount.readMode = v as ReadMode) },
-  { long: 'write-mode', value: 'MODE', inMountOptions: true, apply: (c, v) => (c.mount.writeMode = v as WriteMode) },
-  { long: 'header-mode', value: 'MODE', inMountOptions: true, apply: (c, v) => (c.mount.headerMode = v as HeaderMode) },
-  { long: 'max-read', value: 'BYTES', inMountOptions: true, apply: (c, v, s) => (c.mount.maxRead = num(v, s)) },
-  { long: 'pipe-pages', value: 'N', inMountOptions: true, apply: (c, v, s) => (c.mount.pipePages = num(v, s)) },
-  { long: 'readahead-kb', value: 'KB', inMountOptions: true, apply: (c, v, s) => (c.mount.readaheadKb = num(v, s)) },
-  { long: 'max-background', value: 'N', inMountOptions: true, apply: (c, v, s) => (c.mount.maxBackground = num(v, s)) },
-  { long: 'splice-min', value: 'BYTES', inMountOptions: true, apply: (c, v, s) => (c.mount.spliceMin = num(v, s)) },
-  { long: 'threads', value: 'N', inMountOptions: true, apply: (c, v, s) => (c.mount.threads = num(v, s)) },
-  { long: 'spin-us', value: 'US', inMountOptions: true, apply: (c, v, s) => (c.mount.spinUs = num(v, s)) },
-  { long: 'node-fds', value: 'N', inMountOptions: true, apply: (c, v, s) => (c.mount.nodeFds = num(v, s)) },
-  { long: 'timeout', value: 'SECONDS', inMountOptions: true, apply: (c, v, s) => (c.mount.timeout = seconds(v ?? '', s)) },
+  mountOption('read-mode', 'MODE', 'readMode'),
+  mountOption('write-mode', 'MODE', 'writeMode'),
+  mountOption('header-mode', 'MODE', 'headerMode'),
+  mountOption('max-read', 'BYTES', 'maxRead', wholeNumber),
+  mountOption('pipe-pages', 'N', 'pipePages', wholeNumber),
+  mountOption('readahead-kb', 'KB', 'readaheadKb', wholeNumber),
+  mountOption('max-background', 'N', 'maxBackground', wholeNumber),
+  mountOption('splice-min', 'BYTES', 'spliceMin', wholeNumber),
+  mountOption('threads', 'N', 'threads', wholeNumber),
+  mountOption('spin-us', 'US', 'spinUs', wholeNumber),
+  mountOption('node-fds', 'N', 'nodeFds', wholeNumber),
+  mountOption('timeout', 'SECONDS', 'timeout', seconds),
   { long: 'direct-io', inMountOptions: true, apply: (c) => (c.mount.directIo = true) },
   { long: 'no-park', inMountOptions: true, apply: (c) => (c.mount.parkWorkers = false) },
-  { long: 'mount-helper', value: 'HELPER', inMountOptions: true, apply: (c, v) => (c.mount.mountHelper = v as MountHelper) },
-  { long: 'log-level', value: 'LEVEL', inMountOptions: true, apply: (c, v) => (c.logLevel = logLevel(v ?? '')) },
-  { long: 'log-format', value: 'FORMAT', inMountOptions: true, apply: (c, v) => (c.logFormat = logFormat(v ?? '')) },
-  { long: 'log-file', value: 'PATH', inMountOptions: true, apply: (c, v, s) => (c.logFile = nonEmpty(v, s)) },
+  mountOption('mount-helper', 'HELPER', 'mountHelper'),
+  { long: 'log-level', value: 'LEVEL', takes: LOG_LEVEL.takes, inMountOptions: true, apply: (c, v = '', s) => (c.logLevel = checked(LOG_LEVEL, v, s)) },
+  { long: 'log-format', value: 'FORMAT', takes: LOG_FORMAT.takes, inMountOptions: true, apply: (c, v = '', s) => (c.logFormat = checked(LOG_FORMAT, v, s) as LogFormat) },
+  { long: 'log-file', value: 'PATH', takes: LOG_FILE.takes, inMountOptions: true, apply: (c, v = '', s) => (c.logFile = checked(LOG_FILE, v, s)) },
   { long: 'stats', inMountOptions: true, apply: (c) => (c.stats = true) },
-  { long: 'metrics', value: 'HOST:PORT', inMountOptions: true, apply: (c, v) => (c.mount.metrics = parseMetricsArg(v ?? '')) },
+  { long: 'metrics', value: 'HOST:PORT', takes: METRICS_TAKES, inMountOptions: true, apply: (c, v = '', s) => metrics(c, v, s) },
   { long: 'daemon', apply: (c) => (c.daemon = true) },
   { long: 'foreground', short: 'f', apply: (c) => (c.foreground = true) },
   { long: 'debug', short: 'd', apply: (c) => (c.debug = true) },
@@ -74,31 +94,17 @@ function fromMountOption(c: ServeConfig, name: string, value: string | undefined
   const long = name.replace(/_/g, '-');
   const def = OPTIONS.find((d) => d.inMountOptions && d.long === long);
   if (!def) return false;
-  if (def.value && !value) usageError(`-o ${name} needs a value (${name}=${def.value})`);
-  if (!def.value && value !== undefined) usageError(`-o ${name} takes no value`);
+  if (def.value && value === undefined) needsValue(`-o ${name}`, `${name}=${def.value}`, def);
+  if (!def.value && value !== undefined) usageError(`-o ${name} takes no value, not '${shown(value)}'`);
   def.apply(c, value, `-o ${name}`);
   return true;
 }
 
-function seconds(v: string, name: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) usageError(`${name} takes seconds, not '${shown(v)}'`);
-  return n;
-}
-
-function logFormat(v: string): LogFormat {
-  if (!(LOG_FORMATS as readonly string[]).includes(v)) usageError(`unknown log format '${v}' (${LOG_FORMATS.join(' or ')})`);
-  return v as LogFormat;
-}
-
-function logLevel(v: string): string {
-  if (!(LOG_LEVELS as readonly string[]).includes(v)) usageError(`unknown log level '${shown(v)}' (one of ${LOG_LEVELS.join(', ')})`);
-  return v;
-}
-
-function nonEmpty(v: string | undefined, name: string): string {
-  if (!v) usageError(`${name} needs a value`);
-  return v;
+function metrics(c: ServeConfig, v: string, spelled: string): void {
+  const m = parseMetricsArg(v);
+  if (!m) badValue(spelled, METRICS_TAKES, v);
+  c.mount.metrics = m;
+  c.given.metrics = { spelled, raw: v };
 }
 
 /** A config with nothing given. */
@@ -108,6 +114,7 @@ export function emptyConfig(): ServeConfig {
     source: Buffer.alloc(0),
     mountpoint: Buffer.alloc(0),
     mount: {},
+    given: {},
     stats: false,
     foreground: false,
     daemon: false,
@@ -119,8 +126,9 @@ export function emptyConfig(): ServeConfig {
 
 /**
  * `splicefs [options] SOURCE MOUNTPOINT [options]` (args: the bytes after the program name).
- * Throws a usage error (SplicefsError, exit code 2) for any bad argument; values that need the
- * system to judge them (paths, ranges the API checks) are left to mount().
+ * Throws a usage error (SplicefsError, exit code 2) for any bad argument, every value checked by
+ * the API's rules (api/options.ts RULES) and named as typed; what needs the system to judge it
+ * (paths, the pipe size the kernel grants, root for suid/dev) is left to mount().
  */
 export function parseServe(args: readonly Buffer[]): ServeConfig {
   const c = emptyConfig();
@@ -129,7 +137,8 @@ export function parseServe(args: readonly Buffer[]): ServeConfig {
   if (c.action !== 'serve') return c;
   checkMountOptions(c);
   if (c.singleThread) {
-    if (c.mount.threads !== undefined && c.mount.threads !== 0) usageError(`-s (single thread) and --threads ${c.mount.threads} contradict each other`);
+    const threads = c.given.threads;
+    if (threads && c.mount.threads !== 0) usageError(`-s (single thread) and ${typed(threads)} contradict each other`);
     c.mount.threads = 0;
   }
   if (c.debug) c.foreground = true; // libfuse: -d implies -f

@@ -2,12 +2,23 @@
 // mount(8) spell them, plus splicefs's own long options in -o form (`-o read_mode=copy`, so
 // that an fstab line can say everything the command line can). Applied in the order given, so
 // the last of two opposites wins (`-o nosuid,suid` is suid), as with mount(8).
-import type { MountOptions } from '../api/options.js';
-import { shown, usageError } from './args.js';
+import { RULES, type MountOptions, type Rule, type RuledKey } from '../api/options.js';
+import { badValue, needsValue, shown, usageError } from './args.js';
+
+/** How the user gave an option: as typed ('--threads', '-o threads') and its value's text. */
+export interface Given {
+  spelled: string;
+  raw: string;
+}
 
 /** What -o options set (config.ts's ServeConfig has these fields and more). */
 export interface MountOptionTarget {
   mount: MountOptions;
+  /**
+   * How each option with a value was given, for messages about it made later: a contradiction,
+   * or an error of mount() (serve.ts says it with the option as typed, not its API name).
+   */
+  given: Partial<Record<keyof MountOptions, Given>>;
   /** -o debug (or -d): log every request, stay in the foreground. */
   debug: boolean;
   /** -o allow_root was given (checked against allow_other once every option is in). */
@@ -49,11 +60,28 @@ const FLAGS = new Map<string, Apply>(Object.entries({
   debug: (c: MountOptionTarget) => (c.debug = true),
 }));
 
-/** Options with a value (NAME=VALUE), by name. */
-const VALUED = new Map<string, (c: MountOptionTarget, v: string) => void>([
-  ['fsname', (c, v) => (c.mount.fsname = v)],
-  ['subtype', (c, v) => (c.mount.subtype = v)],
+/** Options with a value (NAME=VALUE), by name: the MountOptions key each sets. */
+const VALUED = new Map<string, 'fsname' | 'subtype'>([
+  ['fsname', 'fsname'],
+  ['subtype', 'subtype'],
 ]);
+
+/**
+ * Set `c.mount[key]` to `value` if the API's rule for it takes it, else a usage error naming
+ * the option as typed (`spelled`) and the value as given (`raw`): the CLI says a bad value
+ * itself, in its own words, before anything starts.
+ */
+export function setChecked<K extends RuledKey>(c: MountOptionTarget, key: K, value: MountOptions[K], spelled: string, raw: string): void {
+  const rule: Rule = RULES[key];
+  if (!rule.ok(value)) badValue(spelled, rule.takes, raw);
+  c.mount[key] = value;
+  c.given[key] = { spelled, raw };
+}
+
+/** An option as the user typed it with its value: `--threads 2`, `-o threads=2`. */
+export function typed(g: Given): string {
+  return g.spelled.startsWith('-o ') ? `${g.spelled}=${g.raw}` : `${g.spelled} ${g.raw}`;
+}
 
 /**
  * mount(8)'s own options, which it (and mount.fuse3) normally strip before a server sees them:
@@ -82,14 +110,14 @@ export function applyMountOptions(list: string, c: MountOptionTarget, other: (na
     if (FSTAB_ONLY.has(name) || name.startsWith('x-') || name === 'comment') continue;
     const flag = FLAGS.get(name);
     if (flag) {
-      if (value !== undefined) usageError(`-o ${name} takes no value`);
+      if (value !== undefined) usageError(`-o ${name} takes no value, not '${shown(value)}'`);
       flag(c);
       continue;
     }
-    const valued = VALUED.get(name);
-    if (valued) {
-      if (!value) usageError(`-o ${name} needs a value (${name}=VALUE)`);
-      valued(c, value);
+    const key = VALUED.get(name);
+    if (key) {
+      if (value === undefined) needsValue(`-o ${name}`, `${name}=NAME`, { takes: RULES[key].takes });
+      setChecked(c, key, value, `-o ${name}`, value);
       continue;
     }
     if (!other(name, value)) usageError(`unknown mount option '${shown(name)}'`);
@@ -99,4 +127,8 @@ export function applyMountOptions(list: string, c: MountOptionTarget, other: (na
 /** The checks that need every option: contradictions that no order can settle. */
 export function checkMountOptions(c: MountOptionTarget): void {
   if (c.allowRoot && c.mount.allowOther) usageError("-o allow_other and allow_root contradict each other (as in libfuse)");
+  // mount() refuses it too (mnt/connection.ts), in the API's words; here it gets the user's.
+  const helper = c.given.mountHelper;
+  if (c.mount.autoUnmount && c.mount.mountHelper === 'none' && helper)
+    usageError(`-o auto_unmount and ${typed(helper)} contradict each other (auto_unmount needs fusermount3)`);
 }

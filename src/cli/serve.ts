@@ -4,8 +4,10 @@
 import { constants } from 'node:os';
 import { addon } from '../addon.js';
 import { mount, type MountHandle } from '../api/mount.js';
-import { validate } from '../api/options.js';
+import { validate, type MountOptions } from '../api/options.js';
+import { OptionError, SplicefsError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { shown } from './args.js';
 import { effectiveLogLevel, type ServeConfig } from './config.js';
 import { openLog, startDaemon, startedByMount, type DaemonChild } from './daemon.js';
 
@@ -23,13 +25,33 @@ function tieToParent(): void {
 }
 
 /**
+ * An error of the API about an option (OptionError: "pipePages takes at most 256 ..."), said
+ * again with the option as the user typed it ("--pipe-pages takes at most 256 ..., not '512'"):
+ * a command-line user never wrote `pipePages`. A usage error (exit code 2) points at --help as
+ * the CLI's own do. Anything else is returned as it is.
+ */
+export function asTyped(err: unknown, c: ServeConfig): unknown {
+  if (!(err instanceof OptionError)) return err;
+  const given = c.given[err.key as keyof MountOptions];
+  if (!given) return err;
+  const help = err.exitCode === 2 ? ' (see splicefs --help)' : '';
+  return new SplicefsError(err.as(given.spelled, `'${shown(given.raw)}'`) + help, err.exitCode);
+}
+
+/**
  * Serve `c` (parsed by config.ts). `args`: the command line's bytes, for a daemon to be started
  * with; `child`: set when this process is that daemon. Resolves with the exit code; throws a
  * SplicefsError for what the user must hear about.
  */
 export async function serve(c: ServeConfig, args: readonly Buffer[], child: DaemonChild | null): Promise<number> {
   if (!child && !c.foreground && (c.daemon || startedByMount())) {
-    validate(c.mount); // a bad value is said by this process, before any daemon starts
+    // A bad value is said by this process, before any daemon starts (config.ts checks every value
+    // already; this is what mount() would check first).
+    try {
+      validate(c.mount);
+    } catch (err) {
+      throw asTyped(err, c);
+    }
     return startDaemon(args, c.logFile, c.mountpoint);
   }
   if (!child) tieToParent();
@@ -51,7 +73,9 @@ export async function serve(c: ServeConfig, args: readonly Buffer[], child: Daem
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
-  handle = await mount(c.source, c.mountpoint, opts);
+  handle = await mount(c.source, c.mountpoint, opts).catch((err: unknown) => {
+    throw asTyped(err, c);
+  });
   child?.ready();
   if (signals > 0) void handle.unmount({ graceMs: signals === 1 ? 5_000 : 0 });
   const { reason } = await handle.closed;

@@ -28,7 +28,7 @@ export async function setCommand(args: readonly Buffer[]): Promise<number> {
   if (positionals.length !== 3) usageError(`set takes MOUNTPOINT, a setting and a value: set MOUNTPOINT read-mode ${READ_MODES.join('|')}`);
   const [mnt, name, value] = positionals.map((i) => args[i]!) as [Buffer, Buffer, Buffer];
   if (name.toString() !== 'read-mode') usageError(`set: unknown setting '${shown(name)}' (read-mode)`);
-  if (!(READ_MODES as readonly string[]).includes(value.toString())) usageError(`set read-mode takes ${READ_MODES.join(', ')}, not '${shown(value)}'`);
+  if (!(READ_MODES as readonly string[]).includes(value.toString())) usageError(`set read-mode takes one of ${READ_MODES.join(', ')}, not '${shown(value)}'`);
   const client = await ControlClient.connect(mnt);
   try {
     const set = setOf(await client.request({ op: 'set', name: 'read-mode', value: value.toString() }));

@@ -48,6 +48,19 @@ function passthroughLine(p: LiveStats['stats']['passthrough']): string {
     (fell.length ? `; through the server instead: ${fell.join(', ')}` : '');
 }
 
+/**
+ * The event loop's reading of the device and the workers' parking (stats().loop; see README
+ * "Parking"): two rows, the loop's own reads and spins, then the parks and what the workers did.
+ */
+function loopRows(l: LiveStats['stats']['loop']): Array<[string, string]> {
+  // Every park is followed by an unpark unless the workers are parked at this moment.
+  const now = l.parks > l.unparks ? ' (parked now)' : '';
+  return [
+    ['event loop', `read ${l.reads} requests itself; spins caught ${l.spinHits}, ran out ${l.spinMisses}`],
+    ['worker parking', `parks ${l.parks}, unparks ${l.unparks}${now}; jobs passed to parked workers ${l.jobs}; requests the workers answered ${l.answered}`],
+  ];
+}
+
 /** The table `splicefs stats MOUNTPOINT` prints. */
 export function statsTable(l: LiveStats): string {
   const s = l.stats;
@@ -78,6 +91,7 @@ export function statsTable(l: LiveStats): string {
       ['open handles', `files ${s.openFiles}, directories ${s.openDirs}`],
       ['nodes', String(s.nodes)],
       ['node fds', `held ${fds.held} of ${fds.budget}; given back ${fds.shed}, re-opened ${fds.reopenedByHandle} by handle and ${fds.reopenedByName} by name, stale ${fds.stale}, limit hits ${fds.limitHits}`],
+      ...loopRows(s.loop),
       ['RSS', formatBytes(l.rss)],
       ['metrics', l.metrics ? `http://${l.metrics}/metrics` : 'off'],
     ]),

@@ -37,6 +37,12 @@ export function makeRegistry() {
     fdBudget: gauge('splicefs_node_fd_budget', 'Node fds held at most'),
     fdsShed: counter('splicefs_node_fds_shed_total', 'Node fds given back'),
     reopens: counter('splicefs_node_fd_reopens_total', 'Node fds opened again, by how', ['by']),
+    loopReads: counter('splicefs_loop_reads_total', 'Requests the event loop read from the device itself (workers parked, or --threads 0)'),
+    loopSpins: counter('splicefs_loop_spins_total', 'Event-loop waits that spun for the next request, by result: hit (a request came) or miss (ran out)', ['result']),
+    parks: counter('splicefs_worker_parks_total', 'Times the worker threads parked (stopped reading the device; the event loop read it)'),
+    unparks: counter('splicefs_worker_unparks_total', 'Times the parked worker threads went back to reading the device'),
+    jobs: counter('splicefs_worker_jobs_total', 'Requests the event loop passed to parked workers to execute'),
+    answered: counter('splicefs_worker_answered_total', 'Requests the worker threads answered themselves, read by them or passed to them'),
     rss: gauge('process_resident_memory_bytes', 'Resident memory size in bytes'),
   };
   return { registry, m };
@@ -78,5 +84,13 @@ export function update(m: Metrics, s: LiveStats): void {
   m.fdsShed.inc(s.stats.fds.shed);
   m.reopens.inc({ by: 'handle' }, s.stats.fds.reopenedByHandle);
   m.reopens.inc({ by: 'name' }, s.stats.fds.reopenedByName);
+  const l = s.stats.loop;
+  m.loopReads.inc(l.reads);
+  m.loopSpins.inc({ result: 'hit' }, l.spinHits);
+  m.loopSpins.inc({ result: 'miss' }, l.spinMisses);
+  m.parks.inc(l.parks);
+  m.unparks.inc(l.unparks);
+  m.jobs.inc(l.jobs);
+  m.answered.inc(l.answered);
   m.rss.set(s.rss);
 }

@@ -7,7 +7,7 @@
 // (prom-client costs every other run of the command line its load time).
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
-import { SplicefsError } from '../errors.js';
+import { OptionError, SplicefsError } from '../errors.js';
 import type { LiveStats } from './protocol.js';
 
 export interface MetricsOptions {
@@ -19,22 +19,27 @@ export interface MetricsOptions {
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
+/** What `--metrics` takes, as its messages say it. */
+export const METRICS_TAKES = 'PORT, HOST:PORT or [IPv6]:PORT (a port from 0 to 65535)';
+
 /**
- * `--metrics` as given: "PORT", "HOST:PORT" or "[IPv6]:PORT". Throws a SplicefsError (exit
- * code 2) naming the problem.
+ * `--metrics` as given: "PORT", "HOST:PORT" or "[IPv6]:PORT"; null if it is none of them or the
+ * port is out of range (the CLI says so, with the option as typed and METRICS_TAKES).
  */
-export function parseMetricsArg(arg: string): MetricsOptions {
-  const m = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d+)$/.exec(arg);
-  if (!m) throw new SplicefsError(`--metrics takes PORT or HOST:PORT, not '${arg}' (see splicefs --help)`, 2);
-  const port = Number(m[3]);
-  if (port > 65535) throw new SplicefsError(`--metrics: port ${port} is out of range (0 to 65535)`, 2);
-  return { host: m[1] ?? m[2] ?? DEFAULT_METRICS_HOST, port };
+export function parseMetricsArg(arg: string): MetricsOptions | null {
+  // No white space or '/' in a host: validateMetrics would refuse it later, with the API's words.
+  const m = /^(?:\[([^\]\s/]+)\]:|([^:\s/]+):)?(\d+)$/.exec(arg);
+  if (!m || Number(m[3]) > 65535) return null;
+  return { host: m[1] ?? m[2] ?? DEFAULT_METRICS_HOST, port: Number(m[3]) };
 }
 
-/** Throws a SplicefsError (exit code 2) when the options are out of range. */
+/** Throws an OptionError (exit code 2) when the options are out of range. */
 export function validateMetrics(m: MetricsOptions): void {
-  if (!Number.isInteger(m.port) || m.port < 0 || m.port > 65535) throw new SplicefsError('metrics.port must be an integer from 0 to 65535', 2);
-  if (m.host !== undefined && (m.host === '' || /[\s/]/.test(m.host))) throw new SplicefsError(`metrics.host '${m.host}' is not a host name or address`, 2);
+  if (typeof m !== 'object' || m === null) throw new OptionError('metrics', m, (name, v) => `${name} takes { port, host? }, not ${v}`);
+  if (!Number.isInteger(m.port) || m.port < 0 || m.port > 65535)
+    throw new OptionError('metrics.port', m.port, (name, v) => `${name} takes a whole number from 0 to 65535, not ${v}`);
+  if (m.host !== undefined && (typeof m.host !== 'string' || m.host === '' || /[\s/]/.test(m.host)))
+    throw new OptionError('metrics.host', m.host, (name, v) => `${name} takes a host name or address, not ${v}`);
 }
 
 /** "host:port", with an IPv6 address in brackets. */

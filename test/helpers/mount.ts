@@ -95,10 +95,22 @@ export async function within<V>(ms: number, what: string, p: Promise<V>): Promis
   }
 }
 
-/** A fresh, unique directory (under /dev/shm by default, or os.tmpdir() for a disk fs). */
+/**
+ * The directory the tests' own directories (and so every mountpoint they make) go under: on
+ * tmpfs ('shm', most tests) or on a disk filesystem ('tmp'). SPLICEFS_TEST_SHM and
+ * SPLICEFS_TEST_TMP name them when set: .ci/run sets both to fresh directories of its run, and
+ * then checks and cleans only the mounts under them, never a mount someone else made. Unset:
+ * /dev/shm and os.tmpdir(). A directory given must exist and be searchable by uid 65534 (some
+ * tests run commands as that user): mode 1777, as /dev/shm and /tmp are.
+ */
+export function testRoot(where: 'shm' | 'tmp' = 'shm'): string {
+  const given = process.env[where === 'shm' ? 'SPLICEFS_TEST_SHM' : 'SPLICEFS_TEST_TMP'];
+  return given || (where === 'shm' ? '/dev/shm' : tmpdir());
+}
+
+/** A fresh, unique directory (under testRoot: tmpfs by default, or 'tmp' for a disk fs). */
 export function freshDir(label: string, where: 'shm' | 'tmp' = 'shm'): string {
-  const base = where === 'shm' ? '/dev/shm' : tmpdir();
-  const dir = join(base, `${RUN_PREFIX}${label.replace(/[^A-Za-z0-9_-]/g, '_')}-${seq++}`);
+  const dir = join(testRoot(where), `${RUN_PREFIX}${label.replace(/[^A-Za-z0-9_-]/g, '_')}-${seq++}`);
   mkdirSync(dir, { recursive: false, mode: 0o755 });
   return dir;
 }

@@ -5,11 +5,10 @@
 // When run as a test file itself (tap runs every .ts under test/), this file checks its own
 // parsing of mountinfo and the shell quoting of a path.
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
-import { run, type RunResult } from './mount.js';
+import { run, testRoot, type RunResult } from './mount.js';
 
 // ---- child processes -----------------------------------------------------------------------
 
@@ -121,7 +120,7 @@ export async function abortConnection(minor: number): Promise<void> {
     }
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'splicefs-fusectl-'));
+  const dir = mkdtempSync(join(testRoot('tmp'), 'splicefs-fusectl-'));
   try {
     const m = await run('mount', ['-t', 'fusectl', 'none', dir]);
     if (m.code === 0) {

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import { CLI, NODE } from './cli.js';
 import { logLines, mountNamespace, type MountNamespace } from './mount-ns.js';
-import { run, within, type RunResult } from './mount.js';
+import { run, testRoot, within, type RunResult } from './mount.js';
 
 export const NOBODY = 65534;
 
@@ -52,7 +52,7 @@ export async function requireFusermount(t: Test): Promise<boolean> {
 
 /** The namespace, the user's directories (removed in teardown), and ways to act as the user. */
 export async function userMountSetup(t: Test): Promise<UserMountSetup> {
-  const dir = mkdtempSync('/tmp/splicefs-user-');
+  const dir = mkdtempSync(join(testRoot('tmp'), 'splicefs-user-'));
   chmodSync(dir, 0o755);
   const [src, mnt, home, xdg] = ['src', 'mnt', 'home', 'run'].map((n) => join(dir, n)) as [string, string, string, string];
   for (const d of [src, mnt, home, xdg]) {

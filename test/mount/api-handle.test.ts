@@ -6,11 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { mount, SplicefsError, type MountOptions } from '../../src/index.js';
-import { freshDir, isMounted, leftoverCheck, mountsAt, quietLogger, run, within, withMount } from '../helpers/mount.js';
+import { freshDir, isMounted, leftoverCheck, mountsAt, quietLogger, run, testRoot, within, withMount } from '../helpers/mount.js';
 
 const MiB = 1024 * 1024;
 
@@ -111,7 +110,7 @@ t.test('an external umount resolves closed', async (t) => {
 t.test('a connection aborted from outside (fusectl) leaves no stale mount', async (t) => {
   await withMount(t, {}, {}, async ({ mnt, handle }) => {
     const { dev } = await stat(mnt);
-    const dir = mkdtempSync(join(tmpdir(), 'fusectl-'));
+    const dir = mkdtempSync(join(testRoot('tmp'), 'fusectl-'));
     t.teardown(async () => {
       await run('umount', [dir]);
       await run('rmdir', [dir]);

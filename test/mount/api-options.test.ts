@@ -5,11 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { MountOptions } from '../../src/index.js';
-import { leftoverCheck, readDelta, run, withMount } from '../helpers/mount.js';
+import { leftoverCheck, readDelta, run, testRoot, withMount } from '../helpers/mount.js';
 
 const MiB = 1024 * 1024;
 
@@ -61,7 +60,7 @@ t.test('readaheadKb 1024: 1 MiB buffered READs still fit the pipe', async (t) =>
 async function readConnection(dev: number, file: string): Promise<number> {
   const sys = `/sys/fs/fuse/connections/${dev}/${file}`;
   if (existsSync(sys)) return Number(readFileSync(sys, 'utf8'));
-  const dir = mkdtempSync(join(tmpdir(), 'fusectl-'));
+  const dir = mkdtempSync(join(testRoot('tmp'), 'fusectl-'));
   const m = await run('mount', ['-t', 'fusectl', 'none', dir]);
   if (m.code !== 0) throw new Error(`cannot mount fusectl: ${m.stderr}`);
   try {

@@ -57,7 +57,7 @@ t.test('--daemon with bad input: one line from the command, no daemon left', asy
   await run('mkdir', [mnt]);
 
   const usage = await cli(['--daemon', '--log-file', log, dir, mnt, '--read-mode', 'teleport']);
-  oneLineError(t, 'bad option value', usage, /read mode must be one of/, 2);
+  oneLineError(t, 'bad option value', usage, /--read-mode takes one of auto, passthrough, splice, copy, not 'teleport' \(see splicefs --help\)$/, 2);
   t.notOk(existsSync(log), 'no daemon started: no log written');
 
   const missing = await cli(['--daemon', '--log-file', log, join(dir, 'missing'), mnt]);

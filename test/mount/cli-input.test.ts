@@ -64,34 +64,36 @@ t.test('bad input: one clear line, non-zero exit, no hang', async (t) => {
     ['a lone -', [src, '-'], /mountpoint - does not exist/, 1],
     ['a lone --', ['--'], /missing SOURCE and MOUNTPOINT/, 2],
     ['a path after -- that looks like an option', ['--', '-x', mnt], /^splicefs: source -x does not exist$/, 1],
-    ['--threads=x', [src, mnt, '--threads=x'], /--threads takes a whole number, not 'x'/, 2],
-    ['--threads -1', [src, mnt, '--threads', '-1'], /--threads takes a whole number, not '-1'/, 2],
-    ['--threads without value', [src, mnt, '--threads'], /--threads needs a value/, 2],
-    ['--threads out of range', [src, mnt, '--threads', '1000'], /threads must be an integer from 0 to 64/, 2],
+    ['--threads=x', [src, mnt, '--threads=x'], /^splicefs: --threads takes a whole number from 0 to 64, not 'x' \(see splicefs --help\)$/, 2],
+    ['--threads -1', [src, mnt, '--threads', '-1'], /--threads takes a whole number from 0 to 64, not '-1'/, 2],
+    ['--threads without value', [src, mnt, '--threads'], /--threads needs a value: N, a whole number from 0 to 64/, 2],
+    ['--threads out of range', [src, mnt, '--threads', '1000'], /--threads takes a whole number from 0 to 64, not '1000' \(see splicefs --help\)$/, 2],
+    ['--spin-us in hex', [src, mnt, '--spin-us', '0x10'], /--spin-us takes a whole number from 0 to 1000000, not '0x10'/, 2],
     ['-s and --threads', [src, mnt, '-s', '--threads', '2'], /-s \(single thread\) and --threads 2 contradict/, 2],
-    ['a flag given a value', [src, mnt, '--direct-io=yes'], /--direct-io takes no value/, 2],
+    ['a flag given a value', [src, mnt, '--direct-io=yes'], /--direct-io takes no value, not 'yes'/, 2],
     ['-o without value', [src, mnt, '-o'], /-o needs a value/, 2],
     ['unknown -o option', [src, mnt, '-o', 'ro,frobnicate'], /unknown mount option 'frobnicate'/, 2],
-    ['--write-mode x', [src, mnt, '--write-mode', 'x'], /write mode must be one of auto, splice, copy/, 2],
-    ['mount_helper=none with auto_unmount', [src, mnt, '-o', 'auto_unmount,mount_helper=none'], /auto_unmount needs fusermount3/, 2],
-    ['--mount-helper x', [src, mnt, '--mount-helper', 'x'], /mount helper must be one of auto, none, fusermount3/, 2],
+    ['--write-mode x', [src, mnt, '--write-mode', 'x'], /--write-mode takes one of auto, splice, copy, not 'x' \(see splicefs --help\)$/, 2],
+    ['mount_helper=none with auto_unmount', [src, mnt, '-o', 'auto_unmount,mount_helper=none'], /-o auto_unmount and -o mount_helper=none contradict each other \(auto_unmount needs fusermount3\)/, 2],
+    ['--mount-helper x', [src, mnt, '--mount-helper', 'x'], /--mount-helper takes one of auto, none, fusermount3, not 'x'/, 2],
     ['-o allow_root,allow_other', [src, mnt, '-o', 'allow_root,allow_other'], /allow_other and allow_root contradict/, 2],
-    ['-o fsname without value', [src, mnt, '-o', 'fsname='], /-o fsname needs a value/, 2],
-    ['-o fsname with a space', [src, mnt, '-o', 'fsname=a b'], /fsname must not contain/, 2],
-    ['-o subtype with a slash', [src, mnt, '-o', 'subtype=a/b'], /subtype must be/, 2],
-    ['-o threads=x', [src, mnt, '-o', 'threads=x'], /-o threads takes a whole number, not 'x'/, 2],
-    ['-o read_mode without value', [src, mnt, '-o', 'read_mode'], /-o read_mode needs a value/, 2],
-    ['-o ro=1', [src, mnt, '-o', 'ro=1'], /-o ro takes no value/, 2],
-    ['--log-file without value', [src, mnt, '--log-file='], /--log-file needs a value/, 2],
+    ['-o fsname without value', [src, mnt, '-o', 'fsname='], /-o fsname takes a name without commas or white space, not ''/, 2],
+    ['-o fsname with a space', [src, mnt, '-o', 'fsname=a b'], /-o fsname takes a name without commas or white space, not 'a b'/, 2],
+    ['-o subtype with a slash', [src, mnt, '-o', 'subtype=a/b'], /-o subtype takes a name of letters, digits and \._\+-, not 'a\/b'/, 2],
+    ['-o threads=x', [src, mnt, '-o', 'threads=x'], /-o threads takes a whole number from 0 to 64, not 'x'/, 2],
+    ['-o spin_us=-1', [src, mnt, '-o', 'spin_us=-1'], /-o spin_us takes a whole number from 0 to 1000000, not '-1' \(see splicefs --help\)$/, 2],
+    ['-o read_mode without value', [src, mnt, '-o', 'read_mode'], /-o read_mode needs a value: read_mode=MODE, one of auto, passthrough, splice, copy/, 2],
+    ['-o ro=1', [src, mnt, '-o', 'ro=1'], /-o ro takes no value, not '1'/, 2],
+    ['--log-file without value', [src, mnt, '--log-file='], /--log-file takes a path, not ''/, 2],
     ['an escape sequence', [src, mnt, '--\x1b[2J'], /unknown option '--\\x1b\[2J'/, 2],
-    ['bad --read-mode', [src, mnt, '--read-mode', 'teleport'], /read.mode/, 2],
-    ['bad --header-mode', [src, mnt, '--header-mode', 'sideways'], /header.mode/, 2],
-    ['bad --max-read', [src, mnt, '--max-read', 'lots'], /--max-read/, 2],
-    ['--pipe-pages 0', [src, mnt, '--pipe-pages', '0'], /pipe-pages/, 2],
-    ['--max-background 0', [src, mnt, '--max-background', '0'], /max-background/, 2],
-    ['bad --log-level', [src, mnt, '--log-level', 'shout'], /log level/, 2],
-    ['bad --timeout', [src, mnt, '--timeout', '-1'], /timeout/, 2],
-    ['--read-mode without value', [src, mnt, '--read-mode'], /read-mode/, 2],
+    ['bad --read-mode', [src, mnt, '--read-mode', 'teleport'], /--read-mode takes one of auto, passthrough, splice, copy, not 'teleport'/, 2],
+    ['bad --header-mode', [src, mnt, '--header-mode', 'sideways'], /--header-mode takes one of auto, patch, write, not 'sideways'/, 2],
+    ['bad --max-read', [src, mnt, '--max-read', 'lots'], /--max-read takes a whole number from 1 to 1073741824, not 'lots'/, 2],
+    ['--pipe-pages 0', [src, mnt, '--pipe-pages', '0'], /--pipe-pages takes a whole number from 1 to 262144, not '0'/, 2],
+    ['--max-background 0', [src, mnt, '--max-background', '0'], /--max-background takes a whole number from 1 to 65535, not '0'/, 2],
+    ['bad --log-level', [src, mnt, '--log-level', 'shout'], /--log-level takes one of fatal, .*, not 'shout'/, 2],
+    ['bad --timeout', [src, mnt, '--timeout', '-1'], /--timeout takes seconds from 0 to 2147483647, not '-1'/, 2],
+    ['--read-mode without value', [src, mnt, '--read-mode'], /--read-mode needs a value: MODE, one of auto/, 2],
     ['umount without mountpoint', ['umount'], /umount takes one MOUNTPOINT/, 2],
     ['umount with an option', ['umount', '-f', mnt], /unknown option '-f'/, 2],
     ['umount of a directory that is not a mount', ['umount', mnt], /not a mount point/],
@@ -153,6 +155,17 @@ t.test('bad input: no permission for /dev/fuse (unprivileged user)', async (t) =
   const r = await cli([join(dir, 'src'), join(dir, 'mnt')], { asNobody: true });
   const line = oneLineError(t, 'unprivileged', r, /permission/i);
   t.match(line, /\/dev\/fuse|mount/, 'names what it was refused');
+  t.notOk(isMounted(join(dir, 'mnt')), 'nothing got mounted');
+
+  // A pipe above pipe-max-size: only CAP_SYS_RESOURCE may have one, which uid 65534 never has,
+  // so the kernel refuses it (EPERM) before anything is mounted (api/setup.ts pipeRefused).
+  const most = Math.floor(Number(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8')) / 4096);
+  for (const [what, args] of [['--pipe-pages', ['--pipe-pages', String(most * 2)]], ['-o pipe_pages', ['-o', `pipe_pages=${most * 2}`]]] as const) {
+    const p = await cli([join(dir, 'src'), join(dir, 'mnt'), ...args], { asNobody: true });
+    const said = oneLineError(t, `${what} above pipe-max-size`, p, new RegExp(`^splicefs: ${what} takes at most ${most} on this system, not '${most * 2}': `), 1);
+    t.match(said, new RegExp(`\\(EPERM\\); raise it with sysctl fs\\.pipe-max-size=${most * 2 * 4096}$`), `${what}: says how to raise the limit`);
+    t.notMatch(said, /see splicefs --help/, `${what}: no --help (it is the system's limit)`);
+  }
   t.notOk(isMounted(join(dir, 'mnt')), 'nothing got mounted');
 });
 

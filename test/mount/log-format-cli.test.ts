@@ -78,7 +78,7 @@ t.test('through a pipe, --log-format pretty: text', async (t) => assertText(t, a
 
 t.test('--log-format takes pretty or json, nothing else', async (t) => {
   const r = await cli(['/tmp', '/tmp', '--log-format', 'xml']);
-  oneLineError(t, '--log-format xml', r, /unknown log format 'xml'/, 2);
+  oneLineError(t, '--log-format xml', r, /--log-format takes one of pretty, json, not 'xml' \(see splicefs --help\)$/, 2);
 });
 
 leftoverCheck(t);

@@ -33,6 +33,12 @@ t.test('scraped over HTTP on 127.0.0.1: the counters; closed at unmount', async 
     t.equal(sample(r.body, 'splicefs_read_mode{mode="auto"}'), 1, 'the read mode');
     t.ok((sample(r.body, 'process_resident_memory_bytes') ?? 0) > 0, 'RSS');
     t.equal(sample(r.body, 'splicefs_open_files'), 0, 'open files');
+    // The parking counters (stats().loop) are there; their exact values are checked in
+    // test/unit/control-format.test.ts (here a late RELEASE could move them between the two reads).
+    for (const series of ['splicefs_loop_reads_total', 'splicefs_loop_spins_total{result="hit"}', 'splicefs_loop_spins_total{result="miss"}',
+      'splicefs_worker_parks_total', 'splicefs_worker_unparks_total', 'splicefs_worker_jobs_total', 'splicefs_worker_answered_total'])
+      t.ok(Number.isInteger(sample(r.body, series)), `${series} is there`);
+    t.equal(sample(r.body, 'splicefs_worker_parks_total'), handle.stats().loop.parks, 'parks as handle.stats() gives them');
     const other = await httpGet(`http://127.0.0.1:${port}/`);
     t.match(other, { status: 404 }, 'other paths are 404');
   });

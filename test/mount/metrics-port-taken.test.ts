@@ -36,8 +36,8 @@ t.test('a taken port: the mount fails with one line, nothing left behind', async
 
 t.test('a malformed --metrics is a usage error', async (t) => {
   const [src, mnt] = [freshDir('mt-src'), freshDir('mt-mnt')];
-  oneLineError(t, '--metrics with no port', await cli([src, mnt, '--metrics', 'localhost']), /--metrics takes PORT or HOST:PORT/, 2);
-  oneLineError(t, '--metrics out of range', await cli([src, mnt, '--metrics', '70000']), /port 70000 is out of range/, 2);
+  oneLineError(t, '--metrics with no port', await cli([src, mnt, '--metrics', 'localhost']), /--metrics takes PORT, HOST:PORT or \[IPv6\]:PORT \(a port from 0 to 65535\), not 'localhost'/, 2);
+  oneLineError(t, '--metrics out of range', await cli([src, mnt, '--metrics', '70000']), /--metrics takes .*\(a port from 0 to 65535\), not '70000' \(see splicefs --help\)$/, 2);
   t.notOk(isMounted(mnt), 'nothing mounted');
 });
 

@@ -95,12 +95,12 @@ for (const pages of [1, 16]) {
     });
     await t.rejects(
       mount(src, mnt, { logger: quietLogger(), readOnly: false, writeMode: 'splice', pipePages: pages }),
-      { message: /too small for write mode splice.*--pipe-pages 17 or more/ },
+      { message: new RegExp(`^pipePages takes at least 17 with write mode splice, not ${pages}: `) },
       'mount() refuses it',
     );
     t.notOk(isMounted(mnt), 'nothing mounted');
     const r = await cli([src, mnt, '--write-mode', 'splice', '--pipe-pages', String(pages)]);
-    oneLineError(t, 'the CLI', r, /too small for write mode splice/, 2);
+    oneLineError(t, 'the CLI', r, new RegExp(`--pipe-pages takes at least 17 with write mode splice, not '${pages}'`), 2);
     t.notOk(isMounted(mnt), 'nothing mounted by the CLI');
   });
 }

@@ -33,7 +33,7 @@ t.test('set read-mode passthrough: taken where the mount has it, refused with th
 
 t.test('bad arguments are usage errors; a plain directory has no server', async (t) => {
   const dir = freshDir('set-plain');
-  oneLineError(t, 'unknown mode', await cli(['set', dir, 'read-mode', 'fast']), /read-mode takes auto, passthrough, splice, copy, not 'fast'/, 2);
+  oneLineError(t, 'unknown mode', await cli(['set', dir, 'read-mode', 'fast']), /^splicefs: set read-mode takes one of auto, passthrough, splice, copy, not 'fast' \(see splicefs --help\)$/, 2);
   oneLineError(t, 'unknown setting', await cli(['set', dir, 'threads', '4']), /unknown setting 'threads'/, 2);
   oneLineError(t, 'missing value', await cli(['set', dir, 'read-mode']), /set takes MOUNTPOINT, a setting and a value/, 2);
   oneLineError(t, 'not a mount', await cli(['set', dir, 'read-mode', 'copy']), /no splicefs server serves .*: it is not a mount point/, 1);

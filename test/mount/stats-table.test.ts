@@ -39,6 +39,12 @@ t.test('the table after a read shows the counters handle.stats() gives', async (
     t.match(table, /^read mode +auto for new opens$/m, 'the read mode');
     t.match(table, /^RSS +\d+\.\d MiB$/m, 'RSS');
     t.match(table, /^metrics +off$/m, 'metrics off by default');
+    // The loop's counters move with every request the kernel sends (a RELEASE may still come
+    // after the read), so only the parks, which need a window of 64 requests, are compared.
+    t.match(table, /^event loop +read \d+ requests itself; spins caught \d+, ran out \d+$/m, 'the event loop row');
+    const park = /^worker parking +parks (\d+), unparks (\d+)(?: \(parked now\))?; jobs passed to parked workers \d+; requests the workers answered \d+$/m.exec(table);
+    t.ok(park, 'the worker parking row');
+    t.same(park?.slice(1, 3), [String(s.loop.parks), String(s.loop.unparks)], 'parks and unparks as handle.stats() gives them');
   });
 });
 

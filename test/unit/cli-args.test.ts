@@ -2,7 +2,7 @@
 // flags, -oVALUE, --name=value, '--', a lone '-', positionals anywhere) and its one-line usage
 // errors, in splicefs's words (never Node's parseArgs text).
 import t, { type Test } from 'tap';
-import { scanArgs, shown, wholeNumber, type OptionDef } from '../../src/cli/args.js';
+import { badValue, scanArgs, shown, wholeNumber, type OptionDef } from '../../src/cli/args.js';
 import { SplicefsError } from '../../src/errors.js';
 
 const DEFS: OptionDef[] = [
@@ -56,17 +56,20 @@ t.test('bad arguments: one line each, in our words', async (t) => {
   usage(t, ['-fz'], /unknown option '-z' in '-fz'/);
   usage(t, ['---'], /unknown option '---'/);
   usage(t, ['--=x'], /unknown option '--'/);
-  usage(t, ['--mode'], /--mode needs a value \(MODE\)/);
+  usage(t, ['--mode'], /^--mode needs a value: MODE \(see splicefs --help\)$/);
   usage(t, ['a', '-o'], /-o needs a value/);
-  usage(t, ['--flag=yes'], /--flag takes no value/);
+  usage(t, ['--flag=yes'], /^--flag takes no value, not 'yes' \(see splicefs --help\)$/);
   usage(t, ['--\x1b[31m'], /unknown option '--\\x1b\[31m'/);
 });
 
 t.test('helpers', async (t) => {
-  t.equal(wholeNumber('42', '--n'), 42, 'a whole number');
-  t.throws(() => wholeNumber('x', '--threads'), { message: /--threads takes a whole number, not 'x'/ });
-  t.throws(() => wholeNumber('-1', '--threads'), { message: /not '-1'/ });
-  t.throws(() => wholeNumber('1.5', '--threads'), { message: /not '1.5'/ });
+  t.equal(wholeNumber('42'), 42, 'a whole number');
+  t.equal(wholeNumber('007'), 7, 'leading zeros');
+  for (const v of ['x', '-1', '1.5', '0x10', '1e3', '', ' 1', '+1']) t.ok(Number.isNaN(wholeNumber(v)), `'${v}': NaN, which no range takes`);
+  t.throws(() => badValue('--threads', 'a whole number from 0 to 64', '-1'), {
+    message: "--threads takes a whole number from 0 to 64, not '-1' (see splicefs --help)",
+    exitCode: 2,
+  });
   t.equal(shown(Buffer.from([0x61, 0xff])), 'a\\xff', 'non-UTF-8 bytes escaped');
   t.equal(shown('x'.repeat(100)).length, 60, 'a long argument is cut short');
 });

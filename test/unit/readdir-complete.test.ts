@@ -12,14 +12,14 @@ import type { ReadIn } from '../../src/kernel/request.js';
 import type { DirPage } from '../../src/kernel/reply.js';
 import { type Caller, Passthrough } from '../../src/passthrough/fs.js';
 import { opendir, readdirplus, releasedir } from '../../src/passthrough/ops/dirs.js';
-import { RUN_PREFIX } from '../helpers/mount.js';
+import { RUN_PREFIX, testRoot } from '../helpers/mount.js';
 
 const E = constants.errno;
 const ROOT: Caller = { nodeid: 1, uid: 0, gid: 0, pid: 0 };
 const N = 200;
 
 function source(label: string): string {
-  const dir = join('/dev/shm', `${RUN_PREFIX}${label}`);
+  const dir = join(testRoot('shm'), `${RUN_PREFIX}${label}`);
   mkdirSync(dir);
   for (let i = 0; i < N; i++) writeFileSync(join(dir, `f${String(i).padStart(4, '0')}`), '');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
