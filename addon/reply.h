@@ -94,12 +94,13 @@ enum ReadCounter {
   kFsyncReplies,      // FSYNCs answered (either way)
   kFallocateReplies,  // FALLOCATEs answered (either way)
   kFlushReplies,      // FLUSHes answered by a worker
+  kCapabilityGetxattrReplies,  // GETXATTRs of security.capability answered by a worker (write.h)
   kReadCounters
 };
 inline constexpr const char* kReadCounterNames[kReadCounters] = {
     "spliceReplies", "spliceBytes", "copyReplies", "copyBytes", "smallCopies", "noSpliceCopies", "interrupted",
     "writeCopyReplies", "writeCopyBytes", "writeErrorReplies", "writeSpliceReplies", "writeSpliceBytes",
-    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies", "flushReplies"};
+    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies", "flushReplies", "capabilityGetxattrReplies"};
 
 // One block per session, shared by the event loop's executor and every worker thread.
 struct ReadCounters {

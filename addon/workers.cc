@@ -4,7 +4,8 @@
 //
 // What the threads decide: nothing. TypeScript registers a plan per open file handle
 // (reply.h); a worker executes a READ of a registered handle by it, and a WRITE, FSYNC or
-// FALLOCATE when the plan says the handle's writes are served here (write.h). Everything else
+// FALLOCATE when the plan says the handle's writes are served here (write.h), and the GETXATTR of
+// security.capability that precedes a write, on a handle's fd of its node (plans.h). Everything else
 // (and a READ whose plan failed before anything reached the device, with the failure code) goes
 // to the event loop, and TypeScript decides. So a slow backing read blocks one worker, never
 // the event loop.
@@ -26,6 +27,7 @@
 #include "faults.h"
 #include "handover.h"
 #include "park.h"
+#include "plans.h"
 #include "reply.h"
 #include "served.h"
 #include "spin.h"
@@ -41,9 +43,7 @@
 
 #include <atomic>
 #include <memory>
-#include <shared_mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace splicefs {
@@ -181,13 +181,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     ExecutorState st;
     OpenExecutor(st, pipeBytes_, maxRead_);  // a pipe that failed here is made at its first use
     Waiter waiter(fd, bell_.fd(), spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
-    const PlanLookup lookup = [this](uint64_t fh, ReadPlan* out) {
-      std::shared_lock<std::shared_mutex> lock(plansMu_);
-      auto it = plans_.find(fh);
-      if (it == plans_.end()) return false;
-      *out = it->second;
-      return true;
-    };
+    const PlanLookup lookup = [this](uint64_t fh, ReadPlan* out) { return plans_.Find(fh, out); };
     int slot = handover_->Acquire();
     while (slot >= 0 && !stopping_.load(std::memory_order_acquire)) {
       JobQueue::Job job;
@@ -250,24 +244,26 @@ class Workers : public Napi::ObjectWrap<Workers> {
 
   // A request of a handle with a registered plan, executed here: a READ by the plan, and a
   // WRITE, FSYNC, FALLOCATE or FLUSH when the plan says so (write.h). True when the request needs
-  // nothing more: replied, or the device refused the reply (interrupted, counted by the
+  // nothing more (a GETXATTR of security.capability likewise, write.h): replied, or the device refused the reply (interrupted, counted by the
   // executor; or the connection is gone, which the next read says). False: hand it over, with
   // *failure = the READ plan's failure code (left 0 when there was no plan to try).
   bool AnsweredHere(ExecutorState& st, int fd, int index, const uint8_t* req, size_t n, double* failure) {
     auto* in = reinterpret_cast<const fuse_in_header*>(req);
     const uint32_t op = in->opcode;
+    if (op == FUSE_GETXATTR && IsCapabilityGetxattr(req, n)) {  // a node's request: on a handle's fd
+      int nodeFd = plans_.DupNodeFd(in->nodeid);
+      if (nodeFd < 0) return false;
+      bool done = ExecuteCapabilityGetxattr(nodeFd, fd, req, n, *readCounters_);
+      close(nodeFd);
+      return done;
+    }
     if (op != FUSE_READ && op != FUSE_WRITE && op != FUSE_FSYNC && op != FUSE_FALLOCATE && op != FUSE_FLUSH) return false;
     // Each of these bodies starts with the u64 fh.
     if (n < sizeof(fuse_in_header) + sizeof(uint64_t)) return false;
     uint64_t fh;
     memcpy(&fh, in + 1, sizeof fh);
     ReadPlan plan;
-    {
-      std::shared_lock<std::shared_mutex> lock(plansMu_);
-      auto it = plans_.find(fh);
-      if (it == plans_.end()) return false;
-      plan = it->second;
-    }
+    if (!plans_.Find(fh, &plan)) return false;
     if (op != FUSE_READ) return ExecuteHandleOp(plan, fd, req, n, *readCounters_);
     if (n < sizeof(fuse_in_header) + sizeof(fuse_read_in)) return false;
     auto* ri = reinterpret_cast<const fuse_read_in*>(in + 1);
@@ -296,19 +292,15 @@ class Workers : public Napi::ObjectWrap<Workers> {
     self->onWake_.MakeCallback(env.Global(), {Napi::Boolean::New(env, self->ended_.load()), Napi::Number::New(env, self->endErrno_.load())});
   }
 
-  // register(fh, plan: Int32Array): a copy of the plan is kept.
+  // register(fh, plan: Int32Array, nodeid = 0): a copy of the plan is kept (plans.h).
   Napi::Value Register(const Napi::CallbackInfo& info) {
-    uint64_t fh = static_cast<uint64_t>(ArgI64(info, 0));
-    ReadPlan plan = ArgPlan(info, 1);
-    std::unique_lock<std::shared_mutex> lock(plansMu_);
-    plans_[fh] = plan;
+    uint64_t nodeid = info.Length() > 2 && !info[2].IsUndefined() ? static_cast<uint64_t>(ArgI64(info, 2)) : 0;
+    plans_.Set(static_cast<uint64_t>(ArgI64(info, 0)), ArgPlan(info, 1), nodeid);
     return info.Env().Undefined();
   }
 
   Napi::Value Unregister(const Napi::CallbackInfo& info) {
-    uint64_t fh = static_cast<uint64_t>(ArgI64(info, 0));
-    std::unique_lock<std::shared_mutex> lock(plansMu_);
-    plans_.erase(fh);
+    plans_.Erase(static_cast<uint64_t>(ArgI64(info, 0)));
     return info.Env().Undefined();
   }
 
@@ -436,8 +428,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   std::atomic<bool> ended_{false};
   std::atomic<int> endErrno_{0};  // errno of a device read that made a worker leave (not ENODEV)
   std::atomic<int> live_{0};
-  std::shared_mutex plansMu_;
-  std::unordered_map<uint64_t, ReadPlan> plans_;
+  PlanTable plans_;
   std::atomic<uint64_t> counters_[kWorkerCounters];
 };
 

@@ -12,6 +12,7 @@
 #include <linux/fuse.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,6 +182,34 @@ ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t c
     return -1;
   }
   return n;
+}
+
+namespace {
+constexpr char kCapability[] = "security.capability";
+constexpr size_t kXattrSizeMax = 65536;  // XATTR_SIZE_MAX (linux/limits.h)
+}  // namespace
+
+bool IsCapabilityGetxattr(const uint8_t* req, size_t n) {
+  auto* in = reinterpret_cast<const fuse_in_header*>(req);
+  const size_t at = sizeof *in + sizeof(fuse_getxattr_in);
+  return in->opcode == FUSE_GETXATTR && n >= at + sizeof kCapability && memcmp(req + at, kCapability, sizeof kCapability) == 0;
+}
+
+bool ExecuteCapabilityGetxattr(int fd, int devfd, const uint8_t* req, size_t n, ReadCounters& counters) {
+  auto* in = reinterpret_cast<const fuse_in_header*>(req);
+  auto* gi = reinterpret_cast<const fuse_getxattr_in*>(in + 1);
+  const char* name = reinterpret_cast<const char*>(gi + 1);
+  counters.v[kCapabilityGetxattrReplies].fetch_add(1, std::memory_order_relaxed);
+  if (gi->size == 0) {
+    ssize_t r = fgetxattr(fd, name, nullptr, 0);
+    fuse_getxattr_out out;
+    memset(&out, 0, sizeof out);
+    out.size = static_cast<uint32_t>(r < 0 ? 0 : r);
+    return Reply(devfd, in->unique, r < 0 ? -errno : 0, &out, sizeof out);
+  }
+  uint8_t value[kXattrSizeMax];
+  ssize_t r = fgetxattr(fd, name, value, gi->size < kXattrSizeMax ? gi->size : kXattrSizeMax);
+  return Reply(devfd, in->unique, r < 0 ? -errno : 0, value, r < 0 ? 0 : static_cast<size_t>(r));
 }
 
 bool ExecuteHandleOp(const ReadPlan& plan, int devfd, const uint8_t* req, size_t n, ReadCounters& counters) {

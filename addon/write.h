@@ -20,6 +20,17 @@ namespace splicefs {
 // (then the event loop gets it, and answers it as TypeScript decides).
 bool ExecuteHandleOp(const ReadPlan& plan, int devfd, const uint8_t* req, size_t n, ReadCounters& counters);
 
+// GETXATTR of "security.capability": what the kernel asks before every buffered write and
+// fallocate of a file (file_remove_privs; FUSE has no SB_NOSEC until an inode proved clean), so
+// it must not wait on the event loop while the write itself would run here. True if req is one.
+bool IsCapabilityGetxattr(const uint8_t* req, size_t n);
+
+// Answer such a GETXATTR with fgetxattr(2) on fd (an open handle's fd of the node; the caller
+// owns it): the value, the size it needs (size 0), or the errno (ENODATA, ERANGE, EOPNOTSUPP),
+// as the event loop's getxattr (passthrough/ops/xattr.ts) answers it. True unless the device
+// refused the reply for good.
+bool ExecuteCapabilityGetxattr(int fd, int devfd, const uint8_t* req, size_t n, ReadCounters& counters);
+
 // The plan registered for file handle fh (false: none).
 using PlanLookup = std::function<bool(uint64_t fh, ReadPlan* out)>;
 

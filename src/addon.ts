@@ -58,7 +58,8 @@ export interface ReadExecutor {
  */
 export interface Workers {
   /** Register or replace the plan for file handle fh (a copy of the array is kept). */
-  register(fh: number, plan: PlanArray): void;
+  /** nodeid != 0: fh's fd may answer that node's GETXATTR of security.capability (addon/plans.h). */
+  register(fh: number, plan: PlanArray, nodeid?: number): void;
   unregister(fh: number): void;
   /**
    * The next handed-over request: its slot index, or -1 when none is left. meta receives

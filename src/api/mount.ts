@@ -18,6 +18,7 @@ import { fsType, mountFlagNames, mountFlags } from '../mnt/kernel.js';
 import { abortConnection, findMount, readReadahead } from '../mnt/mountinfo.js';
 import { logFdLimit, nodeFdBudget, raiseFdLimit, type FdLimits } from '../passthrough/fd-limit.js';
 import { Passthrough } from '../passthrough/fs.js';
+import type { FileHandle } from '../passthrough/handles.js';
 import { encodeDev } from '../passthrough/ino-map.js';
 import { showPath, type PathArg } from '../paths.js';
 import type { InitWants, Negotiated } from '../server/init.js';
@@ -148,6 +149,7 @@ function buildServer(s: Setup, undo: Undo) {
   const reply = new Reply(Math.max(64 * 1024, maxRead) + PAGE_SIZE);
   let channel!: Channel;
   const writePath = new WritePath(s.writeMode);
+  const registerPlan = (h: FileHandle) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h)), writePath.capabilityNode(h));
   // Asked once: it decides both whether INIT wants FUSE_PASSTHROUGH and whether opens may use it.
   const capable = hasCapSysAdmin();
   const backing = new BackingFiles({ logger, capable });
@@ -167,7 +169,7 @@ function buildServer(s: Setup, undo: Undo) {
       // The worker threads serve a handle's READs by the plan the read path makes for it.
       onFileOpened: (h) => {
         writePath.opened(h);
-        channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h)));
+        registerPlan(h);
       },
       passthroughFor: (h, direct, setId) => readPath.passthroughFor(h, direct, setId),
       onFileReleased: (h) => {
@@ -190,7 +192,7 @@ function buildServer(s: Setup, undo: Undo) {
     spliceMin: s.spliceMin,
     logger,
     onDeviceError: (errno) => session.onDeviceError(errno),
-    onPlanChange: (h) => channel.register(h.fh, writePath.workerPlan(h, readPath.plan(h))),
+    onPlanChange: (h) => registerPlan(h),
   });
   const flags = wantedFlags({ writebackCache: s.writebackCache, passthrough: capable }) | permissionFlags(s.perm);
   const wants: InitWants = { flags, off: 0n, maxPages, maxBackground: s.maxBackground, congestionThreshold: s.congestionThreshold };

@@ -47,7 +47,12 @@ export interface Stats {
    */
   passthrough: PassthroughCounts;
   /** WRITE replies and payload bytes per path, and WRITEs answered with an error. */
-  write: WriteCounts;
+  /**
+   * WRITE counters (event loop and workers), and capabilityGetxattrs: the GETXATTRs of
+   * security.capability the kernel sends before a write that the worker threads answered on an
+   * open handle's fd (addon/write.h), so a backing file that blocks stalls no other request.
+   */
+  write: WriteCounts & { capabilityGetxattrs: number };
   /** Operations that made a new object as their caller (creds.ts), and callers whose groups could not be read. */
   creds: { switched: number; groupsUnknown: number };
   /** Replies the kernel refused because their request was interrupted. */
@@ -112,6 +117,7 @@ export function collectStats(s: StatsSources): Stats {
   add('FSYNC', n.fsyncReplies);
   add('FALLOCATE', n.fallocateReplies);
   add('FLUSH', n.flushReplies);
+  add('GETXATTR', n.capabilityGetxattrReplies);
   const f = s.readPath.fallbacks;
   return {
     requests,
@@ -133,6 +139,7 @@ export function collectStats(s: StatsSources): Stats {
       copyBytes: s.writePath.counts.copyBytes + n.writeCopyBytes,
       errorReplies: s.writePath.counts.errorReplies + n.writeErrorReplies,
       fallbacks: { ...s.writePath.counts.fallbacks, spliceFallbacks: n.writeSpliceFallbacks },
+      capabilityGetxattrs: n.capabilityGetxattrReplies,
     },
     creds: { ...s.fs.creds.stats },
     interrupted: s.session.interrupted + n.interrupted,

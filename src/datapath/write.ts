@@ -26,6 +26,7 @@
 // ignores short counts there, so the error (reported at fsync or close) is the only trace.
 import { constants } from 'node:os';
 import { addon, type PlanArray } from '../addon.js';
+import { fuse_getxattr_in, fuse_in_header } from '../kernel/abi.js';
 import type { FileHandle } from '../passthrough/handles.js';
 import type { WriteTarget } from '../passthrough/ops/files.js';
 
@@ -68,6 +69,14 @@ export interface WriteCounts {
   };
 }
 
+const CAPABILITY = Buffer.from('security.capability\0', 'latin1');
+const XATTR_NAME_AT = fuse_in_header.size + fuse_getxattr_in.size;
+
+/** Whether the GETXATTR request in buf[0, length) asks for security.capability (see capabilityNode). */
+export function isCapabilityGetxattr(buf: Buffer, length: number): boolean {
+  return length >= XATTR_NAME_AT + CAPABILITY.length && buf.compare(CAPABILITY, 0, CAPABILITY.length, XATTR_NAME_AT, XATTR_NAME_AT + CAPABILITY.length) === 0;
+}
+
 /** Whether a worker plan (workerPlan) has the worker execute the handle's WRITE, FSYNC and FALLOCATE. */
 export function planExecutesWrites(plan: PlanArray): boolean {
   return plan[WRITE_FIELD] !== WRITE_HAND_OVER;
@@ -97,6 +106,16 @@ export class WritePath {
     // kernel's): the worker that reads it answers it, saving the hand-over's wake-up per close.
     p[FLUSH_FIELD] = 1;
     return p;
+  }
+
+  /**
+   * The node whose GETXATTR of security.capability the workers may answer on h's fd, or 0. The
+   * kernel asks it before each buffered write and fallocate (file_remove_privs): answered on the
+   * event loop, a backing file that blocks would stall the whole mount before its WRITE even
+   * reached the worker that is there to take the wait (addon/write.h).
+   */
+  capabilityNode(h: FileHandle): number {
+    return h.writable ? h.node.nodeid : 0;
   }
 
   /** A handle was opened: count the splice-mode handles that will write by copy, and why. */

@@ -43,8 +43,11 @@ export interface Channel {
   start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink): void;
   /** Write one reply; bytes written or -errno (ENOENT: interrupted, ENODEV: unmounted). */
   send(fd: number, buf: Uint8Array, length: number): number;
-  /** Take (or replace) the READ plan of file handle fh; a no-op where the event loop serves READs. */
-  register(fh: number, plan: PlanArray): void;
+  /**
+   * Take (or replace) the READ plan of file handle fh; a no-op where the event loop serves READs.
+   * nodeid (0: none): fh's fd may also answer that node's GETXATTR of security.capability.
+   */
+  register(fh: number, plan: PlanArray, nodeid?: number): void;
   unregister(fh: number): void;
   /** The channel's own counters by name (forwarded, spinHits, ...); {} when it has none. */
   counters(): Record<string, number>;

@@ -15,7 +15,7 @@
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
 import { fuse_in_header, Opcode } from '../kernel/abi.js';
 import { largestRequest } from '../datapath/pipe-sizing.js';
-import { planExecutesWrites } from '../datapath/write.js';
+import { isCapabilityGetxattr, planExecutesWrites } from '../datapath/write.js';
 import { errnoName } from '../errors.js';
 import type { Channel, RequestSink, ServedSink } from './channel.js';
 import { LoopReader } from './loop-reader.js';
@@ -44,6 +44,7 @@ export interface WorkerChannelConfig {
 /** A READ/WRITE/FSYNC/FALLOCATE body starts with fh, right after the header. */
 const IN_HEADER_BYTES = fuse_in_header.size;
 const OPCODE_AT = fuse_in_header.off.opcode;
+const NODEID_AT = fuse_in_header.off.nodeid;
 
 /** Request buffers per worker: one being read into, one handed over, one spare. */
 const SLOTS_PER_THREAD = 3;
@@ -69,8 +70,9 @@ export class WorkerChannel implements Channel {
   private servedBuf: BigInt64Array | null = null;
   private readonly policy = new PhasePolicy();
   private readonly loop: LoopReader | null;
-  /** The plans registered, by fh: which requests a parked worker can be given. */
-  private readonly plans = new Map<number, PlanArray>();
+  /** The plans registered, by fh, and handles per node: which requests a parked worker can be given. */
+  private readonly plans = new Map<number, { plan: PlanArray; nodeid: number }>();
+  private readonly nodeHandles = new Map<number, number>();
   private sink: RequestSink | null = null;
   /** Requests handed over with a failed plan (READs the workers tried): see drain. */
   private failedPlans = 0;
@@ -149,9 +151,10 @@ export class WorkerChannel implements Channel {
   private forWorker(buf: Buffer, length: number): boolean {
     if (length < IN_HEADER_BYTES + 8) return false;
     const op = buf.readUInt32LE(OPCODE_AT);
+    if (op === Opcode.GETXATTR) return this.nodeHandles.has(Number(buf.readBigUInt64LE(NODEID_AT))) && isCapabilityGetxattr(buf, length);
     if (op !== Opcode.READ && op !== Opcode.WRITE && op !== Opcode.FSYNC && op !== Opcode.FALLOCATE) return false;
-    const plan = this.plans.get(Number(buf.readBigUInt64LE(IN_HEADER_BYTES)));
-    return plan !== undefined && (op === Opcode.READ || planExecutesWrites(plan));
+    const p = this.plans.get(Number(buf.readBigUInt64LE(IN_HEADER_BYTES)));
+    return p !== undefined && (op === Opcode.READ || planExecutesWrites(p.plan));
   }
 
   /** The totals the policy weighs: requests handed over, and the workers' own (answered, or a failed READ plan). */
@@ -188,14 +191,26 @@ export class WorkerChannel implements Channel {
     return addon.write(fd, buf, length);
   }
 
-  register(fh: number, plan: PlanArray): void {
-    this.workers?.register(fh, plan);
-    if (this.loop) this.plans.set(fh, plan);
+  register(fh: number, plan: PlanArray, nodeid = 0): void {
+    this.workers?.register(fh, plan, nodeid);
+    if (!this.loop) return;
+    const old = this.plans.get(fh);
+    if (old && old.nodeid !== nodeid) this.unlinkNode(old.nodeid);
+    if (nodeid !== 0 && old?.nodeid !== nodeid) this.nodeHandles.set(nodeid, (this.nodeHandles.get(nodeid) ?? 0) + 1);
+    this.plans.set(fh, { plan, nodeid });
   }
 
   unregister(fh: number): void {
     this.workers?.unregister(fh);
+    const old = this.plans.get(fh);
+    if (old) this.unlinkNode(old.nodeid);
     this.plans.delete(fh);
+  }
+
+  private unlinkNode(nodeid: number): void {
+    const n = (this.nodeHandles.get(nodeid) ?? 0) - 1;
+    if (n > 0) this.nodeHandles.set(nodeid, n);
+    else this.nodeHandles.delete(nodeid);
   }
 
   counters(): Record<string, number> {

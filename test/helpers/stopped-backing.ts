@@ -11,9 +11,10 @@
 // that a listing of S does not stat A's root (B's READDIR of the directory holding a stopped
 // mountpoint blocks B's event loop: a listing needs the entry's inode number).
 //
-// Only the request in the worker may meet the stopped A: B serves GETXATTR (which the kernel
-// sends before a buffered write or a fallocate), FLUSH (the writer's close) and LOOKUP/GETATTR of
-// the slow file on its event loop, and any of them blocks all of B while A is stopped.
+// Only requests a worker executes may meet the stopped A: the data requests of an open handle,
+// FLUSH, and the GETXATTR of security.capability the kernel sends before a buffered write or a
+// fallocate (while a writable handle is open). B serves LOOKUP/GETATTR of the slow file and any
+// other xattr request on its event loop, and any of them blocks all of B while A is stopped.
 //
 // Both servers are child processes: this process never serves a mount, so a stalled server
 // cannot stall the test itself. Never run ps/pgrep while A is stopped (reading /proc of a

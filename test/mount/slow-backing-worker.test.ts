@@ -10,8 +10,8 @@
 //
 // What the kernel sends first matters: a buffered write(2) and fallocate(2) make it ask B for
 // the file's security.capability (GETXATTR, file_remove_privs) before the WRITE or FALLOCATE,
-// and B answers GETXATTR on its event loop, from the same backing file; those variants are in
-// slow-backing-getxattr.test.ts (todo: they stall everything). Here the WRITE goes with B's
+// which B's workers answer on the open handle's fd; those variants are in
+// slow-backing-getxattr.test.ts. Here the WRITE goes with B's
 // --direct-io (the kernel then sends the WRITE with no GETXATTR before it) and the FSYNC comes
 // after a write made while A ran.
 //
