@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   splicefs::InitWriteops(env, exports);
   splicefs::InitBacking(env, exports);
   splicefs::InitCommFd(env, exports);
+  splicefs::InitCloser(env, exports);
   return exports;
 }
 

@@ -108,5 +108,6 @@ void InitLifetime(Napi::Env env, Napi::Object exports);  // PR_SET_PDEATHSIG
 void InitWriteops(Napi::Env env, Napi::Object exports);  // changes to the source, caller credentials
 void InitBacking(Napi::Env env, Napi::Object exports);   // FUSE_PASSTHROUGH backing ids
 void InitCommFd(Napi::Env env, Napi::Object exports);  // a mount helper's socket (fusermount3)
+void InitCloser(Napi::Env env, Napi::Object exports);  // close(2) off the event loop
 
 }  // namespace splicefs

@@ -133,6 +133,13 @@ export interface Addon {
   read(fd: number, buf: Uint8Array): number;
   write(fd: number, buf: Uint8Array, length: number): number;
   close(fd: number): number;
+  /**
+   * close(2) on the addon's closer thread, in order (addon/closer.cc): for files whose close may
+   * wait on their filesystem (NFS, FUSE). The fd number stays taken until it has run.
+   */
+  closeLater(fd: number): void;
+  /** closeLater calls not finished yet. */
+  closesPending(): number;
   Watcher: new (fd: number, callback: (status: number) => void) => Watcher;
 
   ReadCounters: new () => ReadCounters;

@@ -85,7 +85,8 @@ export interface Stats {
    * Node fds under the budget: held now, given back, re-opened by file handle or by parent and
    * name, stale re-opens (ESTALE), EMFILE/ENFILE hits (src/passthrough/node-fds.ts).
    */
-  fds: NodeFdStats;
+  /** ... and closesPending: released files whose close(2) has not finished (addon.closeLater). */
+  fds: NodeFdStats & { closesPending: number };
   openFiles: number;
   openDirs: number;
 }
@@ -156,7 +157,7 @@ export function collectStats(s: StatsSources): Stats {
     },
     directIoOpens: { ...s.fs.directIo.counts },
     nodes: s.fs.inodes.size,
-    fds: s.fs.fdStats(),
+    fds: { ...s.fs.fdStats(), closesPending: addon.closesPending() },
     openFiles: s.fs.files.size,
     openDirs: s.fs.dirs.size,
   };

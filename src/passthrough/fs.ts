@@ -4,6 +4,7 @@
 // typed result or -errno. None of them sees a wire offset or /dev/fuse.
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
+import { addon } from '../addon.js';
 import type { Attr, EntryOut } from '../kernel/reply.js';
 import { DirectIoPolicy, type DirectIoLog } from './direct-io.js';
 import { Credentials } from './creds.js';
@@ -64,7 +65,9 @@ export interface FsConfig {
 export class Passthrough {
   readonly inodes: InodeTable;
   private readonly nodeFds: NodeFds;
-  readonly files = new HandleTable<FileHandle>();
+  // A file's close can wait on its filesystem (NFS writes back, a FUSE file sends FLUSH), and a
+  // hung one would stall the event loop at RELEASE: files close on the addon's closer thread.
+  readonly files = new HandleTable<FileHandle>(addon.closeLater);
   readonly dirs = new HandleTable<DirHandle>();
   /** Scratch stat for handlers (the event loop runs one handler at a time). */
   readonly st: StatArray = newStat();

@@ -35,6 +35,9 @@ export class HandleTable<H extends { readonly fd: number }> {
   private readonly handles = new Map<number, H>();
   private next = 1;
 
+  /** closeFd: how a handle's fd is closed (addon.closeLater where a close may wait on the source). */
+  constructor(private readonly closeFd: (fd: number) => unknown = addon.close) {}
+
   add(h: H): number {
     const fh = this.next++;
     this.handles.set(fh, h);
@@ -48,14 +51,14 @@ export class HandleTable<H extends { readonly fd: number }> {
     const h = this.handles.get(fh);
     if (!h) return false;
     this.handles.delete(fh);
-    addon.close(h.fd);
+    this.closeFd(h.fd);
     return true;
   }
   get size(): number {
     return this.handles.size;
   }
   closeAll(): void {
-    for (const h of this.handles.values()) addon.close(h.fd);
+    for (const h of this.handles.values()) this.closeFd(h.fd);
     this.handles.clear();
   }
 }

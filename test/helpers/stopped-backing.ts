@@ -138,7 +138,7 @@ export interface Slow {
   stopA(): Promise<boolean>;
   contA(): void;
   /** Start write_on_cue.py MODE on the slow file through B; resolves once it has it open. */
-  writer(mode: 'write' | 'fsync' | 'fallocate'): Promise<Writer>;
+  writer(mode: 'write' | 'fsync' | 'fallocate' | 'close'): Promise<Writer>;
   /** `splicefs stats MNT --json` of B (undefined if it did not answer or was not JSON). */
   stats(timeoutMs?: number): Promise<LiveStats | undefined>;
   /** Everything, in the order above; true if no mount is left. Safe to call twice. */

@@ -4,6 +4,8 @@
 #   fsync      write 1 MiB at offset 0 BEFORE the cue (so the data has reached the server), print
 #              "written", then on the cue fsync only
 #   fallocate  on the cue posix_fallocate(0, 2 MiB)
+#   close      write 1 MiB at offset 0 BEFORE the cue, print "written", then on the cue close
+#              the file (FLUSH, then the RELEASE the kernel sends on its own)
 # Used to block a server's worker on a backing file whose own server is stopped.
 #
 # usage: python3 write_on_cue.py MODE PATH
@@ -13,7 +15,7 @@ mode, path = sys.argv[1], sys.argv[2]
 data = bytes(i % 251 for i in range(1 << 20))
 fd = os.open(path, os.O_WRONLY)
 print("open", flush=True)
-if mode == "fsync":
+if mode in ("fsync", "close"):
     n = os.pwrite(fd, data, 0)
     assert n == len(data), n
     print("written", flush=True)
@@ -27,7 +29,11 @@ elif mode == "fsync":
     os.fsync(fd)
 elif mode == "fallocate":
     os.posix_fallocate(fd, 0, 2 << 20)
+elif mode == "close":
+    os.close(fd)
+    fd = -1
 else:
     sys.exit("unknown mode " + mode)
 print("done", flush=True)
-os.close(fd)
+if fd >= 0:
+    os.close(fd)

@@ -13,7 +13,7 @@ const NO_LOOP: Loop = { reads: 0, spinHits: 0, spinMisses: 0, parks: 0, unparks:
 
 function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode: LiveStats['readMode'] = 'auto', writeSpliceBytes = 0, loop = NO_LOOP): LiveStats {
   const fallbacks = { noSpliceRead: 0, pipeTooSmall: 1, shortData: 0, pipeFull: 0, spliceError: 0 };
-  const fds = { budget: 768, held: 3, shed: 0, reopenedByHandle: 0, reopenedByName: 0, stale: 0, limitHits: 0, filesystems: 1, handleFilesystems: 1 };
+  const fds = { budget: 768, held: 3, shed: 0, reopenedByHandle: 0, reopenedByName: 0, stale: 0, limitHits: 0, filesystems: 1, handleFilesystems: 1, closesPending: 0 };
   return {
     pid: 42, mountpoint: '/m', source: '/s', readMode, startReadMode: 'auto', uptimeMs, rss: 60 * MIB, metrics: null,
     stats: {
