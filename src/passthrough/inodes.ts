@@ -8,11 +8,13 @@
 import { constants } from 'node:os';
 import { addon } from '../addon.js';
 import { FUSE_ROOT_ID } from '../kernel/abi.js';
-import { AT_EMPTY_PATH, AT_STATX_DONT_SYNC, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFDIR, S_IFMT } from '../kernel/linux.js';
+import { AT_EMPTY_PATH, AT_STATX_DONT_SYNC, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH, RESOLVE_NO_XDEV, S_IFDIR, S_IFMT } from '../kernel/linux.js';
 import { InoMap } from './ino-map.js';
 import { NO_FD, NodeFds } from './node-fds.js';
 import type { NodeNames } from './node-names.js';
 import { modeOf, St, type StatArray } from './stat.js';
+
+const E = constants.errno;
 
 export interface Node {
   readonly nodeid: number;
@@ -48,6 +50,8 @@ export class InodeTable {
   readonly inoMap: InoMap;
   /** Our own mount, where it can be reached from inside the source (setOwnMount). */
   private own: { dev: bigint; coveredFd: number } | null = null;
+  /** openat2 is there (Linux 5.6+): a lookup tries RESOLVE_NO_XDEV first (find). */
+  private noXdev = true;
   /** Set only while the log is at debug level: told every name a lookup finds (node-names.ts). */
   names: NodeNames | null = null;
 
@@ -116,37 +120,59 @@ export class InodeTable {
   }
 
   private find(parent: Node, name: Uint8Array, st: StatArray): Node | number {
-    // First from the kernel's cache only: if the name leads onto our own mount, a real stat would
-    // be a request to ourselves that this thread, busy here, could never answer (a hang for good).
-    // By name, not by fd: fstat of an fd (an empty path) ignores AT_STATX_DONT_SYNC.
-    if (this.own !== null) {
-      const r = this.open(parent, (pfd) => addon.fstatat(pfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, st));
-      if (r >= 0 && st[St.dev] === this.own.dev) return this.coveredNode(st);
+    // One open that may not cross a mount: a name on the source's own mount (nearly every
+    // name) needs no more, since only a mount point can lead onto our own mount.
+    let fd = -E.EXDEV;
+    if (this.own !== null && this.noXdev) {
+      fd = this.open(parent, (pfd) => addon.openStat(pfd, name, O_PATH | O_NOFOLLOW, RESOLVE_NO_XDEV, st));
+      if (fd === -E.ENOSYS) {
+        this.noXdev = false; // no openat2 (before Linux 5.6): every lookup takes the long way
+        fd = -E.EXDEV;
+      }
     }
-    const fd = this.open(parent, (pfd) => addon.openat(pfd, name, O_PATH | O_NOFOLLOW, 0));
-    // Then for real, by the fd: DONT_SYNC may have answered from a network filesystem's cache.
-    return this.knownOrNew(fd, st, (node) => this.fds.admit(node, fd, parent, name, (modeOf(st) & S_IFMT) === S_IFDIR), (existing) => {
+    if (fd === -E.EXDEV) {
+      // A mount point (or no openat2). First from the kernel's cache only: if the name leads
+      // onto our own mount, a real stat would be a request to ourselves that this thread, busy
+      // here, could never answer (a hang for good). By name, not by fd: fstat of an fd (an
+      // empty path) ignores AT_STATX_DONT_SYNC.
+      if (this.own !== null) {
+        const r = this.open(parent, (pfd) => addon.fstatat(pfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, st));
+        if (r >= 0 && st[St.dev] === this.own.dev) return this.coveredNode(st);
+      }
+      // Then for real, by the fd: DONT_SYNC may have answered from a network filesystem's cache.
+      fd = this.open(parent, (pfd) => addon.openStat(pfd, name, O_PATH | O_NOFOLLOW, 0, st));
+    }
+    if (fd < 0) return fd;
+    const existing = this.known(fd, st);
+    if (existing) {
       const oldParent = this.fds.repoint(existing, parent, name); // the name that works now
       if (oldParent !== null) this.release(oldParent);
-    });
+      return existing;
+    }
+    const node = this.newNode(st);
+    this.fds.admit(node, fd, parent, name, (modeOf(st) & S_IFMT) === S_IFDIR);
+    return node;
   }
 
   /**
    * The node of the object `fd` (an O_PATH fd, or -errno from opening it) names, its lookup
-   * count raised by one: stat into `st`; the node already in the table (offered the fd; then
-   * `onKnown`), or a new one whose fd `hold` takes. -errno (fd closed) if the stat fails.
+   * count raised by one: stat into `st`; the node already in the table (offered the fd), or a
+   * new one whose fd `hold` takes. -errno (fd closed) if the stat fails.
    */
-  private knownOrNew(fd: number, st: StatArray, hold: (node: Node) => void, onKnown?: (node: Node) => void): Node | number {
+  private knownOrNew(fd: number, st: StatArray, hold: (node: Node) => void): Node | number {
     const r = statOrClose(fd, st);
     if (r < 0) return r;
     const existing = this.known(fd, st);
-    if (existing) {
-      onKnown?.(existing);
-      return existing;
-    }
+    if (existing) return existing;
+    const node = this.newNode(st);
+    hold(node);
+    return node;
+  }
+
+  /** A new node for the object `st` describes, with one lookup. */
+  private newNode(st: StatArray): Node {
     const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
     node.nlookup = 1;
-    hold(node);
     return node;
   }
 
@@ -190,7 +216,7 @@ export class InodeTable {
    */
   private coveredNode(st: StatArray): Node | number {
     const covered = this.own?.coveredFd ?? -1;
-    if (covered < 0) return -constants.errno.ELOOP;
+    if (covered < 0) return -E.ELOOP;
     // "." of the covered directory stays on it: a dot never crosses onto a mount.
     const fd = addon.openat(covered, '.', O_PATH | O_DIRECTORY, 0);
     return this.knownOrNew(fd, st, (node) => this.fds.adoptRoot(node, fd)); // held for good, like the root's
@@ -267,7 +293,7 @@ export class InodeTable {
     const dev = stDev === this.lastDev ? this.lastDev : (this.lastDev = stDev);
     const node: Node = { nodeid, dev, ino, mountIno: this.inoMap.map(dev, ino), nlookup: 0, noSplice: false, heldFd: NO_FD, reopen: null, parent: null, refs: 0, opens: 0 };
     this.byId.set(nodeid, node);
-    this.byKey.set(key(dev, ino), node);
+    this.byKey.set(key(node.dev, node.ino), node);
     return node;
   }
 }
