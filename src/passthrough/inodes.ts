@@ -42,7 +42,7 @@ export interface Node {
 
 export class InodeTable {
   private readonly byId = new Map<number, Node>();
-  private readonly byKey = new Map<string, Node>();
+  private readonly byKey = new ByIdentity();
   private nextId = FUSE_ROOT_ID + 1;
   /** The st_dev of the last node made: nodes of one filesystem share one bigint (24 bytes each). */
   private lastDev = -1n;
@@ -194,7 +194,7 @@ export class InodeTable {
   renamed(newParent: Node, newName: Uint8Array, st: StatArray): void {
     const pfd = this.fds.get(newParent);
     if (pfd < 0 || addon.fstatat(pfd, newName, AT_SYMLINK_NOFOLLOW, st) < 0) return;
-    const node = this.byKey.get(key(st[St.dev], st[St.ino]));
+    const node = this.byKey.get(st[St.dev], st[St.ino]);
     if (!node || node.parent === null) return;
     const oldParent = this.fds.repoint(node, newParent, newName);
     if (oldParent !== null) this.release(oldParent);
@@ -227,7 +227,7 @@ export class InodeTable {
    * offered to it (kept if it had given its fd back, else closed); null if there is none.
    */
   private known(fd: number, st: StatArray): Node | null {
-    const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
+    const existing = this.byKey.get(st[St.dev], st[St.ino]);
     if (!existing) return null;
     this.fds.offer(existing, fd);
     existing.nlookup++;
@@ -280,7 +280,7 @@ export class InodeTable {
     let node: Node | null = start;
     while (node !== null && node !== this.root && node.nlookup <= 0 && node.refs === 0) {
       this.byId.delete(node.nodeid);
-      this.byKey.delete(key(node.dev, node.ino));
+      this.byKey.delete(node);
       this.fds.drop(node);
       const parent: Node | null = node.parent;
       node.parent = null;
@@ -293,7 +293,7 @@ export class InodeTable {
     const dev = stDev === this.lastDev ? this.lastDev : (this.lastDev = stDev);
     const node: Node = { nodeid, dev, ino, mountIno: this.inoMap.map(dev, ino), nlookup: 0, noSplice: false, heldFd: NO_FD, reopen: null, parent: null, refs: 0, opens: 0 };
     this.byId.set(nodeid, node);
-    this.byKey.set(key(node.dev, node.ino), node);
+    this.byKey.set(node);
     return node;
   }
 }
@@ -306,6 +306,28 @@ function statOrClose(fd: number, st: StatArray): number {
   return r;
 }
 
-function key(dev: bigint, ino: bigint): string {
-  return `${dev}:${ino}`;
+/**
+ * Nodes by identity (st_dev, st_ino): inode numbers by filesystem. Bigint keys, so a lookup
+ * builds no key string (one per entry of a listing); sources span few filesystems.
+ */
+class ByIdentity {
+  private readonly devs = new Map<bigint, Map<bigint, Node>>();
+
+  get(dev: bigint, ino: bigint): Node | undefined {
+    return this.devs.get(dev)?.get(ino);
+  }
+
+  set(node: Node): void {
+    let inos = this.devs.get(node.dev);
+    if (inos === undefined) this.devs.set(node.dev, (inos = new Map()));
+    inos.set(node.ino, node);
+  }
+
+  delete(node: Node): void {
+    this.devs.get(node.dev)?.delete(node.ino);
+  }
+
+  clear(): void {
+    this.devs.clear();
+  }
 }
