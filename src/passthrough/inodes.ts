@@ -312,22 +312,38 @@ function statOrClose(fd: number, st: StatArray): number {
  */
 class ByIdentity {
   private readonly devs = new Map<bigint, Map<bigint, Node>>();
+  /** The filesystem asked for last and its map: the next question is nearly always the same. */
+  private lastDev = -1n;
+  private lastInos: Map<bigint, Node> | undefined = undefined;
 
   get(dev: bigint, ino: bigint): Node | undefined {
-    return this.devs.get(dev)?.get(ino);
+    return this.inosOf(dev)?.get(ino);
   }
 
   set(node: Node): void {
-    let inos = this.devs.get(node.dev);
-    if (inos === undefined) this.devs.set(node.dev, (inos = new Map()));
+    let inos = this.inosOf(node.dev);
+    if (inos === undefined) {
+      this.devs.set(node.dev, (inos = new Map()));
+      this.lastInos = inos;
+    }
     inos.set(node.ino, node);
   }
 
   delete(node: Node): void {
-    this.devs.get(node.dev)?.delete(node.ino);
+    this.inosOf(node.dev)?.delete(node.ino);
   }
 
   clear(): void {
     this.devs.clear();
+    this.lastDev = -1n;
+    this.lastInos = undefined;
+  }
+
+  private inosOf(dev: bigint): Map<bigint, Node> | undefined {
+    if (dev !== this.lastDev) {
+      this.lastDev = dev;
+      this.lastInos = this.devs.get(dev);
+    }
+    return this.lastInos;
   }
 }
