@@ -307,17 +307,19 @@ function statOrClose(fd: number, st: StatArray): number {
 }
 
 /**
- * Nodes by identity (st_dev, st_ino): inode numbers by filesystem. Bigint keys, so a lookup
- * builds no key string (one per entry of a listing); sources span few filesystems.
+ * Nodes by identity (st_dev, st_ino): inode numbers by filesystem. An inode number below 2^53
+ * (nearly all) is its map key as a number, which hashes and compares in place; a bigint key
+ * costs a call into the runtime for every comparison on the way (a listing looks up every
+ * entry, mostly missing), and a string key a string per lookup. Larger numbers stay bigints.
  */
 class ByIdentity {
-  private readonly devs = new Map<bigint, Map<bigint, Node>>();
+  private readonly devs = new Map<bigint, Map<number | bigint, Node>>();
   /** The filesystem asked for last and its map: the next question is nearly always the same. */
   private lastDev = -1n;
-  private lastInos: Map<bigint, Node> | undefined = undefined;
+  private lastInos: Map<number | bigint, Node> | undefined = undefined;
 
   get(dev: bigint, ino: bigint): Node | undefined {
-    return this.inosOf(dev)?.get(ino);
+    return this.inosOf(dev)?.get(inoKey(ino));
   }
 
   set(node: Node): void {
@@ -326,11 +328,11 @@ class ByIdentity {
       this.devs.set(node.dev, (inos = new Map()));
       this.lastInos = inos;
     }
-    inos.set(node.ino, node);
+    inos.set(inoKey(node.ino), node);
   }
 
   delete(node: Node): void {
-    this.inosOf(node.dev)?.delete(node.ino);
+    this.inosOf(node.dev)?.delete(inoKey(node.ino));
   }
 
   clear(): void {
@@ -339,11 +341,16 @@ class ByIdentity {
     this.lastInos = undefined;
   }
 
-  private inosOf(dev: bigint): Map<bigint, Node> | undefined {
+  private inosOf(dev: bigint): Map<number | bigint, Node> | undefined {
     if (dev !== this.lastDev) {
       this.lastDev = dev;
       this.lastInos = this.devs.get(dev);
     }
     return this.lastInos;
   }
+}
+
+const TWO_53 = 1n << 53n;
+function inoKey(ino: bigint): number | bigint {
+  return ino < TWO_53 ? Number(ino) : ino;
 }
