@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <string.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -40,11 +41,7 @@ Napi::Value OpenProc(const Napi::CallbackInfo& info) {
 // Raw 64-bit values, since inode numbers near 2^63 exist (overlayfs xino) and a double would
 // round them; the signed ones (size, blocks, times) as their two's-complement bits, which
 // BigInt.asIntN(64, v) reads back.
-Napi::Value Fstatat(const Napi::CallbackInfo& info) {
-  std::string name = ArgName(info, 1);
-  auto out = ArgTyped<uint64_t>(info, 3, 16, "fstatat(out)");
-  struct stat st;
-  if (fstatat(ArgInt(info, 0), name.c_str(), &st, ArgInt(info, 2)) < 0) return Errno(info.Env());
+void FillStat(uint64_t* out, const struct stat& st) {
   const uint64_t v[16] = {
       static_cast<uint64_t>(st.st_dev),          static_cast<uint64_t>(st.st_ino),
       static_cast<uint64_t>(st.st_mode),         static_cast<uint64_t>(st.st_nlink),
@@ -55,8 +52,49 @@ Napi::Value Fstatat(const Napi::CallbackInfo& info) {
       static_cast<uint64_t>(st.st_mtim.tv_sec),  static_cast<uint64_t>(st.st_mtim.tv_nsec),
       static_cast<uint64_t>(st.st_ctim.tv_sec),  static_cast<uint64_t>(st.st_ctim.tv_nsec),
   };
-  memcpy(out.Data(), v, sizeof v);
+  memcpy(out, v, sizeof v);
+}
+
+Napi::Value Fstatat(const Napi::CallbackInfo& info) {
+  std::string name = ArgName(info, 1);
+  auto out = ArgTyped<uint64_t>(info, 3, 16, "fstatat(out)");
+  struct stat st;
+  if (fstatat(ArgInt(info, 0), name.c_str(), &st, ArgInt(info, 2)) < 0) return Errno(info.Env());
+  FillStat(out.Data(), st);
   return Result(info.Env(), 0);
+}
+
+// openStat(dirfd, name, flags, resolve, out: BigUint64Array(16)) -> fd: a LOOKUP's open and
+// stat in one call (a directory listing makes one per entry). Opens `name` under dirfd with
+// openat2 and the RESOLVE_* bits `resolve` when non-zero (RESOLVE_NO_XDEV refuses a name that
+// crosses onto another mount with EXDEV), else with openat; then stats the new fd itself
+// (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) into out, as fstatat fills it. The fd is closed if the
+// stat fails. -ENOSYS: the kernel has no openat2 (before 5.6).
+Napi::Value OpenStat(const Napi::CallbackInfo& info) {
+  std::string name = ArgName(info, 1);
+  auto out = ArgTyped<uint64_t>(info, 4, 16, "openStat(out)");
+  int dirfd = ArgInt(info, 0);
+  int flags = ArgInt(info, 2) | O_CLOEXEC;
+  uint32_t resolve = ArgU32(info, 3);
+  int fd;
+  if (resolve != 0) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = static_cast<uint64_t>(static_cast<uint32_t>(flags));
+    how.resolve = resolve;
+    fd = static_cast<int>(syscall(SYS_openat2, dirfd, name.c_str(), &how, sizeof how));
+  } else {
+    fd = openat(dirfd, name.c_str(), flags);
+  }
+  if (fd < 0) return Errno(info.Env());
+  struct stat st;
+  if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+    int e = errno;
+    close(fd);
+    return Result(info.Env(), -static_cast<long long>(e));
+  }
+  FillStat(out.Data(), st);
+  return Result(info.Env(), fd);
 }
 
 // readlinkat(dirfd, name, buffer) -> bytes of the target written into buffer.
@@ -183,6 +221,7 @@ void InitFsops(Napi::Env env, Napi::Object exports) {
   exports.Set("openat", Napi::Function::New(env, Openat));
   exports.Set("openProc", Napi::Function::New(env, OpenProc));
   exports.Set("fstatat", Napi::Function::New(env, Fstatat));
+  exports.Set("openStat", Napi::Function::New(env, OpenStat));
   exports.Set("readlinkat", Napi::Function::New(env, Readlinkat));
   exports.Set("getdents", Napi::Function::New(env, Getdents));
   exports.Set("lseek", Napi::Function::New(env, Lseek));

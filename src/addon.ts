@@ -171,6 +171,13 @@ export interface Addon {
   openProc(fd: number, flags: number): number;
   /** out: BigUint64Array(16), raw 64-bit values in the order of passthrough/stat.ts. */
   fstatat(dirfd: number, name: string | Uint8Array, flags: number, out: BigUint64Array): number;
+  /**
+   * A lookup's open and stat in one call: `name` under dirfd opened with `flags` (openat2 with
+   * the RESOLVE_* bits `resolve` when non-zero, else openat), then the new fd's own stat into
+   * out (as fstatat). The fd, or -errno (the fd closed when the stat failed); -EXDEV with
+   * RESOLVE_NO_XDEV: the name crosses onto another mount; -ENOSYS: no openat2.
+   */
+  openStat(dirfd: number, name: string | Uint8Array, flags: number, resolve: number, out: BigUint64Array): number;
   readlinkat(dirfd: number, name: string | Uint8Array, buf: Uint8Array): number;
   getdents(fd: number, buf: Uint8Array): number;
   /** 0 or -errno; the resulting offset in out[0] (exact 64-bit). */

@@ -27,6 +27,8 @@ export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_EMPTY_PATH = 0x1000;
 /** statx/fstatat: answer from the filesystem's cache, never ask its server (a FUSE mount: no request). */
 export const AT_STATX_DONT_SYNC = 0x4000;
+/** openat2's how.resolve: refuse (EXDEV) to cross a mount point anywhere in the path. */
+export const RESOLVE_NO_XDEV = 0x01;
 export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
 export const SEEK_END = 2;

@@ -35,6 +35,8 @@ export class InoMap {
 
   /** The mount's inode number for the source's (st_dev, st_ino). */
   map(dev: bigint, ino: bigint): bigint {
+    // Nearly every number: the root's filesystem owns top byte 0 from the start.
+    if (ino < LOW_LIMIT && dev === this.rootDev) return ino;
     if (dev === this.rootDev) {
       const top = Number(ino >> LOW_BITS);
       const o = this.owner.get(top);

@@ -8,11 +8,13 @@
 import { constants } from 'node:os';
 import { addon } from '../addon.js';
 import { FUSE_ROOT_ID } from '../kernel/abi.js';
-import { AT_EMPTY_PATH, AT_STATX_DONT_SYNC, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFDIR, S_IFMT } from '../kernel/linux.js';
+import { AT_EMPTY_PATH, AT_STATX_DONT_SYNC, AT_SYMLINK_NOFOLLOW, O_DIRECTORY, O_NOFOLLOW, O_PATH, RESOLVE_NO_XDEV, S_IFDIR, S_IFMT } from '../kernel/linux.js';
 import { InoMap } from './ino-map.js';
 import { NO_FD, NodeFds } from './node-fds.js';
 import type { NodeNames } from './node-names.js';
 import { modeOf, St, type StatArray } from './stat.js';
+
+const E = constants.errno;
 
 export interface Node {
   readonly nodeid: number;
@@ -40,7 +42,7 @@ export interface Node {
 
 export class InodeTable {
   private readonly byId = new Map<number, Node>();
-  private readonly byKey = new Map<string, Node>();
+  private readonly byKey = new ByIdentity();
   private nextId = FUSE_ROOT_ID + 1;
   /** The st_dev of the last node made: nodes of one filesystem share one bigint (24 bytes each). */
   private lastDev = -1n;
@@ -48,6 +50,8 @@ export class InodeTable {
   readonly inoMap: InoMap;
   /** Our own mount, where it can be reached from inside the source (setOwnMount). */
   private own: { dev: bigint; coveredFd: number } | null = null;
+  /** openat2 is there (Linux 5.6+): a lookup tries RESOLVE_NO_XDEV first (find). */
+  private noXdev = true;
   /** Set only while the log is at debug level: told every name a lookup finds (node-names.ts). */
   names: NodeNames | null = null;
 
@@ -116,37 +120,59 @@ export class InodeTable {
   }
 
   private find(parent: Node, name: Uint8Array, st: StatArray): Node | number {
-    // First from the kernel's cache only: if the name leads onto our own mount, a real stat would
-    // be a request to ourselves that this thread, busy here, could never answer (a hang for good).
-    // By name, not by fd: fstat of an fd (an empty path) ignores AT_STATX_DONT_SYNC.
-    if (this.own !== null) {
-      const r = this.open(parent, (pfd) => addon.fstatat(pfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, st));
-      if (r >= 0 && st[St.dev] === this.own.dev) return this.coveredNode(st);
+    // One open that may not cross a mount: a name on the source's own mount (nearly every
+    // name) needs no more, since only a mount point can lead onto our own mount.
+    let fd = -E.EXDEV;
+    if (this.own !== null && this.noXdev) {
+      fd = this.open(parent, (pfd) => addon.openStat(pfd, name, O_PATH | O_NOFOLLOW, RESOLVE_NO_XDEV, st));
+      if (fd === -E.ENOSYS) {
+        this.noXdev = false; // no openat2 (before Linux 5.6): every lookup takes the long way
+        fd = -E.EXDEV;
+      }
     }
-    const fd = this.open(parent, (pfd) => addon.openat(pfd, name, O_PATH | O_NOFOLLOW, 0));
-    // Then for real, by the fd: DONT_SYNC may have answered from a network filesystem's cache.
-    return this.knownOrNew(fd, st, (node) => this.fds.admit(node, fd, parent, name, (modeOf(st) & S_IFMT) === S_IFDIR), (existing) => {
+    if (fd === -E.EXDEV) {
+      // A mount point (or no openat2). First from the kernel's cache only: if the name leads
+      // onto our own mount, a real stat would be a request to ourselves that this thread, busy
+      // here, could never answer (a hang for good). By name, not by fd: fstat of an fd (an
+      // empty path) ignores AT_STATX_DONT_SYNC.
+      if (this.own !== null) {
+        const r = this.open(parent, (pfd) => addon.fstatat(pfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, st));
+        if (r >= 0 && st[St.dev] === this.own.dev) return this.coveredNode(st);
+      }
+      // Then for real, by the fd: DONT_SYNC may have answered from a network filesystem's cache.
+      fd = this.open(parent, (pfd) => addon.openStat(pfd, name, O_PATH | O_NOFOLLOW, 0, st));
+    }
+    if (fd < 0) return fd;
+    const existing = this.known(fd, st);
+    if (existing) {
       const oldParent = this.fds.repoint(existing, parent, name); // the name that works now
       if (oldParent !== null) this.release(oldParent);
-    });
+      return existing;
+    }
+    const node = this.newNode(st);
+    this.fds.admit(node, fd, parent, name, (modeOf(st) & S_IFMT) === S_IFDIR);
+    return node;
   }
 
   /**
    * The node of the object `fd` (an O_PATH fd, or -errno from opening it) names, its lookup
-   * count raised by one: stat into `st`; the node already in the table (offered the fd; then
-   * `onKnown`), or a new one whose fd `hold` takes. -errno (fd closed) if the stat fails.
+   * count raised by one: stat into `st`; the node already in the table (offered the fd), or a
+   * new one whose fd `hold` takes. -errno (fd closed) if the stat fails.
    */
-  private knownOrNew(fd: number, st: StatArray, hold: (node: Node) => void, onKnown?: (node: Node) => void): Node | number {
+  private knownOrNew(fd: number, st: StatArray, hold: (node: Node) => void): Node | number {
     const r = statOrClose(fd, st);
     if (r < 0) return r;
     const existing = this.known(fd, st);
-    if (existing) {
-      onKnown?.(existing);
-      return existing;
-    }
+    if (existing) return existing;
+    const node = this.newNode(st);
+    hold(node);
+    return node;
+  }
+
+  /** A new node for the object `st` describes, with one lookup. */
+  private newNode(st: StatArray): Node {
     const node = this.insert(this.nextId++, st[St.dev], st[St.ino]);
     node.nlookup = 1;
-    hold(node);
     return node;
   }
 
@@ -168,7 +194,7 @@ export class InodeTable {
   renamed(newParent: Node, newName: Uint8Array, st: StatArray): void {
     const pfd = this.fds.get(newParent);
     if (pfd < 0 || addon.fstatat(pfd, newName, AT_SYMLINK_NOFOLLOW, st) < 0) return;
-    const node = this.byKey.get(key(st[St.dev], st[St.ino]));
+    const node = this.byKey.get(st[St.dev], st[St.ino]);
     if (!node || node.parent === null) return;
     const oldParent = this.fds.repoint(node, newParent, newName);
     if (oldParent !== null) this.release(oldParent);
@@ -190,7 +216,7 @@ export class InodeTable {
    */
   private coveredNode(st: StatArray): Node | number {
     const covered = this.own?.coveredFd ?? -1;
-    if (covered < 0) return -constants.errno.ELOOP;
+    if (covered < 0) return -E.ELOOP;
     // "." of the covered directory stays on it: a dot never crosses onto a mount.
     const fd = addon.openat(covered, '.', O_PATH | O_DIRECTORY, 0);
     return this.knownOrNew(fd, st, (node) => this.fds.adoptRoot(node, fd)); // held for good, like the root's
@@ -201,7 +227,7 @@ export class InodeTable {
    * offered to it (kept if it had given its fd back, else closed); null if there is none.
    */
   private known(fd: number, st: StatArray): Node | null {
-    const existing = this.byKey.get(key(st[St.dev], st[St.ino]));
+    const existing = this.byKey.get(st[St.dev], st[St.ino]);
     if (!existing) return null;
     this.fds.offer(existing, fd);
     existing.nlookup++;
@@ -254,7 +280,7 @@ export class InodeTable {
     let node: Node | null = start;
     while (node !== null && node !== this.root && node.nlookup <= 0 && node.refs === 0) {
       this.byId.delete(node.nodeid);
-      this.byKey.delete(key(node.dev, node.ino));
+      this.byKey.delete(node);
       this.fds.drop(node);
       const parent: Node | null = node.parent;
       node.parent = null;
@@ -267,7 +293,7 @@ export class InodeTable {
     const dev = stDev === this.lastDev ? this.lastDev : (this.lastDev = stDev);
     const node: Node = { nodeid, dev, ino, mountIno: this.inoMap.map(dev, ino), nlookup: 0, noSplice: false, heldFd: NO_FD, reopen: null, parent: null, refs: 0, opens: 0 };
     this.byId.set(nodeid, node);
-    this.byKey.set(key(dev, ino), node);
+    this.byKey.set(node);
     return node;
   }
 }
@@ -280,6 +306,51 @@ function statOrClose(fd: number, st: StatArray): number {
   return r;
 }
 
-function key(dev: bigint, ino: bigint): string {
-  return `${dev}:${ino}`;
+/**
+ * Nodes by identity (st_dev, st_ino): inode numbers by filesystem. An inode number below 2^53
+ * (nearly all) is its map key as a number, which hashes and compares in place; a bigint key
+ * costs a call into the runtime for every comparison on the way (a listing looks up every
+ * entry, mostly missing), and a string key a string per lookup. Larger numbers stay bigints.
+ */
+class ByIdentity {
+  private readonly devs = new Map<bigint, Map<number | bigint, Node>>();
+  /** The filesystem asked for last and its map: the next question is nearly always the same. */
+  private lastDev = -1n;
+  private lastInos: Map<number | bigint, Node> | undefined = undefined;
+
+  get(dev: bigint, ino: bigint): Node | undefined {
+    return this.inosOf(dev)?.get(inoKey(ino));
+  }
+
+  set(node: Node): void {
+    let inos = this.inosOf(node.dev);
+    if (inos === undefined) {
+      this.devs.set(node.dev, (inos = new Map()));
+      this.lastInos = inos;
+    }
+    inos.set(inoKey(node.ino), node);
+  }
+
+  delete(node: Node): void {
+    this.inosOf(node.dev)?.delete(inoKey(node.ino));
+  }
+
+  clear(): void {
+    this.devs.clear();
+    this.lastDev = -1n;
+    this.lastInos = undefined;
+  }
+
+  private inosOf(dev: bigint): Map<number | bigint, Node> | undefined {
+    if (dev !== this.lastDev) {
+      this.lastDev = dev;
+      this.lastInos = this.devs.get(dev);
+    }
+    return this.lastInos;
+  }
+}
+
+const TWO_53 = 1n << 53n;
+function inoKey(ino: bigint): number | bigint {
+  return ino < TWO_53 ? Number(ino) : ino;
 }

@@ -67,7 +67,7 @@ export class Session {
     // At trace the debug log also takes the READs worker threads answer without the event
     // loop; below trace the workers keep no record at all (that costs, see debug-log.ts).
     const served = this.debug?.traceReads ? this.debug : undefined;
-    this.cfg.channel.start(this.dispatcher.dispatch, (why) => this.end(why), served);
+    this.cfg.channel.start(this.dispatcher.dispatch, (why) => this.end(why), served, () => this.cfg.fs.idle());
   }
 
   /** Resolves once INIT has been answered (or rejects if the session ends first). */

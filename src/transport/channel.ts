@@ -27,6 +27,9 @@ export interface ServedRead {
   thread: number;
 }
 
+/** One short step of housekeeping while no request waits: true if it did any. */
+export type IdleWork = () => boolean;
+
 /** Where a channel reports the READs its threads answered; `dropped`: records the log lost. */
 export interface ServedSink {
   read(r: ServedRead): void;
@@ -39,8 +42,10 @@ export interface Channel {
   /**
    * Start delivering requests; onEnd(why) once the connection is gone (ENODEV) or failed. With
    * `served` (the debug log), every READ the channel answers on its own threads is reported.
+   * `idle`, where the event loop reads the device itself: called when it finds the device empty,
+   * to do one short step of housekeeping; true if it did some (the device is read again first).
    */
-  start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink): void;
+  start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink, idle?: IdleWork): void;
   /** Write one reply; bytes written or -errno (ENOENT: interrupted, ENODEV: unmounted). */
   send(fd: number, buf: Uint8Array, length: number): number;
   /**

@@ -1,7 +1,7 @@
 // The event-loop channel (--threads 0): the event loop reads /dev/fuse itself (loop-reader.ts)
 // and every request, READs included, is served on it.
 import { addon } from '../addon.js';
-import type { Channel, RequestSink } from './channel.js';
+import type { Channel, IdleWork, RequestSink, ServedSink } from './channel.js';
 import { LoopReader } from './loop-reader.js';
 
 export class DevFuseChannel implements Channel {
@@ -16,8 +16,8 @@ export class DevFuseChannel implements Channel {
     this.reader = new LoopReader(devfd, requestBytes, spinUs);
   }
 
-  start(sink: RequestSink, onEnd: (why: string) => void): void {
-    this.reader.start((buf, n) => sink(buf, n, this.devfd, 0), onEnd);
+  start(sink: RequestSink, onEnd: (why: string) => void, _served?: ServedSink, idle?: IdleWork): void {
+    this.reader.start((buf, n) => sink(buf, n, this.devfd, 0), onEnd, idle);
   }
 
   send(fd: number, buf: Uint8Array, length: number): number {

@@ -14,6 +14,7 @@ import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { addon, type Watcher } from '../addon.js';
 import { errnoName } from '../errors.js';
+import type { IdleWork } from './channel.js';
 
 const E = constants.errno;
 /** Requests drained per wake-up before yielding to the event loop. */
@@ -54,13 +55,17 @@ export class LoopReader {
 
   /**
    * Start reading: onRequest(buf, length) per request (buf valid during the call only);
-   * onEnd(why) once the connection is gone or the device failed. A no-op while running.
+   * onEnd(why) once the connection is gone or the device failed; idle() when the device is
+   * empty (channel.ts IdleWork). A no-op while running.
    */
-  start(onRequest: (buf: Buffer, length: number) => void, onEnd: (why: string) => void): void {
+  start(onRequest: (buf: Buffer, length: number) => void, onEnd: (why: string) => void, idle?: IdleWork): void {
     if (this.watcher) return;
     this.watcher = new addon.Watcher(this.fd, (status) => {
       for (let i = 0; i < BATCH && this.watcher; i++) {
         let n = addon.read(this.fd, this.buf);
+        // Nothing to read: housekeeping, a short step at a time with a look at the device after
+        // each, so a request that comes meanwhile waits about as long as a spin would.
+        if (idle) while (n === -E.EAGAIN && idle()) n = addon.read(this.fd, this.buf);
         if (n === -E.EAGAIN && this.spinUs > 0) n = this.spin();
         if (n >= 0) {
           this.counts.reads++;

@@ -17,7 +17,7 @@ import { fuse_in_header, Opcode } from '../kernel/abi.js';
 import { largestRequest } from '../datapath/pipe-sizing.js';
 import { isCapabilityGetxattr, planExecutesWrites } from '../datapath/write.js';
 import { errnoName } from '../errors.js';
-import type { Channel, RequestSink, ServedSink } from './channel.js';
+import type { Channel, IdleWork, RequestSink, ServedSink } from './channel.js';
 import { LoopReader } from './loop-reader.js';
 import { PhasePolicy } from './phases.js';
 
@@ -77,6 +77,8 @@ export class WorkerChannel implements Channel {
   /** Requests handed over with a failed plan (READs the workers tried): see drain. */
   private failedPlans = 0;
   private onEnd: ((why: string) => void) | null = null;
+  /** Housekeeping for the event loop's empty-device moments while the workers are parked. */
+  private idle: IdleWork | undefined;
   private readonly FORWARDED: number;
   private readonly ANSWERED: number;
 
@@ -91,8 +93,9 @@ export class WorkerChannel implements Channel {
   }
 
   /** Throws (one line) if a worker's fd cannot be cloned. */
-  start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink): void {
+  start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink, idle?: IdleWork): void {
     const c = this.cfg;
+    this.idle = idle;
     this.served = served ?? null;
     this.sink = sink;
     this.onEnd = onEnd;
@@ -130,7 +133,7 @@ export class WorkerChannel implements Channel {
   /** The workers stop reading the device; the event loop reads it (onLoopRequest). */
   private park(w: Workers): void {
     w.park(true);
-    this.loop?.start(this.onLoopRequest, (why) => this.onEnd?.(why));
+    this.loop?.start(this.onLoopRequest, (why) => this.onEnd?.(why), this.idle);
   }
 
   private unpark(): void {

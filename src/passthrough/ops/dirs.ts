@@ -14,8 +14,6 @@ import type { DirEntry, DirHandle } from '../handles.js';
 import type { Caller, Passthrough } from '../fs.js';
 
 const E = constants.errno;
-const DOT = Buffer.from('.');
-const DOTDOT = Buffer.from('..');
 const dentBuf = Buffer.allocUnsafe(64 * 1024);
 const seekOut = new BigInt64Array(1);
 /** d_type values (dirent.h) */
@@ -80,19 +78,19 @@ function listDir(fs: Passthrough, req: ReadIn, plus: boolean): DirPage | number 
       if (page.entries.length === 0) return -E.EINVAL;
       break;
     }
-    const d = { ino: 0n, off: BigInt(i + 1), type: e.type, name: e.name };
-    if (e.name.equals(DOT)) {
-      d.ino = h.node.mountIno;
-      if (plus) page.entries.push({ ...d, entry: uninstantiated(d.ino, e.type) });
-      else page.entries.push(d);
-    } else if (e.name.equals(DOTDOT)) {
-      d.ino = fs.inodes.inoMap.map(h.node.dev, e.ino);
-      if (plus) page.entries.push({ ...d, entry: uninstantiated(d.ino, e.type) });
-      else page.entries.push(d);
+    // Every entry has one shape (entry undefined in plain mode): the encoder's loads stay monomorphic.
+    const dots = dotsOf(e.name);
+    let ino: bigint;
+    let entry: EntryOut | undefined;
+    if (dots === 1) {
+      ino = h.node.mountIno;
+      if (plus) entry = uninstantiated(ino, e.type);
+    } else if (dots === 2) {
+      ino = fs.inodes.inoMap.map(h.node.dev, e.ino);
+      if (plus) entry = uninstantiated(ino, e.type);
     } else if (!plus) {
       // d_ino must equal the st_ino a lookup gives (find, du and tar compare them).
-      d.ino = fs.inodes.direntIno(h.node, h.fd, e.name, e.ino, e.type === DT_DIR || e.type === DT_UNKNOWN, fs.st);
-      page.entries.push(d);
+      ino = fs.inodes.direntIno(h.node, h.fd, e.name, e.ino, e.type === DT_DIR || e.type === DT_UNKNOWN, fs.st);
     } else {
       const node = fs.inodes.lookup(h.node, e.name, fs.st);
       if (node === -E.ENOENT) continue; // left the source since the snapshot: really gone
@@ -100,12 +98,19 @@ function listDir(fs: Passthrough, req: ReadIn, plus: boolean): DirPage | number 
         if (page.entries.length === 0) return node;
         break;
       }
-      d.ino = node.mountIno;
-      page.entries.push({ ...d, entry: fs.entry(node, fs.st) });
+      ino = node.mountIno;
+      entry = fs.entry(node, fs.st);
     }
+    page.entries.push({ ino, off: BigInt(i + 1), type: e.type, name: e.name, entry });
     room -= need;
   }
   return page;
+}
+
+/** 1 for ".", 2 for "..", else 0 (by bytes: Buffer.equals is a call into C++, twice per entry). */
+function dotsOf(name: Buffer): number {
+  if (name.length === 0 || name.length > 2 || name[0] !== 0x2e) return 0;
+  return name.length === 1 ? 1 : name[1] === 0x2e ? 2 : 0;
 }
 
 /** . and .. in READDIRPLUS: nodeid 0 tells the kernel not to instantiate them (no lookup counted). */
