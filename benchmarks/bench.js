@@ -28,7 +28,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { HERE, ROOT, WORK, LOGS, SRC, MNT, BASE, MiB, GiB, die, log, fmtSize, setProg, onPath } from './lib/common.js'
+import { HERE, ROOT, WORK, LOGS, SRC, MNT, BASE, MiB, GiB, die, usageError, log, fmtSize, setProg, onPath } from './lib/common.js'
 import { killLiveChildren } from './lib/proc.js'
 import { restoreAllParams } from './lib/params.js'
 import { mountHelpersError, findMount, forceUnmount, emergencyUnmount, unmountFusectl } from './lib/mounts.js'
@@ -122,13 +122,13 @@ const OPTIONS = {
 /** Items of a comma list, each checked against `known`, in known's (canonical) order. */
 function list (s, known, what) {
   const items = s.split(',').map((x) => x.trim()).filter(Boolean)
-  for (const x of items) if (!known.includes(x)) die(`unknown ${what} "${x}"; known: ${known.join(', ')}`)
+  for (const x of items) if (!known.includes(x)) usageError(`unknown ${what} "${x}"; known: ${known.join(', ')}`)
   return known.filter((k) => items.includes(k))
 }
 
 function num (s, name, { min = 0, int = false } = {}) {
   const v = Number(s)
-  if (!Number.isFinite(v) || v < min || (int && !Number.isInteger(v))) die(`--${name}: bad value "${s}"`)
+  if (!Number.isFinite(v) || v < min || (int && !Number.isInteger(v))) usageError(`--${name}: bad value "${s}"`)
   return v
 }
 
@@ -165,7 +165,7 @@ function outputPaths (parsed) {
   const chart = path.resolve(parsed.chart || path.join(path.dirname(out), path.basename(out, path.extname(out)).toLowerCase() + '.svg'))
   if (parsed.quick) {
     const hit = samePath(out, COMMITTED_REPORT) ? out : samePath(chart, COMMITTED_CHART) ? chart : null
-    if (hit) die(`--quick never writes over the committed ${rel(hit)}: give another --out (and --chart)`)
+    if (hit) usageError(`--quick never writes over the committed ${rel(hit)}: give another --out (and --chart)`)
   }
   return { out, chart }
 }
@@ -175,7 +175,7 @@ function parseCli (argv) {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: false }).values
   } catch (err) {
-    die(`${err.message.split('\n')[0]} (see ${mode.prog === 'bench' ? 'npm run bench -- --help' : `${mode.prog} --help`})`)
+    usageError(`${err.message.split('\n')[0].replace(/^Unknown option/, 'unknown option')} (see ${mode.prog === 'bench' ? 'npm run bench -- --help' : `${mode.prog} --help`})`)
   }
   if (parsed.help) {
     process.stdout.write(usage())
@@ -192,8 +192,8 @@ function parseCli (argv) {
   const fileGiB = parsed['file-gib'] ? num(parsed['file-gib'], 'file-gib', { min: 0.125 }) : parsed.quick ? 1 : 2
   const bigSize = Math.round((fileGiB * GiB) / MiB) * MiB
   const cSize = Math.min(bigSize, GiB)
-  if (!workloads.length) die('no workload selected')
-  if (!systems.length) die('no system selected')
+  if (!workloads.length) usageError('no workload selected')
+  if (!systems.length) usageError('no system selected')
   if (parsed['splicefs-args']) setSplicefsExtra(parsed['splicefs-args'].split(/\s+/).filter(Boolean))
   const mainWorkloads = workloads.filter((w) => !WORKLOADS[w].seed && !WORKLOADS[w].meta)
   const seedWorkloads = workloads.filter((w) => WORKLOADS[w].seed)
@@ -334,7 +334,7 @@ async function main (argv) {
 }
 
 /**
- * The benchmark: argv are its options; resolves to the exit status (0, 1 or 3). opts.prog names
+ * The benchmark: argv are its options; resolves to the exit status (0, 1 or 3; a usage error exits 2). opts.prog names
  * the command in messages ("splicefs bench"); opts.outDir, when given, is where the report goes
  * by default (the installed command: the current directory, never the package's own files).
  */

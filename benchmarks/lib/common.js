@@ -26,9 +26,14 @@ export function setProg (name) {
 }
 
 /** One line on stderr, exit 1: for whatever stops the run before it starts. */
-export function die (msg) {
+export function die (msg, code = 1) {
   process.stderr.write(`${prog}: ${msg}\n`)
-  process.exit(1)
+  process.exit(code)
+}
+
+/** A usage error (a bad option or value): one line, exit 2 like splicefs's own usage errors. */
+export function usageError (msg) {
+  die(msg, 2)
 }
 
 /** Whether an executable of this name is on PATH (looked up as execvp does, without a shell). */

@@ -69,14 +69,17 @@ t.test('splicefs bench as a user: one line saying it needs root', { skip: !isRoo
   t.match(lines[0], /needs root/, 'says it needs root');
 });
 
-t.test('bad bench options: one line, no usage dump', async (t) => {
+t.test('bad bench options: one line, no usage dump, exit 2 (a usage error, as splicefs says them)', async (t) => {
   for (const [what, args, pattern] of [
-    ['unknown option', ['--bogus'], /Unknown option '--bogus'.*splicefs bench --help/],
+    ['unknown option', ['--bogus'], /^splicefs bench: unknown option '--bogus' \(see splicefs bench --help\)$/],
     ['unknown workload', ['--workloads', 'zz'], /unknown workload "zz"/],
+    ['unknown system', ['--systems', 'nope'], /unknown system "nope"/],
     ['bad --runs', ['--runs', '0'], /--runs: bad value "0"/],
+    ['text --runs', ['--runs', 'x'], /--runs: bad value "x"/],
   ] as Array<[string, string[], RegExp]>) {
     const r = await cli(['bench', ...args]);
     const lines = refusal(t, what, r, /^splicefs bench: /);
+    t.equal(r.code, 2, `${what}: exit 2`);
     t.equal(lines.length, 1, `${what}: exactly one line`);
     t.match(lines[0], pattern, `${what}: says what is wrong`);
   }
