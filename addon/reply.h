@@ -95,12 +95,15 @@ enum ReadCounter {
   kFallocateReplies,  // FALLOCATEs answered (either way)
   kFlushReplies,      // FLUSHes answered by a worker
   kCapabilityGetxattrReplies,  // GETXATTRs of security.capability answered by a worker (write.h)
+  kWriteStreams,     // write mode auto: a worker began reading requests by splice (a stream of large WRITEs)
+  kWriteStreamEnds,  // ... and went back to read(2) when it ended (write.h RequestSplicing)
   kReadCounters
 };
 inline constexpr const char* kReadCounterNames[kReadCounters] = {
     "spliceReplies", "spliceBytes", "copyReplies", "copyBytes", "smallCopies", "noSpliceCopies", "interrupted",
     "writeCopyReplies", "writeCopyBytes", "writeErrorReplies", "writeSpliceReplies", "writeSpliceBytes",
-    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies", "flushReplies", "capabilityGetxattrReplies"};
+    "writeSpliceFallbacks", "fsyncReplies", "fallocateReplies", "flushReplies", "capabilityGetxattrReplies",
+    "writeStreams", "writeStreamEnds"};
 
 // One block per session, shared by the event loop's executor and every worker thread.
 struct ReadCounters {

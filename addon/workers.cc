@@ -82,10 +82,10 @@ class Workers : public Napi::ObjectWrap<Workers> {
   }
 
   // new Workers(masterFd, threads, pipeBytes, maxRead, requestBufferSize, slots, counters,
-  //             onWake(ended, endErrno), spinUs, servedCapacity, spliceRequestBytes). pipeBytes 0: no pipes
-  // (copy plans only). servedCapacity > 0: keep a record of each READ served here, for the
-  // debug log (served.h). spliceRequestBytes > 0: read every request by splice through the worker's
-  // pipe, so a WRITE's payload can go on into its file by splice (write.h).
+  //             onWake(ended, endErrno), spinUs, servedCapacity, spliceRequestBytes, splicing). pipeBytes
+  // 0: no pipes. servedCapacity > 0: record each READ served here for the debug log (served.h).
+  // spliceRequestBytes > 0: requests may be read by splice while the pipe holds that many bytes;
+  // splicing: [mode, largeWrite, enter, cap] of write.h RequestSplicing (absent: splice them all).
   explicit Workers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Workers>(info) {
     Napi::Env env = info.Env();
     int master = ArgInt(info, 0);
@@ -103,7 +103,17 @@ class Workers : public Napi::ObjectWrap<Workers> {
         slots < 1 || slots > 65536 || servedCap < 0 || servedCap > 65536 || spliceMin < 0 || spliceMin > kGiB)
       throw Napi::RangeError::New(env, "Workers: an argument is out of range");
     maxRead_ = static_cast<size_t>(maxRead);
-    spliceRequestBytes_ = pipeBytes_ > 0 ? static_cast<size_t>(spliceMin) : 0;
+    splicing_.minPipeBytes = pipeBytes_ > 0 ? static_cast<size_t>(spliceMin) : 0;
+    splicing_.mode = splicing_.minPipeBytes > 0 ? RequestSplicing::kSpliceAlways : RequestSplicing::kSpliceNever;
+    if (splicing_.minPipeBytes > 0 && info.Length() > 11 && !info[11].IsUndefined()) {
+      auto p = ArgTyped<double>(info, 11, 4, "Workers(splicing)");
+      if (p[0] < 0 || p[0] > 2 || p[1] < 0 || p[1] > kGiB || p[2] < 1 || p[3] < p[2] || p[3] > 1024)
+        throw Napi::RangeError::New(env, "Workers: splicing is out of range");
+      splicing_.mode = static_cast<int>(p[0]);
+      splicing_.largeWrite = static_cast<size_t>(p[1]);
+      splicing_.enter = static_cast<int>(p[2]);
+      splicing_.cap = static_cast<int>(p[3]);
+    }
     for (auto& c : counters_) c.store(0);
 
     mem_ = std::make_shared<SlotMemory>(static_cast<size_t>(slots), static_cast<size_t>(reqSize));
@@ -182,6 +192,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
     OpenExecutor(st, pipeBytes_, maxRead_);  // a pipe that failed here is made at its first use
     Waiter waiter(fd, bell_.fd(), spinUs_, &counters_[kSpinHits], &counters_[kSpinMisses]);
     const PlanLookup lookup = [this](uint64_t fh, ReadPlan* out) { return plans_.Find(fh, out); };
+    RequestSplicing how = splicing_;  // this thread's own state
     int slot = handover_->Acquire();
     while (slot >= 0 && !stopping_.load(std::memory_order_acquire)) {
       JobQueue::Job job;
@@ -193,7 +204,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
       uint8_t* req = mem_->bufs[slot];
       ssize_t n;
       bool done = false;
-      n = ReadRequest(st, fd, req, mem_->size, spliceRequestBytes_, lookup, *readCounters_, &done);
+      n = ReadRequest(st, fd, req, mem_->size, how, lookup, *readCounters_, &done);
       if (n < 0 && errno == EAGAIN) {
         waiter.NothingYet();
         continue;
@@ -417,7 +428,7 @@ class Workers : public Napi::ObjectWrap<Workers> {
   Napi::FunctionReference onWake_;
   Napi::Reference<Napi::Array> slots_;
   std::shared_ptr<SlotMemory> mem_;
-  size_t spliceRequestBytes_ = 0;  // > 0: requests by splice while the pipe holds this many bytes
+  RequestSplicing splicing_;  // how requests are read (write.h); each thread copies it
   std::unique_ptr<HandOver> handover_;
   std::unique_ptr<ServedLog> served_;  // null unless the debug log wants the READs served here
   std::shared_ptr<ReadCounters> readCounters_;

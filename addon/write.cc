@@ -140,16 +140,40 @@ void SpliceWrite(ExecutorState& st, const ReadPlan& plan, int devfd, const fuse_
 
 }  // namespace
 
-ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, size_t spliceMin, const PlanLookup& lookup,
+ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, RequestSplicing& how, const PlanLookup& lookup,
                     ReadCounters& counters, bool* done) {
   *done = false;
   if (int e = TakeFault(kFaultRequest)) {
     errno = e;
     return -1;
   }
-  if (spliceMin > 0 && EnsurePipe(st.pipe, st.pipeBytes) == 0 && st.pipe.bytes > 0 && static_cast<size_t>(st.pipe.bytes) >= spliceMin)
-    return ReadRequestBySplice(st, devfd, req, cap, lookup, counters, done);
-  return read(devfd, req, cap);
+  ssize_t n;
+  if (how.Wants() && how.minPipeBytes > 0 && EnsurePipe(st.pipe, st.pipeBytes) == 0 && st.pipe.bytes > 0 &&
+      static_cast<size_t>(st.pipe.bytes) >= how.minPipeBytes)
+    n = ReadRequestBySplice(st, devfd, req, cap, lookup, counters, done);
+  else
+    n = read(devfd, req, cap);
+  if (n > 0 && how.mode == RequestSplicing::kSpliceStreams) how.Saw(req, static_cast<size_t>(n), counters);
+  return n;
+}
+
+void RequestSplicing::Saw(const uint8_t* req, size_t n, ReadCounters& counters) {
+  // A spliced WRITE left its header and fuse_write_in in req (ReadRequestBySplice), and n is
+  // the whole request's length either way.
+  auto* in = reinterpret_cast<const fuse_in_header*>(req);
+  bool large = false;
+  if (n >= sizeof *in + sizeof(fuse_write_in) && in->opcode == FUSE_WRITE) {
+    auto* wi = reinterpret_cast<const fuse_write_in*>(in + 1);
+    large = wi->size >= largeWrite;
+  }
+  score = large ? (score + 2 < cap ? score + 2 : cap) : (score > 0 ? score - 1 : 0);
+  if (!splicing && score >= enter) {
+    splicing = true;
+    counters.v[kWriteStreams].fetch_add(1, std::memory_order_relaxed);
+  } else if (splicing && score == 0) {
+    splicing = false;
+    counters.v[kWriteStreamEnds].fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t cap, const PlanLookup& lookup,

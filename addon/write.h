@@ -42,12 +42,38 @@ using PlanLookup = std::function<bool(uint64_t fh, ReadPlan* out)>;
 ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t cap, const PlanLookup& lookup,
                             ReadCounters& counters, bool* done);
 
+// How a worker reads requests: TypeScript's choice (datapath/write.ts requestSplicing), one
+// copy per worker thread, which keeps its own state. A request read by splice costs two syscalls
+// more than read(2) (the header and body come back out of the pipe) unless it is a WRITE whose
+// payload goes on into its file by splice, saving a copy of the payload. So:
+//   kSpliceNever:   read(2) (write mode copy, or no pipe that holds the largest request);
+//   kSpliceAlways:  splice (write mode splice);
+//   kSpliceStreams: read(2), and splice while this worker sees a stream of large WRITEs (write
+//                   mode auto): a WRITE of at least largeWrite payload bytes adds 2 to a score
+//                   (up to cap), any other request takes 1 off; splicing starts when the score
+//                   reaches enter and stops when it is back at 0.
+struct RequestSplicing {
+  enum Mode { kSpliceNever = 0, kSpliceAlways = 1, kSpliceStreams = 2 };
+  int mode = kSpliceNever;
+  size_t minPipeBytes = 0;  // the pipe must hold this many bytes (the largest request) to splice
+  size_t largeWrite = 0;
+  int enter = 0;
+  int cap = 0;
+  // state (kSpliceStreams)
+  int score = 0;
+  bool splicing = false;
+  // Whether the next request is read by splice (the pipe aside).
+  bool Wants() const { return mode == kSpliceAlways || (mode == kSpliceStreams && splicing); }
+  // Account for the request just read (req[0, n): its header, and a WRITE's fuse_write_in).
+  // Counts a stream's start and end in counters.
+  void Saw(const uint8_t* req, size_t n, ReadCounters& counters);
+};
+
 // A worker's read of the next request into req[0, cap): by splice (ReadRequestBySplice) when
-// spliceMin > 0 (the mount splices requests; the bytes of its largest request, which TypeScript
-// computed) and st's pipe holds that many bytes, else by read(2). A smaller pipe (F_SETPIPE_SZ
-// refused this thread what the mount was sized for) must not be used: the kernel refuses or
-// fails a read shorter than the request, and splice cuts the length to the pipe's room.
-ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, size_t spliceMin, const PlanLookup& lookup,
+// `how` wants it and st's pipe holds how.minPipeBytes, else by read(2). A smaller pipe
+// (F_SETPIPE_SZ refused this thread what the mount was sized for) must not be used: the kernel
+// refuses or fails a read shorter than the request, and splice cuts the length to the pipe's room.
+ssize_t ReadRequest(ExecutorState& st, int devfd, uint8_t* req, size_t cap, RequestSplicing& how, const PlanLookup& lookup,
                     ReadCounters& counters, bool* done);
 
 }  // namespace splicefs

@@ -64,7 +64,7 @@ The protocol: ${rel(path.join(HERE, 'README.md'))}.
                      (default: ${MAIN_WORKLOADS.join(',')}; the seed matrix and meta only when asked)
   --systems LIST     comma list of ${systemOrder().join(',')}
                      (default: all; splicefs-write-* only when a workload writes: f, seed
-                     writes, meta; they mount -o rw --write-mode copy|splice)
+                     writes, meta; they mount -o rw --write-mode copy|splice|auto)
   --baseline DIR     also run the splicefs server of another checkout (DIR/dist/cli.js, built
                      there by npm install) as splicefs-baseline-copy, -splice, -splice16, each
                      right after the same mode of this checkout, for an A/B in one run; with

@@ -161,10 +161,15 @@ export interface Addon {
     /** > 0: keep up to this many records of READs served by the threads (takeServed) */
     servedCapacity?: number,
     /**
-     * > 0: read every request by splice through the worker's pipe (a WRITE's payload then goes on
-     * by splice) while that pipe holds this many bytes (the largest request: pipe-sizing.ts)
+     * > 0: requests may be read by splice through the worker's pipe (a WRITE's payload then goes
+     * on by splice) while that pipe holds this many bytes (the largest request: pipe-sizing.ts)
      */
     spliceRequestBytes?: number,
+    /**
+     * When they are (addon/write.h RequestSplicing): [mode (0 never, 1 always, 2 streams),
+     * largeWrite bytes, enter, cap]; absent: always (with spliceRequestBytes > 0).
+     */
+    splicing?: Float64Array,
   ) => Workers;
 
   openat(dirfd: number, name: string | Uint8Array, flags: number, mode: number): number;

@@ -34,7 +34,7 @@ function methodSection (cfg, ctx) {
   L.push('- Bytes checked once per system: sha256 of big.bin and of odd.bin (3 MiB + 4097 bytes, a short read at EOF) through the mount against the source.')
   L.push('- Server CPU = utime+stime of the server process from /proc/PID/stat before and after each run, divided by the GiB fio read.')
   if (cfg.workloads.some((w) => WORKLOADS[w].write) && cfg.systems.some((s) => SYSTEMS[s].kind === 'splicefs')) {
-    L.push('- splicefs\'s read modes (splicefs-copy, -splice, -splice16) run the workloads that read; its write modes (splicefs-write-copy, -splice: `-o rw --write-mode copy|splice`, reads by splice) run those that write (f, seed writes, meta); splicefs-passthrough (`--read-mode passthrough -o rw`: the kernel reads and writes the source file, no READ or WRITE reaches the server) runs all of them, like passthrough_hp-passthrough. The tables show "reads only" / "writes only" for the others.')
+    L.push('- splicefs\'s read modes (splicefs-copy, -splice, -splice16) run the workloads that read; its write modes (splicefs-write-copy, -splice, -auto: `-o rw --write-mode copy|splice|auto`, reads by splice; auto, the default, is copy with splice for streams of large WRITEs) run those that write (f, seed writes, meta); splicefs-passthrough (`--read-mode passthrough -o rw`: the kernel reads and writes the source file, no READ or WRITE reaches the server) runs all of them, like passthrough_hp-passthrough. The tables show "reads only" / "writes only" for the others.')
   }
   if (cfg.baseline) {
     L.push(`- Baseline: the \`splicefs-baseline-*\` systems run the server of another checkout, \`${cfg.baseline}/dist/cli.js\` (${ctx.checkouts.baseline ?? 'not a git checkout'}), each right after the same mode of this checkout (${ctx.checkouts.current ?? 'not a git checkout'}), with the same options.`)
@@ -102,6 +102,9 @@ function ratios (cfg, ctx) {
   mk('write splice / write copy', wsplice, of('splicefs-write-copy'))
   mk('write splice / raw', wsplice, of('raw'))
   mk('write splice / best peer', wsplice, (wid) => bestPeerOf(ctx, wid))
+  const wauto = (wid) => med('splicefs-write-auto', wid)
+  mk('write auto / write copy', wauto, of('splicefs-write-copy'))
+  mk('write auto / best peer', wauto, (wid) => bestPeerOf(ctx, wid))
   return rows
 }
 

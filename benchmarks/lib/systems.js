@@ -49,7 +49,9 @@ function splicefsPassthroughSystem (checkout, baseline) {
 /** splicefs's write modes, each a system: splicefs-write-MODE, mounted -o rw. */
 const SPLICEFS_WRITE_MODES = {
   copy: ['-o', 'rw', '--write-mode', 'copy'],
-  splice: ['-o', 'rw', '--write-mode', 'splice']
+  splice: ['-o', 'rw', '--write-mode', 'splice'],
+  // the default: copy, and splice while a worker sees a stream of large WRITEs
+  auto: ['-o', 'rw', '--write-mode', 'auto']
 }
 
 // Whether a splicefs CLI can mount read-write: its --help names --write-mode (read-write

@@ -137,11 +137,11 @@ function resolveSetup(source: PathArg, mountpoint: PathArg, opts: MountOptions):
 function buildServer(s: Setup, undo: Undo) {
   const { opts, logger, readMode, threads, directIo } = s;
   const counters = new addon.ReadCounters();
-  // The workers read every request by splice (FUSE_SPLICE_READ semantics, datapath/write.ts).
-  const sized = makeExecutor(opts, readMode, counters, s.writeMode === 'splice' && !s.readOnly && threads > 0);
-  const { executor, wanted, maxPages, spliceRequests } = sized;
+  // How the workers read requests: by splice, for streams of large WRITEs, or not (datapath/write.ts).
+  const sized = makeExecutor(opts, readMode, counters, !s.readOnly && threads > 0 ? s.writeMode : null);
+  const { executor, wanted, maxPages, splicing } = sized;
   undo.push(() => executor.close());
-  if (sized.noSpliceRequests) logger.warn({ why: sized.noSpliceRequests }, 'write mode splice: requests are read by read(2), WRITE payloads copied');
+  if (sized.noSpliceRequests) logger.warn({ why: sized.noSpliceRequests }, `write mode ${s.writeMode}: requests are read by read(2), WRITE payloads copied`);
   const pending = prepare(s.via);
   undo.push(() => pending.abandon());
   const maxRead = maxPages * PAGE_SIZE;
@@ -207,7 +207,7 @@ function buildServer(s: Setup, undo: Undo) {
             requestBytes: reqBytes,
             spinUs: opts.spinUs ?? D.DEFAULT_SPIN_US,
             counters,
-            spliceRequests,
+            requestSplicing: splicing,
             park: opts.parkWorkers ?? true,
           })
         : new DevFuseChannel(devfd, reqBytes, opts.spinUs ?? D.DEFAULT_SPIN_US);

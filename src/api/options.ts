@@ -195,8 +195,8 @@ export interface MountInfo {
    * it is off: 'notOffered' (the kernel lacks it) | 'writebackCache' | 'noCapability'.
    */
   passthrough: string;
-  /** the write mode in force (auto resolved) */
-  writeMode: 'splice' | 'copy';
+  /** the write mode: auto (copy, and splice for streams of large WRITEs), splice or copy */
+  writeMode: WriteMode;
   writebackCache: boolean;
   headerMode: 'patch' | 'write';
   vmspliceAliases: boolean;

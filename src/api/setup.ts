@@ -7,6 +7,7 @@ import { constants as osc } from 'node:os';
 import type { Logger } from 'pino';
 import { addon, type ReadCounters, type ReadExecutor } from '../addon.js';
 import { chooseMaxPages, largestRequest, pipeBytesWanted, type PipeSizingInput } from '../datapath/pipe-sizing.js';
+import { requestSplicing, type ResolvedWriteMode } from '../datapath/write.js';
 import { errnoName, OptionError, SplicefsError } from '../errors.js';
 import { InitFlag, PAGE_SIZE } from '../kernel/abi.js';
 import { readSysctl, writeReadahead } from '../mnt/mountinfo.js';
@@ -47,10 +48,14 @@ export function chooseHeader(opts: MountOptions): { header: 'patch' | 'write'; v
 }
 
 /**
- * The event loop's executor and the max_pages its pipe allows. spliceRequests: the workers read
- * requests by splice (pipe-sizing.ts: then every request must fit the pipe).
+ * The event loop's executor, the max_pages its pipe allows, and how the workers read requests
+ * (datapath/write.ts requestSplicing). writeMode: the write mode, or null where no request is
+ * ever spliced (a read-only mount, no worker threads). Write mode splice reads every request by
+ * splice, so max_pages is fitted to the pipe (pipe-sizing.ts); auto splices only streams of large
+ * WRITEs, and only where the pipe holds the largest request, so it leaves max_pages alone.
  */
-export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters, spliceRequests: boolean) {
+export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: ReadCounters, writeMode: ResolvedWriteMode | null) {
+  const spliceRequests = writeMode === 'splice';
   const sizing: PipeSizingInput = {
     spliceRequests,
     pipePages: opts.pipePages,
@@ -72,8 +77,8 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
   // system granted means reading requests by read(2) (the caller logs why).
   const need = largestRequest(maxPages * PAGE_SIZE);
   let noSpliceRequests: string | undefined;
-  if (spliceRequests && pipeBytes < need) {
-    if (opts.pipePages !== undefined) {
+  if (writeMode !== null && writeMode !== 'copy' && pipeBytes < need) {
+    if (spliceRequests && opts.pipePages !== undefined) {
       executor.close();
       const pages = Math.ceil(need / PAGE_SIZE);
       throw new OptionError(
@@ -86,7 +91,8 @@ export function makeExecutor(opts: MountOptions, readMode: ReadMode, counters: R
     }
     noSpliceRequests = `the pipe granted (${pipeBytes} bytes) cannot hold the largest request (${need} bytes)`;
   }
-  return { executor, pipeBytes, wanted, maxPages, spliceRequests: spliceRequests && !noSpliceRequests, noSpliceRequests };
+  const splicing = requestSplicing(writeMode ?? 'copy', writeMode !== null && !noSpliceRequests);
+  return { executor, pipeBytes, wanted, maxPages, splicing, noSpliceRequests };
 }
 
 /**

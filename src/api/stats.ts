@@ -48,11 +48,13 @@ export interface Stats {
   passthrough: PassthroughCounts;
   /** WRITE replies and payload bytes per path, and WRITEs answered with an error. */
   /**
-   * WRITE counters (event loop and workers), and capabilityGetxattrs: the GETXATTRs of
+   * WRITE counters (event loop and workers); capabilityGetxattrs: the GETXATTRs of
    * security.capability the kernel sends before a write that the worker threads answered on an
-   * open handle's fd (addon/write.h), so a backing file that blocks stalls no other request.
+   * open handle's fd (addon/write.h), so a backing file that blocks stalls no other request;
+   * streams: write mode auto's streams of large WRITEs, started (a worker began reading requests
+   * by splice) and ended (it went back to read(2)): datapath/write.ts RequestSplicing.
    */
-  write: WriteCounts & { capabilityGetxattrs: number };
+  write: WriteCounts & { capabilityGetxattrs: number; streams: { started: number; ended: number } };
   /** Operations that made a new object as their caller (creds.ts), and callers whose groups could not be read. */
   creds: { switched: number; groupsUnknown: number };
   /** Replies the kernel refused because their request was interrupted. */
@@ -141,6 +143,7 @@ export function collectStats(s: StatsSources): Stats {
       errorReplies: s.writePath.counts.errorReplies + n.writeErrorReplies,
       fallbacks: { ...s.writePath.counts.fallbacks, spliceFallbacks: n.writeSpliceFallbacks },
       capabilityGetxattrs: n.capabilityGetxattrReplies,
+      streams: { started: n.writeStreams, ended: n.writeStreamEnds },
     },
     creds: { ...s.fs.creds.stats },
     interrupted: s.session.interrupted + n.interrupted,

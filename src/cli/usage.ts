@@ -31,8 +31,9 @@ options:
                                 splice: every READ spliced, never give up splicing a file;
                                 copy: pread + write only)
   --write-mode auto|splice|copy how WRITE payloads reach the backing file (default auto:
-                                copy; splice: spliced from /dev/fuse through a pipe into the
-                                file; copy: the request read whole, one pwrite)
+                                copy, and splice while large WRITEs stream in; splice: every
+                                request spliced from /dev/fuse through a pipe, payloads on into
+                                the file; copy: the request read whole, one pwrite)
   --header-mode auto|patch|write  how a spliced reply's header gets its length (default auto:
                                 patch where vmsplice references memory, else write)
   --max-read BYTES              largest READ (default 1048576; clamped to what the kernel

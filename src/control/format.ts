@@ -88,6 +88,7 @@ export function statsTable(l: LiveStats): string {
       ['fallbacks to copy', fb],
       ['kernel passthrough', passthroughLine(s.passthrough)],
       ['write fallbacks', Object.entries(s.write.fallbacks).map(([k, v]) => `${k} ${v}`).join(', ')],
+      ['write streams', `started ${s.write.streams.started}, ended ${s.write.streams.ended} (auto: requests spliced while large WRITEs come)`],
       ['open handles', `files ${s.openFiles}, directories ${s.openDirs}; released files still closing ${s.fds.closesPending}`],
       ['nodes', String(s.nodes)],
       ['node fds', `held ${fds.held} of ${fds.budget}; given back ${fds.shed}, re-opened ${fds.reopenedByHandle} by handle and ${fds.reopenedByName} by name, stale ${fds.stale}, limit hits ${fds.limitHits}`],

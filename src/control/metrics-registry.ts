@@ -24,6 +24,7 @@ export function makeRegistry() {
     writeBytes: counter('splicefs_write_bytes_total', 'WRITE payload bytes written, by path', ['path']),
     writeErrors: counter('splicefs_write_error_replies_total', 'WRITEs answered with an error'),
     writeFallbacks: counter('splicefs_write_fallbacks_total', 'WRITEs of splice mode that went by copy, by reason', ['reason']),
+    writeStreams: counter('splicefs_write_streams_total', 'Write mode auto: streams of large WRITEs a worker read by splice, by event', ['event']),
     requests: counter('splicefs_requests_total', 'Requests by opcode', ['opcode']),
     interrupted: counter('splicefs_interrupted_total', 'Replies refused because their request was interrupted'),
     passthroughOpens: counter('splicefs_passthrough_opens_total', 'Opens answered with FOPEN_PASSTHROUGH (the kernel reads and writes the backing file; no READ/WRITE reaches the server)'),
@@ -70,6 +71,8 @@ export function update(m: Metrics, s: LiveStats): void {
   m.writeBytes.inc({ path: 'copy' }, w.copyBytes);
   m.writeErrors.inc(w.errorReplies);
   for (const [reason, n] of Object.entries(w.fallbacks)) m.writeFallbacks.inc({ reason }, n);
+  m.writeStreams.inc({ event: 'started' }, w.streams.started);
+  m.writeStreams.inc({ event: 'ended' }, w.streams.ended);
   for (const [opcode, n] of Object.entries(s.stats.requests)) m.requests.inc({ opcode }, n);
   m.interrupted.inc(s.stats.interrupted);
   m.passthroughOpens.inc(s.stats.passthrough.opens);

@@ -6,6 +6,8 @@
 //           payload then goes from the pipe into the file by splice, and any other request is
 //           read out of the pipe into its buffer (two syscalls more per request: the cost the
 //           benchmark weighs against the copy saved on large WRITEs).
+//   auto:   copy, and splice while a worker sees a stream of large WRITEs (requestSplicing): the
+//           small requests of metadata work keep read(2), and the workers may park as in copy.
 //
 // Splice falls back to copy, counted by reason: a handle opened with O_APPEND (splice refuses
 // append-only fds: the plan says copy, counted as appendCopies); a file whose filesystem
@@ -43,12 +45,44 @@ const WRITE_SPLICE = 2;
 /** How WRITE payloads travel: see api/options.ts MountOptions.writeMode. */
 export type WriteMode = 'auto' | 'splice' | 'copy';
 
-/** The write mode in force once `auto` is resolved. */
-export type ResolvedWriteMode = 'splice' | 'copy';
+/** The write mode in force (auto is a mode of its own: copy, splice for streams of large WRITEs). */
+export type ResolvedWriteMode = WriteMode;
 
-/** auto's choice: copy (see benchmarks/RESULTS.md, "write modes"). */
+/** The mode in force for the option given. */
 export function resolveWriteMode(mode: WriteMode): ResolvedWriteMode {
-  return mode === 'auto' ? 'copy' : mode;
+  return mode;
+}
+
+/**
+ * How the worker threads read requests (addon/write.h RequestSplicing): `never` by read(2);
+ * `always` by splice (write mode splice); `streams` by read(2), and by splice while a worker
+ * sees a stream of WRITEs of at least `largeWrite` bytes (write mode auto). A stream starts
+ * after two such WRITEs in a row (each adds 2 to a score, up to `cap`; any other request takes
+ * 1 off; splicing from `enter` up) and ends once `cap` other requests have brought the score
+ * back to 0. Why 64 KiB: a spliced WRITE costs one syscall more than a read(2) and saves a copy
+ * of its payload, which is worth far more than a syscall from a few KiB up; a request that is
+ * not such a WRITE costs two syscalls more spliced, so a stream ends soon after its WRITEs do.
+ */
+export interface RequestSplicing {
+  mode: 'never' | 'always' | 'streams';
+  /** bytes of payload that make a WRITE part of a stream */
+  largeWrite: number;
+  /** score from which a worker splices */
+  enter: number;
+  /** the score's ceiling: other requests a stream outlives its last large WRITE by */
+  cap: number;
+}
+
+/** The stream rule of write mode auto (see RequestSplicing). */
+export const STREAM_SPLICING = { largeWrite: 64 * 1024, enter: 4, cap: 8 } as const;
+
+/**
+ * Request reading for `mode` (never when requests cannot be spliced: a read-only mount, no
+ * worker threads, or no pipe that holds the largest request).
+ */
+export function requestSplicing(mode: ResolvedWriteMode, canSplice: boolean): RequestSplicing {
+  const m = !canSplice || mode === 'copy' ? 'never' : mode === 'splice' ? 'always' : 'streams';
+  return { mode: m, ...STREAM_SPLICING };
 }
 
 /** WRITE counters: replies and payload bytes per path, and replies that were an error. */
@@ -101,6 +135,8 @@ export class WritePath {
    */
   workerPlan(h: FileHandle, readPlan: PlanArray): PlanArray {
     const p = Int32Array.from(readPlan);
+    // auto's handles take splice plans too: a WRITE a worker read by read(2) is written by pwrite
+    // whatever the plan (addon/write.cc), one it spliced in goes on by splice.
     p[WRITE_FIELD] = !h.writable ? WRITE_HAND_OVER : this.mode === 'copy' ? WRITE_COPY : h.append ? WRITE_COPY : WRITE_SPLICE;
     // FLUSH has nothing to do (ops/files.ts flush: nothing is buffered here, locks are the
     // kernel's): the worker that reads it answers it, saving the hand-over's wake-up per close.
@@ -120,7 +156,7 @@ export class WritePath {
 
   /** A handle was opened: count the splice-mode handles that will write by copy, and why. */
   opened(h: FileHandle): void {
-    if (this.mode === 'splice' && h.writable && h.append) this.counts.fallbacks.appendCopies++;
+    if (this.mode !== 'copy' && h.writable && h.append) this.counts.fallbacks.appendCopies++;
   }
 
   /** Write t.data at t.offset of t.handle's file: bytes written (all, or where an error stopped it) or -errno. */

@@ -15,7 +15,7 @@
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
 import { fuse_in_header, Opcode } from '../kernel/abi.js';
 import { largestRequest } from '../datapath/pipe-sizing.js';
-import { isCapabilityGetxattr, planExecutesWrites } from '../datapath/write.js';
+import { isCapabilityGetxattr, planExecutesWrites, type RequestSplicing } from '../datapath/write.js';
 import { errnoName } from '../errors.js';
 import type { Channel, IdleWork, RequestSink, ServedSink } from './channel.js';
 import { LoopReader } from './loop-reader.js';
@@ -33,10 +33,11 @@ export interface WorkerChannelConfig {
   /** the session's READ counters (shared with the event loop's executor) */
   counters: ReadCounters;
   /**
-   * Read every request by splice through the worker's pipe, so that a WRITE's payload goes on
-   * into its file by splice (--write-mode splice; datapath/write.ts decides).
+   * Whether requests are read by splice through the worker's pipe, so that a WRITE's payload
+   * goes on into its file by splice: always (--write-mode splice), for streams of large WRITEs
+   * (auto), or never (datapath/write.ts decides). Default never.
    */
-  spliceRequests?: boolean;
+  requestSplicing?: RequestSplicing;
   /** Let the workers park while the event loop answers nearly every request (default true). */
   park?: boolean;
 }
@@ -45,6 +46,9 @@ export interface WorkerChannelConfig {
 const IN_HEADER_BYTES = fuse_in_header.size;
 const OPCODE_AT = fuse_in_header.off.opcode;
 const NODEID_AT = fuse_in_header.off.nodeid;
+
+/** addon/write.h RequestSplicing::Mode, in its order. */
+const SPLICING_MODES: readonly RequestSplicing['mode'][] = ['never', 'always', 'streams'];
 
 /** Request buffers per worker: one being read into, one handed over, one spare. */
 const SLOTS_PER_THREAD = 3;
@@ -88,13 +92,16 @@ export class WorkerChannel implements Channel {
     this.ANSWERED = addon.constants.workerCounters.indexOf('answered');
     // Not with spinUs 0 either: the workers then block in read(2), where only a signal would
     // reach them, and one could interrupt a backing read they are executing (addon park()).
-    const park = (cfg.park ?? true) && !cfg.spliceRequests && cfg.spinUs > 0;
+    // Nor when every request is spliced: a WRITE's payload can only be spliced by the thread
+    // that reads it from the device. Streams (auto) park like copy: the loop's WRITEs go by copy.
+    const park = (cfg.park ?? true) && cfg.requestSplicing?.mode !== 'always' && cfg.spinUs > 0;
     this.loop = park ? new LoopReader(cfg.masterFd, cfg.requestBytes, cfg.spinUs) : null;
   }
 
   /** Throws (one line) if a worker's fd cannot be cloned. */
   start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink, idle?: IdleWork): void {
     const c = this.cfg;
+    const splicing = c.requestSplicing ?? { mode: 'never', largeWrite: 0, enter: 1, cap: 1 };
     this.idle = idle;
     this.served = served ?? null;
     this.sink = sink;
@@ -126,7 +133,8 @@ export class WorkerChannel implements Channel {
     };
     this.workers = new addon.Workers(
       c.masterFd, c.threads, c.pipeBytes, c.maxRead, c.requestBytes, c.threads * SLOTS_PER_THREAD, c.counters, drain, c.spinUs,
-      served ? SERVED_CAPACITY : 0, c.spliceRequests ? largestRequest(c.maxRead) : 0,
+      served ? SERVED_CAPACITY : 0, splicing.mode === 'never' ? 0 : largestRequest(c.maxRead),
+      Float64Array.of(SPLICING_MODES.indexOf(splicing.mode), splicing.largeWrite, splicing.enter, splicing.cap),
     );
   }
 

@@ -1,9 +1,9 @@
-// Read-write (issue 10): WRITE then read back, in each write mode (--write-mode splice and copy),
+// Read-write (issue 10): WRITE then read back, in each write mode (--write-mode splice, copy, auto),
 // compared with the same writes on a plain reference directory: files of 0, 1, 4095, 4096, 4097
 // bytes, 128 KiB + 3, 1 MiB + 17 and 8 MiB written in one call; pwrite into the middle and past
 // the end (a hole); many small sequential writes; reads back by pread at odd offsets and whole.
 // stats().write proves the mode's path ran: copyReplies moves in copy mode (and spliceReplies
-// does not), spliceReplies in splice mode; no WRITE fails. Those mounts read in mode splice (the
+// does not), spliceReplies in splice mode, either in auto (rw-write-streams says which); no WRITE fails. Those mounts read in mode splice (the
 // default, auto, hands the files to the kernel: FUSE passthrough, and no WRITE would reach the
 // server). The same writes in kernel passthrough (read mode passthrough) agree with the reference
 // too, and there the opens passed through and no WRITE reached the server.

@@ -21,7 +21,7 @@ function live(uptimeMs: number, spliceBytes: number, copyBytes: number, readMode
       read: { spliceReplies: spliceBytes / MIB, spliceBytes, copyReplies: copyBytes / MIB, copyBytes, errorReplies: 0, smallCopies: 0, fallbacks },
       interrupted: 0, forwarded: 0, spin: { hits: 0, misses: 0 }, loop, directIoOpens: { option: 0, pseudoFs: 0, zeroSize: 0 },
       nodes: 4, fds, openFiles: 1, openDirs: 0,
-      write: { spliceReplies: 2, spliceBytes: writeSpliceBytes, copyReplies: 3, copyBytes: 3 * MIB, errorReplies: 0, fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 }, capabilityGetxattrs: 0 },
+      write: { spliceReplies: 2, spliceBytes: writeSpliceBytes, copyReplies: 3, copyBytes: 3 * MIB, errorReplies: 0, fallbacks: { appendCopies: 0, spliceFallbacks: 0, noWorkerCopies: 0 }, capabilityGetxattrs: 0, streams: { started: 1, ended: 0 } },
       creds: { switched: 0, groupsUnknown: 0 },
       passthrough: {
         opens: 5, backingOpens: 2, backingCloses: 1, backingIds: 1,

@@ -115,7 +115,7 @@ t.test('constants come from the addon and are frozen', async (t) => {
   t.same(K.readCounters, [
     'spliceReplies', 'spliceBytes', 'copyReplies', 'copyBytes', 'smallCopies', 'noSpliceCopies', 'interrupted',
     'writeCopyReplies', 'writeCopyBytes', 'writeErrorReplies', 'writeSpliceReplies', 'writeSpliceBytes', 'writeSpliceFallbacks',
-    'fsyncReplies', 'fallocateReplies', 'flushReplies', 'capabilityGetxattrReplies',
+    'fsyncReplies', 'fallocateReplies', 'flushReplies', 'capabilityGetxattrReplies', 'writeStreams', 'writeStreamEnds',
   ]);
   t.same(K.workerCounters, ['forwarded', 'spinHits', 'spinMisses', 'answered', 'jobs']);
   t.ok(Object.isFrozen(K) && Object.isFrozen(K.stage) && Object.isFrozen(K.readCounters), 'frozen');
