@@ -59,6 +59,10 @@ export const Opcode = {
   SYNCFS: 50,
   TMPFILE: 51,
   STATX: 52,
+  // 7.45 (libfuse's fuse_kernel.h; ../shared/DESIGN.md): COPY_FILE_RANGE with a 64-bit count in
+  // its reply. Kernels that have it (6.18 here) send it whatever minor INIT agreed, and fall
+  // back to COPY_FILE_RANGE only after an ENOSYS.
+  COPY_FILE_RANGE_64: 53,
 } as const;
 export type OpcodeName = keyof typeof Opcode;
 

@@ -345,6 +345,16 @@ export function encodeWriteOut(rep: Reply, o: { size: number }): number {
   return BODY + fuse_write_out.size;
 }
 
+/**
+ * The reply of COPY_FILE_RANGE_64: struct fuse_copy_file_range_out { uint64_t bytes_copied; }
+ * (protocol 7.45, libfuse's include/fuse_kernel.h; past the minor splicefs speaks, so it is not
+ * among abi.ts's structs, but the kernel sends the opcode whatever INIT agreed).
+ */
+export function encodeCopyFileRangeOut(rep: Reply, o: { size: number }): number {
+  rep.buf.writeBigUInt64LE(BigInt(o.size), BODY);
+  return BODY + 8;
+}
+
 /** fuse_getxattr_out: the size a value or name list needs (the answer to a size-0 query). */
 export function encodeXattrSize(rep: Reply, size: number): number {
   rep.buf.writeUInt32LE(size, BODY + fuse_getxattr_out.off.size);

@@ -123,6 +123,8 @@ export const OP_SPECS: readonly OpSpec[] = [
   op('WRITE', K.fuse_write_in.size, D.decodeWrite, writeRow, R.encodeWriteOut),
   op('FALLOCATE', K.fuse_fallocate_in.size, D.decodeFallocate, (ctx, r, b) => files.fallocate(ctx.fs, r, b), R.encodeEmpty),
   op('COPY_FILE_RANGE', K.fuse_copy_file_range_in.size, D.decodeCopyFileRange, (ctx, r, b) => files.copyFileRange(ctx.fs, r, b), R.encodeWriteOut),
+  // The same request, its count answered in 64 bits (7.45).
+  op('COPY_FILE_RANGE_64', K.fuse_copy_file_range_in.size, D.decodeCopyFileRange, (ctx, r, b) => files.copyFileRange(ctx.fs, r, b), R.encodeCopyFileRangeOut),
   op('SETXATTR', K.FUSE_COMPAT_SETXATTR_IN_SIZE + NAME, D.decodeSetxattr, (ctx, r, b) => xattr.setxattr(ctx.fs, r, b), R.encodeEmpty),
   op('REMOVEXATTR', NAME, D.decodeName, (ctx, r, b) => xattr.removexattr(ctx.fs, r, b), R.encodeEmpty),
 ];

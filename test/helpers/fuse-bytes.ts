@@ -114,7 +114,7 @@ export const via = (): Via => ({ replyFd: 9, prior: 0 });
 /** The opcodes of the operations that change the source (EROFS on a read-only mount). */
 export const MODIFYING: OpcodeName[] = [
   'SETATTR', 'SYMLINK', 'MKNOD', 'MKDIR', 'UNLINK', 'RMDIR', 'RENAME', 'RENAME2', 'LINK', 'WRITE',
-  'CREATE', 'TMPFILE', 'SETXATTR', 'REMOVEXATTR', 'FALLOCATE', 'COPY_FILE_RANGE',
+  'CREATE', 'TMPFILE', 'SETXATTR', 'REMOVEXATTR', 'FALLOCATE', 'COPY_FILE_RANGE', 'COPY_FILE_RANGE_64',
 ];
 
 /** fuse_write_in: fh, offset, size, write_flags, lock_owner, flags, padding (then size bytes). */

@@ -70,8 +70,9 @@ const NEW_STRUCTS: Record<string, { size: number; fields: Record<string, [number
 /** A struct the installed header does not have: every field is newer than it. */
 const isNewStruct = (s: (typeof STRUCTS)[number]) => s.fields.every((f) => f.since !== undefined && f.since > HEADER_MINOR);
 
-/** Opcodes past the installed header: DESIGN.md "STATX = 52". */
-const NEW_OPCODES: Record<string, number> = { STATX: 52 };
+/** Opcodes past the installed header: DESIGN.md "STATX = 52"; libfuse's fuse_kernel.h 7.45
+ *  "FUSE_COPY_FILE_RANGE_64 = 53" (6.18 sends it whatever minor INIT agreed). */
+const NEW_OPCODES: Record<string, number> = { STATX: 52, COPY_FILE_RANGE_64: 53 };
 
 // ---- the C program ---------------------------------------------------------------------------
 

@@ -136,9 +136,10 @@ t.test('real handlers, readOnly: EROFS for every modifying operation, OPEN O_RDW
     REMOVEXATTR: cstr('user.x'),
     FALLOCATE: Buffer.concat([u64(fh), u64(0), u64(4096), u32(0), u32(0)]),
     COPY_FILE_RANGE: copyIn(fh, 0n, f, fh, 5n, 5n),
+    COPY_FILE_RANGE_64: copyIn(fh, 0n, f, fh, 5n, 5n),
   };
   for (const name of MODIFYING) {
-    const node = ['SETATTR', 'SETXATTR', 'REMOVEXATTR', 'WRITE', 'FALLOCATE', 'COPY_FILE_RANGE'].includes(name) ? f : 1;
+    const node = ['SETATTR', 'SETXATTR', 'REMOVEXATTR', 'WRITE', 'FALLOCATE', 'COPY_FILE_RANGE', 'COPY_FILE_RANGE_64'].includes(name) ? f : 1;
     const body = bodies[name];
     t.ok(body, `${name}: a well-formed body to send`);
     if (body) t.equal(run(Opcode[name], node, body), -E.EROFS, `readOnly: ${name} -> EROFS`);

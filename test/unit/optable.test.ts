@@ -104,6 +104,7 @@ t.test('OP_SPECS: every row names a real opcode, once', async (t) => {
       WRITE: 40, // fuse_write_in (and size bytes of payload, checked by the decoder)
       FALLOCATE: 32, // fuse_fallocate_in
       COPY_FILE_RANGE: 56, // fuse_copy_file_range_in
+      COPY_FILE_RANGE_64: 56, // the same request
       SETXATTR: 8 + 2, // FUSE_COMPAT_SETXATTR_IN_SIZE (no FUSE_SETXATTR_EXT) + a name
       REMOVEXATTR: 2,
     },
@@ -303,6 +304,13 @@ const ROUTES: Array<{ name: OpcodeName; body: Buffer; handler: string | null; de
     decoded: { fhIn: 3, offIn: 2n ** 53n + 1n, nodeidOut: 9, fhOut: 4, offOut: 2n ** 63n + 1n, len: 2n ** 40n, flags: 0n },
     result: 16 + 8,
   },
+  {
+    name: 'COPY_FILE_RANGE_64',
+    body: copyIn(3, 2n ** 53n + 1n, 9, 4, 2n ** 63n + 1n, 2n ** 40n),
+    handler: 'copyFileRange',
+    decoded: { fhIn: 3, offIn: 2n ** 53n + 1n, nodeidOut: 9, fhOut: 4, offOut: 2n ** 63n + 1n, len: 2n ** 40n, flags: 0n },
+    result: 16 + 8,
+  },
   { name: 'SETXATTR', body: Buffer.concat([u32(0), u32(1), cstr('x')]), handler: 'setxattr', decoded: { name: 'x', flags: 1, value: '' }, result: 16 },
   { name: 'REMOVEXATTR', body: cstr('x'), handler: 'removexattr', decoded: { name: 'x' }, result: 16 },
 ];
@@ -354,6 +362,7 @@ t.test('routing: each opcode reaches its handler, its result goes through its en
       t.equal(rep.buf.subarray(16, 24).toString('hex'), '00000100' + '00000000', 'WRITE: ctx.write\'s size in fuse_write_out');
     } else t.equal(writeCalls.length, 0, `${r.name}: the WRITE data path was not asked`);
     if (r.name === 'COPY_FILE_RANGE') t.equal(rep.buf.subarray(16, 24).toString('hex'), '78563412' + '00000000', 'COPY_FILE_RANGE: the handler\'s size in fuse_write_out');
+    if (r.name === 'COPY_FILE_RANGE_64') t.equal(rep.buf.readBigUInt64LE(16), 0x12345678n, 'COPY_FILE_RANGE_64: the handler\'s size in fuse_copy_file_range_out (u64)');
     if (r.name === 'CREATE' || r.name === 'TMPFILE') {
       t.equal(rep.buf.readBigUInt64LE(16), 6n, `${r.name}: the new node's entry`);
       t.equal(rep.buf.subarray(16 + 128, 16 + 144).toString('hex'), '0800000000000000' + '01000000' + '00000000', `${r.name}: then fuse_open_out of its handle`);

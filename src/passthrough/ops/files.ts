@@ -155,10 +155,17 @@ export function fallocate(fs: Passthrough, _c: Caller, req: FallocateIn): void |
   return r < 0 ? r : undefined;
 }
 
-/** Most bytes one COPY_FILE_RANGE reply reports (fuse_write_out.size is 32-bit; callers loop). */
+/**
+ * Most bytes one COPY_FILE_RANGE (or _64) copies: fuse_write_out.size is 32-bit, and the copy runs
+ * on the event loop, so a reply counts at most 1 GiB and the caller loops (copy_file_range(2)
+ * may always copy less than asked).
+ */
 const COPY_CHUNK = 1 << 30;
 
-/** COPY_FILE_RANGE between two open handles: the source's copy_file_range (reflink where it can). */
+/**
+ * COPY_FILE_RANGE and COPY_FILE_RANGE_64 between two open handles: the source's
+ * copy_file_range (reflink where it can). Bytes copied, or -errno.
+ */
 export function copyFileRange(fs: Passthrough, _c: Caller, req: CopyFileRangeIn): { size: number } | number {
   if (fs.readOnly) return -E.EROFS;
   const hin = fs.files.get(req.fhIn);
