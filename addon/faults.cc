@@ -13,7 +13,7 @@ FaultSlot gFaults[kFaultSites];
 
 namespace {
 
-const char* const kSiteNames[kFaultSites] = {"header", "data", "pread", "drain", "pipe", "device", "clone", "init", "backing", "request"};
+const char* const kSiteNames[kFaultSites] = {"header", "data", "pread", "drain", "pipe", "device", "clone", "init", "backing", "request", "flush"};
 
 int SiteByName(const std::string& name) {
   for (int i = 0; i < kFaultSites; i++)

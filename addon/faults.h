@@ -35,6 +35,8 @@ enum FaultSite {
                  //           CAP_SYS_ADMIN, ELOOP for a source that cannot be stacked on)
   kFaultRequest, // "request": a worker's read of the next request (read or splice of /dev/fuse);
                  //           an errno other than EAGAIN/EINTR/ENOENT/ENODEV makes it leave
+  kFaultFlush,   // "flush":  a FLUSH's close(dup(fd)) (EIO stands in for an error a filesystem
+                 //           reports only at close, as NFS does with a failed write-back)
   kFaultSites
 };
 

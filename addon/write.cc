@@ -73,6 +73,13 @@ bool Fsync(const ReadPlan& plan, int devfd, const fuse_in_header* in, size_t n, 
   return Reply(devfd, in->unique, r < 0 ? -errno : 0, nullptr, 0);
 }
 
+bool Flush(const ReadPlan& plan, int devfd, const fuse_in_header* in, size_t n, ReadCounters& c) {
+  if (!plan.flush || n < sizeof *in + sizeof(fuse_flush_in)) return false;
+  int r = FlushFd(plan.fd);
+  c.v[kFlushReplies].fetch_add(1, std::memory_order_relaxed);
+  return Reply(devfd, in->unique, r, nullptr, 0);
+}
+
 bool Fallocate(const ReadPlan& plan, int devfd, const fuse_in_header* in, size_t n, ReadCounters& c) {
   if (n < sizeof *in + sizeof(fuse_fallocate_in)) return false;
   auto* fa = reinterpret_cast<const fuse_fallocate_in*>(in + 1);
@@ -208,6 +215,13 @@ ssize_t ReadRequestBySplice(ExecutorState& st, int devfd, uint8_t* req, size_t c
   return n;
 }
 
+int FlushFd(int fd) {
+  if (int e = TakeFault(kFaultFlush)) return -e;
+  int d = dup(fd);
+  if (d < 0) return 0;
+  return close(d) < 0 && errno != EINTR ? -errno : 0;
+}
+
 namespace {
 constexpr char kCapability[] = "security.capability";
 constexpr size_t kXattrSizeMax = 65536;  // XATTR_SIZE_MAX (linux/limits.h)
@@ -238,11 +252,7 @@ bool ExecuteCapabilityGetxattr(int fd, int devfd, const uint8_t* req, size_t n, 
 
 bool ExecuteHandleOp(const ReadPlan& plan, int devfd, const uint8_t* req, size_t n, ReadCounters& counters) {
   auto* in = reinterpret_cast<const fuse_in_header*>(req);
-  if (in->opcode == FUSE_FLUSH) {
-    if (!plan.flush || n < sizeof *in + sizeof(fuse_flush_in)) return false;
-    counters.v[kFlushReplies].fetch_add(1, std::memory_order_relaxed);
-    return Reply(devfd, in->unique, 0, nullptr, 0);
-  }
+  if (in->opcode == FUSE_FLUSH) return Flush(plan, devfd, in, n, counters);
   if (plan.write == kWriteHandOver) return false;
   switch (in->opcode) {
     case FUSE_WRITE: return Write(plan, devfd, in, n, counters);

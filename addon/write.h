@@ -20,6 +20,13 @@ namespace splicefs {
 // (then the event loop gets it, and answers it as TypeScript decides).
 bool ExecuteHandleOp(const ReadPlan& plan, int devfd, const uint8_t* req, size_t n, ReadCounters& counters);
 
+// FLUSH of a handle: close(dup(fd)), which runs the backing file's own flush (NFS writes back
+// and reports a failed write-back there; FUSE sends FLUSH) without closing fd. 0 or -errno. A
+// dup refused (no fd left) is not the caller's error: 0, as if nothing were to flush. EINTR
+// from close is 0 too: the fd is gone either way. Used by the workers and by the event loop
+// (addon.flushFd).
+int FlushFd(int fd);
+
 // GETXATTR of "security.capability": what the kernel asks before every buffered write and
 // fallocate of a file (file_remove_privs; FUSE has no SB_NOSEC until an inode proved clean), so
 // it must not wait on the event loop while the write itself would run here. True if req is one.

@@ -7,6 +7,7 @@
 // supplementary groups of the CALLING THREAD only (raw syscalls: glibc's setgroups/setuid
 // would change every thread of the process, worker threads included).
 #include "common.h"
+#include "write.h"
 
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -127,6 +128,11 @@ Napi::Value Fsync(const Napi::CallbackInfo& info) {
   return r < 0 ? Errno(info.Env()) : Result(info.Env(), 0);
 }
 
+// flushFd(fd) -> 0 or -errno: a FLUSH's close(dup(fd)) (write.h FlushFd).
+Napi::Value FlushFdJs(const Napi::CallbackInfo& info) {
+  return Result(info.Env(), FlushFd(ArgInt(info, 0)));
+}
+
 // fallocate(fd, mode, offset: bigint, length: bigint) -> 0 (FALLOC_FL_* as FUSE passes them)
 Napi::Value Fallocate(const Napi::CallbackInfo& info) {
   int64_t off = ArgBigI64(info, 2, "offset");
@@ -226,6 +232,7 @@ void InitWriteops(Napi::Env env, Napi::Object exports) {
   exports.Set("renameat2", Napi::Function::New(env, Renameat2));
   exports.Set("linkat", Napi::Function::New(env, Linkat));
   exports.Set("fsync", Napi::Function::New(env, Fsync));
+  exports.Set("flushFd", Napi::Function::New(env, FlushFdJs));
   exports.Set("fallocate", Napi::Function::New(env, Fallocate));
   exports.Set("copyFileRange", Napi::Function::New(env, CopyFileRange));
   exports.Set("setxattr", Napi::Function::New(env, Setxattr));

@@ -138,6 +138,8 @@ export interface Addon {
    * wait on their filesystem (NFS, FUSE). The fd number stays taken until it has run.
    */
   closeLater(fd: number): void;
+  /** A FLUSH's close(dup(fd)): the backing file's flush without closing fd (addon/write.h FlushFd). 0 or -errno. */
+  flushFd(fd: number): number;
   /** closeLater calls not finished yet. */
   closesPending(): number;
   Watcher: new (fd: number, callback: (status: number) => void) => Watcher;
@@ -298,7 +300,7 @@ export interface Addon {
  * FUSE_DEV_IOC_CLONE of a worker fd; init = the INIT reply write; backing =
  * FUSE_DEV_IOC_BACKING_OPEN of a passthrough file.
  */
-export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init' | 'backing' | 'request';
+export type FaultSite = 'header' | 'data' | 'pread' | 'drain' | 'pipe' | 'device' | 'clone' | 'init' | 'backing' | 'request' | 'flush';
 
 const require = createRequire(import.meta.url);
 export const addon: Addon = require('../build/Release/splicefs.node') as Addon;

@@ -138,8 +138,8 @@ export class WritePath {
     // auto's handles take splice plans too: a WRITE a worker read by read(2) is written by pwrite
     // whatever the plan (addon/write.cc), one it spliced in goes on by splice.
     p[WRITE_FIELD] = !h.writable ? WRITE_HAND_OVER : this.mode === 'copy' ? WRITE_COPY : h.append ? WRITE_COPY : WRITE_SPLICE;
-    // FLUSH has nothing to do (ops/files.ts flush: nothing is buffered here, locks are the
-    // kernel's): the worker that reads it answers it, saving the hand-over's wake-up per close.
+    // FLUSH (ops/files.ts flush: close(dup(fd)), which may wait on the backing filesystem): the
+    // worker that reads it answers it, saving the hand-over's wake-up per close.
     p[FLUSH_FIELD] = 1;
     return p;
   }

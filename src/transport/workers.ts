@@ -155,7 +155,11 @@ export class WorkerChannel implements Channel {
     if (!w) return;
     const toWorker = this.forWorker(buf, length) && w.submit(buf, length);
     if (!toWorker) this.sink?.(buf, length, this.cfg.masterFd, 0);
-    if (this.workers && this.policy.afterLoopRead(toWorker, () => this.totals())) this.unpark();
+    // A FLUSH goes to a worker only because its close(dup(fd)) may wait on the backing file:
+    // one per close, it is metadata work's (untar's) and no sign of a stream, so it does not
+    // count toward unparking.
+    const data = toWorker && buf.readUInt32LE(OPCODE_AT) !== Opcode.FLUSH;
+    if (this.workers && this.policy.afterLoopRead(data, () => this.totals())) this.unpark();
   };
 
   /** Whether a worker executes this request (addon/workers.cc AnsweredHere, write.cc ExecuteHandleOp). */
@@ -163,9 +167,11 @@ export class WorkerChannel implements Channel {
     if (length < IN_HEADER_BYTES + 8) return false;
     const op = buf.readUInt32LE(OPCODE_AT);
     if (op === Opcode.GETXATTR) return this.nodeHandles.has(Number(buf.readBigUInt64LE(NODEID_AT))) && isCapabilityGetxattr(buf, length);
-    if (op !== Opcode.READ && op !== Opcode.WRITE && op !== Opcode.FSYNC && op !== Opcode.FALLOCATE) return false;
+    if (op !== Opcode.READ && op !== Opcode.WRITE && op !== Opcode.FSYNC && op !== Opcode.FALLOCATE && op !== Opcode.FLUSH) return false;
     const p = this.plans.get(Number(buf.readBigUInt64LE(IN_HEADER_BYTES)));
-    return p !== undefined && (op === Opcode.READ || planExecutesWrites(p.plan));
+    // FLUSH: every plan has the worker answer it (write.ts workerPlan), by a close(dup(fd))
+    // that can wait on the backing filesystem.
+    return p !== undefined && (op === Opcode.READ || op === Opcode.FLUSH || planExecutesWrites(p.plan));
   }
 
   /** The totals the policy weighs: requests handed over, and the workers' own (answered, or a failed READ plan). */

@@ -1,7 +1,8 @@
 // The RELEASE of a file whose backing file blocks on close stalls nothing. A file closed through
-// the mount is closed on the source as well, when the kernel sends RELEASE (after the FLUSH,
-// which a worker answers); closing a file on a filesystem that flushes on close (NFS, FUSE:
-// close sends a FLUSH) waits for that filesystem. Closed on the event loop, one such file would
+// the mount is closed on the source as well, when the kernel sends RELEASE; closing a file on a
+// filesystem that flushes on close (NFS, FUSE: close sends a FLUSH) waits for that filesystem.
+// (A FLUSH of ours waits too, by design: slow-backing-flush. So the writer here maps the file and
+// closes its fd while A runs, and on the cue unmaps it: the RELEASE then comes alone.) Closed on the event loop, one such file would
 // stall every other file's request and the control socket; splicefs closes released files on a
 // closer threads of their own (addon/closer.cc; stats().fds.closesPending counts those not
 // closed yet).
@@ -22,13 +23,13 @@ const pending = (x: { stats: { fds: unknown } } | undefined) => (x?.stats.fds as
 for (const bArgs of [[], ['--no-park']]) {
   t.test(`a RELEASE whose close blocks stalls nothing${bArgs.length ? ' (' + bArgs.join(' ') + ')' : ''}`, async (t) => {
     await withSlowBacking(t, bArgs, async (s) => {
-      const w = await s.writer('close');
-      await within(ANSWER_MS, 'the write before the close', w.said('written'));
+      const w = await s.writer('munmap');
+      await within(ANSWER_MS, 'the write, map and close before the unmap', w.said('written'));
       const before = await s.stats();
       t.equal(pending(before), 0, 'no close pending before');
       t.ok(await s.stopA(), 'every thread of A is stopped');
       w.cue();
-      await within(ANSWER_MS, "the writer's close (FLUSH, answered by a worker)", w.said('done'));
+      await within(ANSWER_MS, "the writer's munmap (the RELEASE goes on without it)", w.said('done'));
       await sleep(1000); // the RELEASE the kernel sends after the close reaches B meanwhile
       const probes = startProbes(otherProbes(s.mnt, 'release'));
       const during = s.stats(ANSWER_MS);

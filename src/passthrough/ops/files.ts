@@ -133,9 +133,19 @@ export function killSuidgid(fs: Passthrough, node: Node): number {
   return kept === mode ? 0 : addon.chmod(fd, kept & 0o7777);
 }
 
-export function flush(_fs: Passthrough, _c: Caller, _req: FlushIn): void {
-  // Nothing is buffered on our side, and locks are the kernel's (FUSE_POSIX_LOCKS is not
-  // negotiated), so there is no lock owner to release here.
+/**
+ * FLUSH (each close(2) of the file through the mount): close(dup(fd)), so the backing file's
+ * own flush runs and its error reaches the caller's close (NFS reports a failed write-back
+ * there; a FUSE source gets its FLUSH), as passthrough_hp and go-fuse do. Nothing is buffered on
+ * our side, and locks are the kernel's (FUSE_POSIX_LOCKS is not negotiated), so no lock of ours
+ * goes with the dup. The worker threads do the same (addon/write.cc FlushFd); this serves the
+ * event loop (no workers). -errno, or nothing.
+ */
+export function flush(fs: Passthrough, _c: Caller, req: FlushIn): void | number {
+  const h = fs.files.get(req.fh);
+  if (!h) return -E.EBADF;
+  const r = addon.flushFd(h.fd);
+  return r < 0 ? r : undefined;
 }
 
 /** FSYNC: to the backing fd (fdatasync when the kernel says FUSE_FSYNC_FDATASYNC). */
