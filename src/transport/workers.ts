@@ -15,7 +15,7 @@
 import { addon, countersByName, type PlanArray, type ReadCounters, type Workers } from '../addon.js';
 import { fuse_in_header, Opcode } from '../kernel/abi.js';
 import { largestRequest } from '../datapath/pipe-sizing.js';
-import { isCapabilityGetxattr, planExecutesWrites, type RequestSplicing } from '../datapath/write.js';
+import { isCapabilityGetxattr, planExecutesWrites, requestSplicing, type RequestSplicing } from '../datapath/write.js';
 import { errnoName } from '../errors.js';
 import type { Channel, IdleWork, RequestSink, ServedSink } from './channel.js';
 import { LoopReader } from './loop-reader.js';
@@ -101,7 +101,7 @@ export class WorkerChannel implements Channel {
   /** Throws (one line) if a worker's fd cannot be cloned. */
   start(sink: RequestSink, onEnd: (why: string) => void, served?: ServedSink, idle?: IdleWork): void {
     const c = this.cfg;
-    const splicing = c.requestSplicing ?? { mode: 'never', largeWrite: 0, enter: 1, cap: 1 };
+    const splicing = c.requestSplicing ?? requestSplicing('copy', false);
     this.idle = idle;
     this.served = served ?? null;
     this.sink = sink;
